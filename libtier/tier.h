@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libtier — the client library of tierd, the KV-cache tier manager.
+ *
+ * An inference process connects to the tierd of its host, opens a namespace
+ * (one model's KV layout: one block size), and then saves and loads KV-cache
+ * blocks by content key.  Block bytes live in a shared-memory arena that the
+ * daemon passes at connect time: tier_data() returns a pointer into it, and
+ * the process reads or writes the bytes in place, with no copy through the
+ * daemon.
+ *
+ * Conventions: every function that can fail returns 0 (or a count) on success
+ * and a negative errno on failure; errno itself is never the channel.  A
+ * tier_client is not thread-safe: use one per thread, or serialise calls.
+ *
+ * Errors common to all calls that talk to the daemon:
+ *   -ECONNRESET  the daemon is gone (the client must reconnect);
+ *   -EPROTO      the daemon speaks another ABI version;
+ *   -ENOMEM      out of memory in the library.
+ */
+#ifndef TIER_H
+#define TIER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TIER_ABI_VERSION 1
+
+/* Where tier_connect(NULL, ...) looks when $TIER_SOCKET is not set. */
+#define TIER_DEFAULT_SOCKET "/run/tierd/tierd.sock"
+
+typedef struct tier_client tier_client;
+
+/* A 128-bit content key.  Equal key <=> equal whole prefix (see tier_key_next). */
+typedef struct tier_key {
+	uint64_t hi, lo;
+} tier_key;
+
+/* A block handle: generation (high 32 bits) | slot (low 32 bits).  Opaque. */
+typedef uint64_t tier_handle;
+
+/* The parent of the first block of every chain. */
+#define TIER_KEY_ROOT ((tier_key){0, 0})
+
+/* Longest namespace name, without the terminating NUL. */
+#define TIER_NAME_MAX 63
+
+/*
+ * Connect to tierd.  socket_path NULL means $TIER_SOCKET when set, else
+ * TIER_DEFAULT_SOCKET.  On success *ret is a new client that maps the daemon's
+ * host arena.  Errors: -ENOENT/-ECONNREFUSED (no daemon), -EACCES, -EPROTO.
+ */
+int tier_connect(const char *socket_path, tier_client **ret);
+
+/*
+ * Disconnect and unmap.  Every pin and every unfinished (allocated, not
+ * committed) block of c is released by the daemon.  NULL is a no-op.
+ */
+void tier_close(tier_client *c);
+
+/*
+ * Open the namespace called name, creating it with block_size when it does
+ * not exist.  *ret_ns is the namespace id for the other calls.
+ * Errors: -EINVAL (empty or too long name, block size 0 or above the daemon's
+ * limit, or the namespace exists with another block size), -ENOSPC (too many
+ * namespaces).
+ */
+int tier_namespace(tier_client *c, const char *name, size_t block_size, uint32_t *ret_ns);
+
+/*
+ * The key of a block: XXH3-128 with seed 0 over the 16 bytes of parent (parent.hi then parent.lo, each as 8 little-endian
+ * bytes) followed by the len bytes of data (the block's token ids, in the
+ * engine's own encoding).  The 128-bit result's high 64 bits are .hi and the
+ * low 64 bits .lo.  Pure and deterministic: the same in every process, on
+ * every machine and after every restart.  The first block of a prompt uses
+ * TIER_KEY_ROOT as its parent.
+ */
+tier_key tier_key_next(tier_key parent, const void *data, size_t len);
+
+/*
+ * Allocate a block of namespace ns in the WRITING state, held by c.  Write
+ * its bytes through tier_data(), then tier_commit() it.  When the host tier
+ * is full the eviction policy makes room; -ENOSPC when nothing can be
+ * evicted (everything pinned or being written).  -ENOENT: no such namespace.
+ */
+int tier_alloc(tier_client *c, uint32_t ns, tier_handle *ret);
+
+/*
+ * The bytes of a block c holds (allocated and not yet committed, or
+ * acquired and not yet released); the namespace's block_size bytes are
+ * valid.  NULL when c does not hold h.
+ */
+void *tier_data(tier_client *c, tier_handle h);
+
+/*
+ * Make the block h, allocated by c, READY and visible to lookups under key.
+ * c's hold on h ends (acquire it to read it again).  -EEXIST when the key is
+ * already ready in the namespace: the first writer wins and this block is
+ * freed.  -EINVAL/-ESTALE: c does not hold h as a writing block.
+ */
+int tier_commit(tier_client *c, tier_handle h, tier_key key);
+
+/*
+ * How many of keys[0..n) are present, counted from the first: the length of
+ * the longest cached prefix.  Pins nothing.  Counts a hit or a miss per key
+ * examined.
+ */
+int tier_lookup(tier_client *c, uint32_t ns, const tier_key *keys, size_t n);
+
+/*
+ * Pin the ready block with key in ns and make it host-resident; *ret is its
+ * handle and tier_data(c, *ret) stays valid until tier_release().  A pinned
+ * block is never evicted.  Acquiring the same key twice pins it twice.
+ * -ENOENT when the key is not there.
+ */
+int tier_acquire(tier_client *c, uint32_t ns, tier_key key, tier_handle *ret);
+
+/* Drop one pin of c on h.  -EINVAL/-ESTALE when c holds no pin on h. */
+int tier_release(tier_client *c, tier_handle h);
+
+/*
+ * Remove key from ns.  A block that is pinned disappears from lookups at
+ * once and its memory is freed when the last pin is released.
+ * -ENOENT when the key is not there.
+ */
+int tier_drop(tier_client *c, uint32_t ns, tier_key key);
+
+/* A static, human-readable message for a negative errno from this API. */
+const char *tier_strerror(int err);
+
+/* ---- Statistics (what `tierctl stats` shows) ------------------------- */
+
+enum tier_id {
+	TIER_GPU = 0,
+	TIER_HOST = 1,
+	TIER_NVME = 2,
+	TIER_COUNT = 3,
+	TIER_NONE = 0xff,
+};
+
+struct tier_tier_stats {
+	char name[16];            /* "host", "nvme", "gpu"; empty when absent */
+	uint64_t capacity_bytes;
+	uint64_t used_bytes;      /* bytes held by blocks (writing or ready) */
+	uint64_t blocks;          /* ready blocks resident in this tier */
+	uint64_t pinned_blocks;
+	uint64_t hits;            /* lookups/acquires answered by this tier */
+	uint64_t misses;
+	uint64_t evictions;
+};
+
+struct tier_ns_stats {
+	char name[TIER_NAME_MAX + 1];
+	uint32_t id;
+	uint64_t block_size;
+	uint64_t blocks;          /* ready blocks */
+	uint64_t hits;
+	uint64_t misses;
+};
+
+struct tier_op_stats {
+	uint64_t alloc, commit, lookup, acquire, release, drop, errors;
+};
+
+struct tier_stats {
+	uint32_t size;            /* set by the caller: sizeof(struct tier_stats) */
+	uint32_t abi_version;
+	uint64_t uptime_s;
+	uint64_t clients;
+	char version[16];         /* the daemon's version string */
+	char policy_evict[32];    /* eviction policy in force for the host tier */
+	uint32_t n_tiers;         /* entries used in tiers[] */
+	struct tier_tier_stats tiers[TIER_COUNT];
+	struct tier_op_stats ops;
+	uint32_t n_namespaces;    /* total namespaces in the daemon */
+};
+
+/*
+ * Read the daemon's counters.  out->size must be set to sizeof(*out).  Up to
+ * max_ns namespace entries are written to ret_ns (which may be NULL when
+ * max_ns is 0); out->n_namespaces says how many exist.  Returns the number
+ * of entries written.
+ */
+int tier_stats_get(tier_client *c, struct tier_stats *out, struct tier_ns_stats *ret_ns,
+		   size_t max_ns);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIER_H */
