@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* Messages for the negative errnos of the libtier API, in its own words. */
+#include <errno.h>
+#include <string.h>
+
+#include "tier.h"
+
+const char *tier_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case -ENOENT:
+		return "no such key or namespace";
+	case -EEXIST:
+		return "key already committed (first writer wins)";
+	case -ENOSPC:
+		return "no space: nothing can be evicted";
+	case -EINVAL:
+		return "invalid argument or handle not held by this client";
+	case -ESTALE:
+		return "stale handle";
+	case -EPROTO:
+		return "protocol or ABI version mismatch";
+	case -ECONNRESET:
+		return "daemon connection lost";
+	case -ENODEV:
+		return "tier not configured";
+	case -ENOMEM:
+		return "out of memory";
+	case -EACCES:
+		return "permission denied";
+	case -EBUSY:
+		return "busy";
+	case -EIO:
+		return "I/O error";
+	default:
+		return err < 0 ? strerror(-err) : "unknown error";
+	}
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wire protocol between libtier and tierd (internal, not installed).
+ *
+ * Transport: a UNIX SOCK_SEQPACKET socket, so every message is one datagram
+ * and its length is known exactly.  Each message is a struct tier_msg_hdr
+ * followed by the body of its type; a reply echoes the request's type and seq
+ * and carries the result in status (0, a count, or a negative errno).  The
+ * daemon checks the exact body length of every request (and, for LOOKUP,
+ * that n matches the length) before it reads a field: a message that fails
+ * a check is answered with -EINVAL (or -EPROTO before the handshake) and a
+ * client that keeps sending garbage is disconnected.
+ *
+ * Layouts are fixed-size with explicit padding; both sides are on one host,
+ * so the byte order is the host's.  Bump TIER_ABI_VERSION on any change.
+ */
+#ifndef TIER_PROTO_H
+#define TIER_PROTO_H
+
+#include <stdint.h>
+
+#include "tier.h"
+
+#define TIER_PROTO_MAGIC 0x54495231u /* "TIR1" */
+
+/* Largest datagram either side sends. */
+#define TIER_MSG_MAX (64 * 1024)
+/* Keys in one LOOKUP message; the library splits longer lists. */
+#define TIER_LOOKUP_BATCH 2048
+/* Smallest and largest block sizes a namespace may have. */
+#define TIER_BLOCK_MIN 64
+#define TIER_CLIENT_NAME_MAX 31
+
+enum tier_msg_type {
+	TIER_MSG_HELLO = 1,
+	TIER_MSG_NS_OPEN,
+	TIER_MSG_ALLOC,
+	TIER_MSG_COMMIT,
+	TIER_MSG_LOOKUP,
+	TIER_MSG_ACQUIRE,
+	TIER_MSG_RELEASE,
+	TIER_MSG_DROP,
+	TIER_MSG_STATS,
+	TIER_MSG__MAX,
+};
+
+struct tier_msg_hdr {
+	uint32_t magic;
+	uint16_t type;
+	uint16_t flags;  /* 0 */
+	uint32_t seq;    /* chosen by the client, echoed */
+	int32_t status;  /* replies: >= 0 or -errno; requests: 0 */
+};
+
+/* HELLO: the first message.  The reply carries the arena memfd (SCM_RIGHTS). */
+struct tier_msg_hello {
+	uint32_t abi_version;
+	uint32_t pid;    /* informational; the daemon trusts SO_PEERCRED */
+	char name[TIER_CLIENT_NAME_MAX + 1];
+};
+
+struct tier_msg_hello_reply {
+	uint32_t abi_version;
+	uint32_t client_id;
+	uint64_t arena_bytes;    /* size to map from the passed memfd */
+	uint64_t max_block_size;
+};
+
+struct tier_msg_ns_open {
+	uint64_t block_size;
+	char name[TIER_NAME_MAX + 1]; /* NUL-terminated */
+};
+
+struct tier_msg_ns_reply {
+	uint32_t ns;
+	uint32_t pad;
+	uint64_t block_size;
+};
+
+struct tier_msg_alloc {
+	uint32_t ns;
+	uint32_t pad;
+};
+
+/* Reply to ALLOC and ACQUIRE: where the block's bytes are in the arena. */
+struct tier_msg_block_reply {
+	tier_handle handle;
+	uint64_t offset;
+	uint64_t size;
+};
+
+enum { TIER_COMMIT_HAS_PARENT = 1u << 0 };
+
+struct tier_msg_commit {
+	tier_handle handle;
+	tier_key key;
+	tier_key parent;
+	uint32_t flags;   /* TIER_COMMIT_* */
+	uint32_t pad;
+};
+
+/* LOOKUP: followed by n keys.  The reply's status is the leading count. */
+struct tier_msg_lookup {
+	uint32_t ns;
+	uint32_t n;
+	uint32_t first_pos;  /* position of keys[0] in the caller's whole list */
+	uint32_t total;      /* length of the caller's whole list */
+	tier_key parent;     /* key before keys[0] in that list, or ROOT */
+};
+
+struct tier_msg_key {
+	uint32_t ns;
+	uint32_t pad;
+	tier_key key;
+};
+
+struct tier_msg_handle {
+	tier_handle handle;
+};
+
+/* STATS: the reply is struct tier_stats followed by n struct tier_ns_stats. */
+struct tier_msg_stats {
+	uint32_t max_ns;
+	uint32_t pad;
+};
+
+#endif /* TIER_PROTO_H */

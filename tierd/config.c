@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration.  Every key lives in one table (section, key, parser, target
+ * field, default in config_defaults), in the manner of systemd's
+ * ConfigTableItem: the file parser, -o overrides and `config_format` all walk
+ * the same table, so a key cannot be half-supported.  Parsing is done by
+ * libinih; this file only gives the values meaning and bounds.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "../policies/policy.h"
+#include "config.h"
+#include "log.h"
+
+typedef int (*parse_fn)(const char *v, void *field, char *err, size_t errlen);
+typedef int (*format_fn)(const void *field, char *buf, size_t len);
+
+struct config_item {
+	const char *section;
+	const char *key;
+	parse_fn parse;
+	format_fn format;
+	size_t offset;
+	const char *help;
+};
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int config_parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	switch (toupper((unsigned char)*end)) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	/* Accept "4G", "4GB", "4GiB". */
+	if (shift && (*end == 'i' || *end == 'I'))
+		end++;
+	if (shift && (*end == 'b' || *end == 'B'))
+		end++;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+/* ---- parsers ------------------------------------------------------- */
+
+static int parse_socket(const char *v, void *f, char *err, size_t errlen)
+{
+	if (!*v || strlen(v) >= sizeof(((struct tierd_config *)0)->socket)) {
+		errf(err, errlen, "must be a path of 1 to 107 bytes");
+		return -EINVAL;
+	}
+	strcpy(f, v);
+	return 0;
+}
+
+static int fmt_string(const void *f, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s", (const char *)f);
+}
+
+static int parse_log_level(const char *v, void *f, char *err, size_t errlen)
+{
+	int l = log_level_parse(v);
+
+	if (l < 0) {
+		errf(err, errlen, "'%s' is not a log level (err, warning, notice, info, debug)", v);
+		return -EINVAL;
+	}
+	*(int *)f = l;
+	return 0;
+}
+
+static int fmt_log_level(const void *f, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s", log_level_name(*(const int *)f));
+}
+
+static int parse_u32_range(const char *v, uint32_t *f, uint32_t lo, uint32_t hi, char *err,
+			   size_t errlen)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v || *end || !isdigit((unsigned char)*v) || n < lo || n > hi) {
+		errf(err, errlen, "'%s' is not a number from %u to %u", v, lo, hi);
+		return -EINVAL;
+	}
+	*f = (uint32_t)n;
+	return 0;
+}
+
+static int parse_max_clients(const char *v, void *f, char *err, size_t errlen)
+{
+	return parse_u32_range(v, f, 1, 65536, err, errlen);
+}
+
+static int parse_max_namespaces(const char *v, void *f, char *err, size_t errlen)
+{
+	return parse_u32_range(v, f, 1, 4096, err, errlen);
+}
+
+static int fmt_u32(const void *f, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%" PRIu32, *(const uint32_t *)f);
+}
+
+static int parse_size_field(const char *v, void *f, char *err, size_t errlen)
+{
+	int r = config_parse_size(v, f);
+
+	if (r < 0)
+		errf(err, errlen, "'%s' is not a size (a number with an optional K, M, G or T suffix)",
+		     v);
+	return r;
+}
+
+static int fmt_size(const void *f, char *buf, size_t len)
+{
+	uint64_t v = *(const uint64_t *)f;
+	static const char sfx[] = "KMGT";
+	int i = -1;
+
+	while (v && (v & 1023) == 0 && i < 3) {
+		v >>= 10;
+		i++;
+	}
+	if (i < 0)
+		return snprintf(buf, len, "%" PRIu64, v);
+	return snprintf(buf, len, "%" PRIu64 "%c", v, sfx[i]);
+}
+
+static int parse_numa_node(const char *v, void *f, char *err, size_t errlen)
+{
+	uint32_t n;
+
+	if (strcmp(v, "auto") == 0) {
+		*(int *)f = -1;
+		return 0;
+	}
+	if (parse_u32_range(v, &n, 0, 1023, NULL, 0) < 0) {
+		errf(err, errlen, "'%s' is neither 'auto' nor a NUMA node number", v);
+		return -EINVAL;
+	}
+	*(int *)f = (int)n;
+	return 0;
+}
+
+static int fmt_numa_node(const void *f, char *buf, size_t len)
+{
+	int n = *(const int *)f;
+
+	return n < 0 ? snprintf(buf, len, "auto") : snprintf(buf, len, "%d", n);
+}
+
+static const char *const hugepages_names[] = { "auto", "on", "off" };
+
+static int parse_hugepages(const char *v, void *f, char *err, size_t errlen)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcmp(v, hugepages_names[i]) == 0) {
+			*(enum hugepages_mode *)f = (enum hugepages_mode)i;
+			return 0;
+		}
+	errf(err, errlen, "'%s' is not one of auto, on, off", v);
+	return -EINVAL;
+}
+
+static int fmt_hugepages(const void *f, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s", hugepages_names[*(const enum hugepages_mode *)f]);
+}
+
+static int parse_policy_evict(const char *v, void *f, char *err, size_t errlen)
+{
+	size_t n;
+	const struct tier_evict_ops *const *l;
+	int off;
+
+	if (!tier_evict_find(v)) {
+		char names[256] = "";
+
+		l = tier_evict_list(&n);
+		off = 0;
+		for (size_t i = 0; i < n && off < (int)sizeof(names); i++)
+			off += snprintf(names + off, sizeof(names) - (size_t)off, "%s%s",
+					i ? ", " : "", l[i]->name);
+		errf(err, errlen, "unknown eviction policy '%s' (known: %s)", v, names);
+		return -EINVAL;
+	}
+	snprintf(f, sizeof(((struct tierd_config *)0)->policy_evict), "%s", v);
+	return 0;
+}
+
+#define F(field) offsetof(struct tierd_config, field)
+
+static const struct config_item config_table[] = {
+	{ "daemon", "socket", parse_socket, fmt_string, F(socket),
+	  "path of the control socket" },
+	{ "daemon", "log_level", parse_log_level, fmt_log_level, F(log_level),
+	  "err, warning, notice, info or debug" },
+	{ "daemon", "max_clients", parse_max_clients, fmt_u32, F(max_clients),
+	  "connected clients at most" },
+	{ "daemon", "max_namespaces", parse_max_namespaces, fmt_u32, F(max_namespaces),
+	  "namespaces at most" },
+	{ "host", "size", parse_size_field, fmt_size, F(host_bytes),
+	  "bytes of the host-DRAM tier (K/M/G suffixes)" },
+	{ "host", "numa_node", parse_numa_node, fmt_numa_node, F(numa_node),
+	  "auto (nearest the GPU, else the local node) or a node number" },
+	{ "host", "hugepages", parse_hugepages, fmt_hugepages, F(hugepages),
+	  "auto (when enough are free), on (required) or off" },
+	{ "policy", "evict", parse_policy_evict, fmt_string, F(policy_evict),
+	  "eviction policy of the host tier" },
+};
+
+void config_defaults(struct tierd_config *c)
+{
+	const char *rt = getenv("RUNTIME_DIRECTORY");
+
+	memset(c, 0, sizeof(*c));
+	/* Under systemd, RuntimeDirectory= tells us where our socket belongs. */
+	if (rt && *rt && strlen(rt) + sizeof("/tierd.sock") <= sizeof(c->socket))
+		snprintf(c->socket, sizeof(c->socket), "%s/tierd.sock", rt);
+	else
+		snprintf(c->socket, sizeof(c->socket), "%s", DEFAULT_SOCKET_PATH);
+	c->log_level = LOG_INFO;
+	c->max_clients = DEFAULT_MAX_CLIENTS;
+	c->max_namespaces = DEFAULT_MAX_NAMESPACES;
+	c->host_bytes = DEFAULT_HOST_BYTES;
+	c->numa_node = -1;
+	c->hugepages = HUGEPAGES_AUTO;
+	snprintf(c->policy_evict, sizeof(c->policy_evict), "%s", TIER_EVICT_DEFAULT);
+}
+
+int config_set(struct tierd_config *c, const char *section, const char *key, const char *value,
+	       char *err, size_t errlen)
+{
+	char why[256] = "";
+
+	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++) {
+		const struct config_item *it = &config_table[i];
+
+		if (strcmp(it->section, section) || strcmp(it->key, key))
+			continue;
+		if (it->parse(value, (char *)c + it->offset, why, sizeof(why)) < 0) {
+			errf(err, errlen, "%s.%s: %s", section, key, why);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	errf(err, errlen, "%s.%s: unknown key", section, key);
+	return -ENOENT;
+}
+
+struct ini_ctx {
+	struct tierd_config *c;
+	char *err;
+	size_t errlen;
+	int r;
+};
+
+static int config_ini_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *x = user;
+	char why[300];
+
+	if (x->r < 0)
+		return 0;
+	if (!name) /* a section header alone */
+		return 1;
+	x->r = config_set(x->c, section, name, value ? value : "", why, sizeof(why));
+	if (x->r < 0) {
+		errf(x->err, x->errlen, "%s", why);
+		return 0;
+	}
+	return 1;
+}
+
+static int ini_result(struct ini_ctx *x, int ir, const char *what)
+{
+	if (x->r < 0)
+		return x->r;
+	if (ir < 0) {
+		errf(x->err, x->errlen, "%s: cannot be read", what);
+		return -EIO;
+	}
+	if (ir > 0) {
+		errf(x->err, x->errlen, "%s: line %d: syntax error", what, ir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_load_file(struct tierd_config *c, const char *path, char *err, size_t errlen)
+{
+	struct ini_ctx x = { .c = c, .err = err, .errlen = errlen };
+	FILE *f = fopen(path, "re");
+	int ir;
+
+	if (!f) {
+		int r = -errno;
+
+		errf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	ir = ini_parse_file(f, config_ini_handler, &x);
+	fclose(f);
+	if (x.r < 0) {
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
+		errf(err, errlen, "%s", tmp);
+		return x.r;
+	}
+	return ini_result(&x, ir, path);
+}
+
+int config_load_string(struct tierd_config *c, const char *text, char *err, size_t errlen)
+{
+	struct ini_ctx x = { .c = c, .err = err, .errlen = errlen };
+	int ir = ini_parse_string(text, config_ini_handler, &x);
+
+	return ini_result(&x, ir, "config");
+}
+
+int config_set_override(struct tierd_config *c, const char *assignment, char *err, size_t errlen)
+{
+	char buf[512], *dot, *eq;
+
+	if (strlen(assignment) >= sizeof(buf)) {
+		errf(err, errlen, "override too long");
+		return -EINVAL;
+	}
+	strcpy(buf, assignment);
+	eq = strchr(buf, '=');
+	dot = strchr(buf, '.');
+	if (!eq || !dot || dot > eq || dot == buf || dot + 1 == eq) {
+		errf(err, errlen, "'%s': expected SECTION.KEY=VALUE", assignment);
+		return -EINVAL;
+	}
+	*dot = 0;
+	*eq = 0;
+	return config_set(c, buf, dot + 1, eq + 1, err, errlen);
+}
+
+int config_validate(const struct tierd_config *c, char *err, size_t errlen)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	uint64_t phys = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+
+	if (c->host_bytes < MIN_HOST_BYTES) {
+		errf(err, errlen, "host.size: %" PRIu64 " bytes is below the minimum of %llu MiB",
+		     c->host_bytes, MIN_HOST_BYTES >> 20);
+		return -EINVAL;
+	}
+	if (phys && c->host_bytes > phys) {
+		errf(err, errlen,
+		     "host.size: %" PRIu64 " MiB is more than this machine's memory (%" PRIu64
+		     " MiB)",
+		     c->host_bytes >> 20, phys >> 20);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_format(const struct tierd_config *c, char *buf, size_t len)
+{
+	const char *sect = "";
+	size_t off = 0;
+
+	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++) {
+		const struct config_item *it = &config_table[i];
+		char val[256];
+
+		it->format((const char *)c + it->offset, val, sizeof(val));
+		if (strcmp(sect, it->section)) {
+			sect = it->section;
+			off += (size_t)snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
+						"%s[%s]\n", i ? "\n" : "", sect);
+		}
+		off += (size_t)snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
+					"# %s\n%s = %s\n", it->help, it->key, val);
+	}
+	return (int)off;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* tierd's configuration: INI (libinih), one declarative table of keys. */
+#ifndef TIERD_CONFIG_H
+#define TIERD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DEFAULT_SOCKET_PATH "/run/tierd/tierd.sock"
+#define DEFAULT_HOST_BYTES (512ULL << 20)
+#define MIN_HOST_BYTES (4ULL << 20)
+#define DEFAULT_MAX_CLIENTS 1024
+#define DEFAULT_MAX_NAMESPACES 256
+
+enum hugepages_mode { HUGEPAGES_AUTO, HUGEPAGES_ON, HUGEPAGES_OFF };
+
+struct tierd_config {
+	char socket[108];
+	int log_level;
+	uint32_t max_clients;
+	uint32_t max_namespaces;
+	uint64_t host_bytes;
+	int numa_node;          /* -1: auto */
+	enum hugepages_mode hugepages;
+	char policy_evict[32];
+};
+
+/* Fill c with the embedded defaults ($RUNTIME_DIRECTORY/tierd.sock when set). */
+void config_defaults(struct tierd_config *c);
+
+/*
+ * Parse an INI file into c (on top of what is there).  Errors are written,
+ * one line naming the key, to err (size errlen).  0 or a negative errno.
+ */
+int config_load_file(struct tierd_config *c, const char *path, char *err, size_t errlen);
+
+/* Parse INI text (for tests and embedded configs).  Same contract. */
+int config_load_string(struct tierd_config *c, const char *text, char *err, size_t errlen);
+
+/* Apply one "section.key=value" override (tierd -o). */
+int config_set_override(struct tierd_config *c, const char *assignment, char *err, size_t errlen);
+
+/* Set one key by name.  -ENOENT unknown key, -EINVAL bad value (err says why). */
+int config_set(struct tierd_config *c, const char *section, const char *key, const char *value,
+	       char *err, size_t errlen);
+
+/* Cross-key checks and checks against the machine (sizes it cannot hold). */
+int config_validate(const struct tierd_config *c, char *err, size_t errlen);
+
+/* Parse "512M", "4G", "1048576" (K/M/G/T, binary multiples).  0 or -EINVAL/-ERANGE. */
+int config_parse_size(const char *s, uint64_t *ret);
+
+/* Write the config in force as INI text.  Returns bytes written (like snprintf). */
+int config_format(const struct tierd_config *c, char *buf, size_t len);
+
+#endif

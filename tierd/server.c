@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reactor.  One thread owns all metadata and waits in epoll on the
+ * listening socket, a signalfd and every client socket; there are no locks
+ * because there is nothing to share.  A client's hang-up (its process
+ * exited or was killed) arrives as EPOLLHUP/EOF and releases everything it
+ * held.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "build-config.h"
+#include "log.h"
+#include "server.h"
+
+#define LISTEN_BACKLOG 128
+#define EPOLL_BATCH 64
+
+/* epoll tags for the two non-client descriptors. */
+static char tag_listen, tag_signal;
+
+static int make_parent_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int listen_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return log_ret(-ENAMETOOLONG, LOG_ERR, "daemon.socket: path too long");
+	strcpy(sa.sun_path, path);
+	r = make_parent_dir(path);
+	if (r < 0)
+		return log_ret(r, LOG_ERR, "daemon.socket: cannot create the directory of %s: %s",
+			       path, strerror(-r));
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return log_ret(-errno, LOG_ERR, "socket: %m");
+
+	/* A socket file left by a dead daemon is removed; a live daemon is not displaced. */
+	int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (probe >= 0) {
+		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			close(fd);
+			return log_ret(-EADDRINUSE, LOG_ERR,
+				       "daemon.socket: another tierd is serving %s", path);
+		}
+		close(probe);
+		if (errno == ECONNREFUSED)
+			unlink(path);
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return log_ret(r, LOG_ERR, "daemon.socket: bind %s: %s", path, strerror(-r));
+	}
+	(void)chmod(path, 0660);
+	if (listen(fd, LISTEN_BACKLOG) < 0) {
+		r = -errno;
+		close(fd);
+		return log_ret(r, LOG_ERR, "listen %s: %s", path, strerror(-r));
+	}
+	return fd;
+}
+
+static int signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static uint64_t random_seed(void)
+{
+	uint64_t seed = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)!read(fd, &seed, sizeof(seed));
+		close(fd);
+	}
+	return seed ^ (uint64_t)getpid() ^ (uint64_t)time(NULL);
+}
+
+int server_init(struct server *s, const struct tierd_config *cfg)
+{
+	struct store_params sp;
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->listen_fd = s->epoll_fd = s->signal_fd = -1;
+	s->cfg = *cfg;
+	s->arena.fd = -1;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+
+	r = host_arena_init(&s->arena, &s->cfg);
+	if (r < 0)
+		goto fail;
+	sp = (struct store_params){
+		.arena_bytes = s->arena.bytes,
+		.max_namespaces = s->cfg.max_namespaces,
+		.evict = tier_evict_find(s->cfg.policy_evict),
+		.seed = random_seed(),
+	};
+	r = store_init(&s->store, &sp);
+	if (r < 0) {
+		log_err("creating the block store: %s", strerror(-r));
+		goto fail;
+	}
+	s->sessions = calloc(s->cfg.max_clients, sizeof(*s->sessions));
+	if (!s->sessions) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epoll_fd < 0) {
+		r = log_ret(-errno, LOG_ERR, "epoll_create1: %m");
+		goto fail;
+	}
+	r = signal_fd();
+	if (r < 0) {
+		log_err("signalfd: %s", strerror(-r));
+		goto fail;
+	}
+	s->signal_fd = r;
+	ev.data.ptr = &tag_signal;
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev);
+
+	r = listen_socket(s->cfg.socket);
+	if (r < 0)
+		goto fail;
+	s->listen_fd = r;
+	ev.data.ptr = &tag_listen;
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev);
+	return 0;
+fail:
+	server_deinit(s);
+	return r;
+}
+
+static void accept_clients(struct server *s)
+{
+	for (;;) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+		struct session *se;
+		socklen_t len;
+		uint32_t slot;
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warning("accept: %m");
+			return;
+		}
+		if (s->n_sessions == s->cfg.max_clients) {
+			log_warning("daemon.max_clients (%u) reached: refusing a client",
+				    s->cfg.max_clients);
+			close(fd);
+			continue;
+		}
+		for (slot = 0; s->sessions[slot]; slot++)
+			;
+		se = calloc(1, sizeof(*se));
+		if (!se) {
+			close(fd);
+			continue;
+		}
+		se->fd = fd;
+		se->id = ++s->next_client_id;
+		se->index = slot;
+		len = sizeof(se->cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &se->cred, &len) < 0)
+			se->cred.pid = -1;
+		store_holder_init(&se->holder, se->id);
+		ev.data.ptr = se;
+		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			free(se);
+			continue;
+		}
+		s->sessions[slot] = se;
+		s->n_sessions++;
+	}
+}
+
+static void handle_signals(struct server *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %s: shutting down",
+				 si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			s->stopping = true;
+			break;
+		case SIGHUP:
+			log_info("SIGHUP: configuration reload is not supported yet, ignoring");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+int server_run(struct server *s)
+{
+	struct epoll_event evs[EPOLL_BATCH];
+
+	sd_notifyf(0, "READY=1\nSTATUS=serving %s, host tier %llu MiB", s->cfg.socket,
+		   (unsigned long long)(s->arena.bytes >> 20));
+	log_info("tierd %s ready on %s (policy %s)", TIERD_VERSION, s->cfg.socket,
+		 s->store.evict->name);
+	while (!s->stopping) {
+		int n = epoll_wait(s->epoll_fd, evs, EPOLL_BATCH, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return log_ret(-errno, LOG_ERR, "epoll_wait: %m");
+		}
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+
+			if (p == &tag_listen) {
+				accept_clients(s);
+			} else if (p == &tag_signal) {
+				handle_signals(s);
+			} else {
+				struct session *se = p;
+				bool keep = true;
+
+				if (evs[i].events & EPOLLIN)
+					keep = session_handle_input(s, se);
+				/* Read what is left before acting on a hang-up. */
+				if (keep && (evs[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)))
+					keep = false;
+				if (!keep)
+					session_close(s, se);
+			}
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	return 0;
+}
+
+void server_deinit(struct server *s)
+{
+	if (s->sessions) {
+		for (uint32_t i = 0; i < s->cfg.max_clients; i++)
+			if (s->sessions[i])
+				session_close(s, s->sessions[i]);
+		free(s->sessions);
+		s->sessions = NULL;
+	}
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
+		unlink(s->cfg.socket);
+	}
+	if (s->signal_fd >= 0)
+		close(s->signal_fd);
+	if (s->epoll_fd >= 0)
+		close(s->epoll_fd);
+	if (s->store.blocks)
+		store_deinit(&s->store);
+	host_arena_deinit(&s->arena);
+	s->listen_fd = s->signal_fd = s->epoll_fd = -1;
+}

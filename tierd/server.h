@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon object: config, host arena, store, listening socket, clients, reactor. */
+#ifndef TIERD_SERVER_H
+#define TIERD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "config.h"
+#include "host.h"
+#include "proto.h"
+#include "store.h"
+
+struct session {
+	int fd;
+	uint32_t id;
+	uint32_t index;        /* in server.sessions */
+	bool hello_done;
+	uint32_t bad_msgs;     /* consecutive malformed requests */
+	struct ucred cred;     /* SO_PEERCRED at accept */
+	char name[TIER_CLIENT_NAME_MAX + 1];
+	struct holder holder;
+	uint64_t ops;
+};
+
+struct server {
+	struct tierd_config cfg;
+	struct host_arena arena;
+	struct store store;
+	int listen_fd;
+	int epoll_fd;
+	int signal_fd;
+	struct session **sessions; /* max_clients entries */
+	uint32_t n_sessions;
+	uint32_t next_client_id;
+	struct timespec started;
+	bool stopping;
+	uint64_t protocol_errors;  /* malformed messages, disconnects for cause */
+};
+
+/* Create everything (arena, store, socket).  0 or a negative errno (logged). */
+int server_init(struct server *s, const struct tierd_config *cfg);
+/* Run the reactor until SIGTERM/SIGINT.  0 or a negative errno. */
+int server_run(struct server *s);
+void server_deinit(struct server *s);
+
+/* session.c */
+/* Read and answer what the client sent.  false: the session must be closed. */
+bool session_handle_input(struct server *s, struct session *se);
+void session_close(struct server *s, struct session *se);
+
+/* stats.c: fill the public stats structs; returns namespace entries written. */
+uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct tier_ns_stats *ns,
+			   uint32_t max_ns);
+
+#endif

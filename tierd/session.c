@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One connected client: read its datagrams, validate, dispatch to the store,
+ * answer.  A request never blocks the reactor: replies are sent with
+ * MSG_DONTWAIT, and a client whose socket buffer is full (it sends without
+ * reading) is disconnected rather than waited for.  File descriptors a client
+ * tries to pass us are closed and count as a protocol error.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+#include "validate.h"
+
+/* Malformed requests in a row after which a client is cut off. */
+#define MAX_BAD_MSGS 16
+/* Datagrams handled per wake-up, so one busy client cannot starve others. */
+#define MAX_MSGS_PER_WAKE 64
+
+/* Answer req.  Every error answer is counted in ops.errors. */
+static int send_reply(struct server *s, struct session *se, const struct tier_msg_hdr *req,
+		      int status, const void *body, size_t blen, int pass_fd)
+{
+	struct tier_msg_hdr hdr = {
+		.magic = TIER_PROTO_MAGIC, .type = req->type, .seq = req->seq, .status = status,
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
+		{ .iov_base = (void *)body, .iov_len = blen },
+	};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = blen ? 2 : 1 };
+	ssize_t n;
+
+	if (status < 0)
+		s->store.c.errors++;
+	if (pass_fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	do
+		n = sendmsg(se->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
+static int do_hello(struct server *s, struct session *se, const struct tier_msg_hdr *h,
+		    const void *body)
+{
+	struct tier_msg_hello m;
+	struct tier_msg_hello_reply rep = { .abi_version = TIER_ABI_VERSION };
+
+	memcpy(&m, body, sizeof(m));
+	if (m.abi_version != TIER_ABI_VERSION) {
+		log_notice("client %u (pid %d): ABI version %u, ours is %u: refused", se->id,
+			   (int)se->cred.pid, m.abi_version, TIER_ABI_VERSION);
+		send_reply(s, se, h, -EPROTO, &rep, sizeof(rep), -1);
+		return -EPROTO;
+	}
+	memcpy(se->name, m.name, sizeof(se->name));
+	se->name[sizeof(se->name) - 1] = 0;
+	rep.client_id = se->id;
+	rep.arena_bytes = s->arena.bytes;
+	rep.max_block_size = store_max_block_size(&s->store);
+	se->hello_done = true;
+	log_debug("client %u: hello from pid %d uid %d (%s)", se->id, (int)se->cred.pid,
+		  (int)se->cred.uid, se->name);
+	return send_reply(s, se, h, 0, &rep, sizeof(rep), s->arena.fd);
+}
+
+static int do_stats(struct server *s, struct session *se, const struct tier_msg_hdr *h,
+		    const void *body)
+{
+	struct tier_msg_stats m;
+	/* Static: the reply can be large and the reactor is single-threaded. */
+	static uint8_t out[TIER_MSG_MAX];
+	struct tier_stats st;
+	uint32_t max_ns, n;
+
+	memcpy(&m, body, sizeof(m));
+	max_ns = (uint32_t)((sizeof(out) - sizeof(st)) / sizeof(struct tier_ns_stats));
+	if (m.max_ns < max_ns)
+		max_ns = m.max_ns;
+	n = server_fill_stats(s, &st, (struct tier_ns_stats *)(out + sizeof(st)), max_ns);
+	memcpy(out, &st, sizeof(st));
+	return send_reply(s, se, h, (int)n, out, sizeof(st) + n * sizeof(struct tier_ns_stats), -1);
+}
+
+/* Dispatch one valid request; the return value is the reply already sent (or -errno of send). */
+static int dispatch(struct server *s, struct session *se, const struct tier_msg_hdr *h,
+		    const void *body, size_t blen)
+{
+	struct store *st = &s->store;
+	struct tier_msg_block_reply br;
+	int r;
+
+	(void)blen;
+	se->ops++;
+	switch (h->type) {
+	case TIER_MSG_HELLO:
+		return do_hello(s, se, h, body);
+	case TIER_MSG_NS_OPEN: {
+		struct tier_msg_ns_open m;
+		struct tier_msg_ns_reply rep = { 0 };
+
+		memcpy(&m, body, sizeof(m));
+		r = store_ns_open(st, m.name, m.block_size, &rep.ns);
+		if (r == 0) {
+			rep.block_size = m.block_size;
+			if (st->ns[rep.ns].blocks == 0 && st->ns[rep.ns].hits == 0)
+				log_debug("namespace '%s' (block size %llu) opened by client %u",
+					  m.name, (unsigned long long)m.block_size, se->id);
+		}
+		return send_reply(s, se, h, r, &rep, r == 0 ? sizeof(rep) : 0, -1);
+	}
+	case TIER_MSG_ALLOC: {
+		struct tier_msg_alloc m;
+
+		memcpy(&m, body, sizeof(m));
+		r = store_alloc(st, &se->holder, m.ns, &br.handle, &br.offset, &br.size);
+		return send_reply(s, se, h, r, &br, r == 0 ? sizeof(br) : 0, -1);
+	}
+	case TIER_MSG_COMMIT: {
+		struct tier_msg_commit m;
+
+		memcpy(&m, body, sizeof(m));
+		r = store_commit(st, &se->holder, m.handle, m.key,
+				 (m.flags & TIER_COMMIT_HAS_PARENT) ? &m.parent : NULL);
+		return send_reply(s, se, h, r, NULL, 0, -1);
+	}
+	case TIER_MSG_LOOKUP: {
+		struct tier_msg_lookup m;
+		/* Keys are copied out: the datagram buffer need not be aligned. */
+		static tier_key keys[TIER_LOOKUP_BATCH];
+
+		memcpy(&m, body, sizeof(m));
+		memcpy(keys, (const uint8_t *)body + sizeof(m), (size_t)m.n * sizeof(tier_key));
+		r = store_lookup(st, &se->holder, m.ns, keys, m.n, m.first_pos, m.total, m.parent);
+		return send_reply(s, se, h, r, NULL, 0, -1);
+	}
+	case TIER_MSG_ACQUIRE: {
+		struct tier_msg_key m;
+
+		memcpy(&m, body, sizeof(m));
+		r = store_acquire(st, &se->holder, m.ns, m.key, &br.handle, &br.offset, &br.size);
+		return send_reply(s, se, h, r, &br, r == 0 ? sizeof(br) : 0, -1);
+	}
+	case TIER_MSG_RELEASE: {
+		struct tier_msg_handle m;
+
+		memcpy(&m, body, sizeof(m));
+		r = store_release(st, &se->holder, m.handle);
+		return send_reply(s, se, h, r, NULL, 0, -1);
+	}
+	case TIER_MSG_DROP: {
+		struct tier_msg_key m;
+
+		memcpy(&m, body, sizeof(m));
+		r = store_drop(st, m.ns, m.key);
+		return send_reply(s, se, h, r, NULL, 0, -1);
+	}
+	case TIER_MSG_STATS:
+		return do_stats(s, se, h, body);
+	default:
+		return send_reply(s, se, h, -EINVAL, NULL, 0, -1);
+	}
+}
+
+/* Close any descriptors a client tried to pass; true if there were any. */
+static bool drop_passed_fds(struct msghdr *mh)
+{
+	bool any = false;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			close(fd);
+		}
+		any = true;
+	}
+	return any;
+}
+
+bool session_handle_input(struct server *s, struct session *se)
+{
+	static uint8_t buf[TIER_MSG_MAX + 1];
+
+	for (int i = 0; i < MAX_MSGS_PER_WAKE; i++) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(16 * sizeof(int))];
+		} cbuf;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+		};
+		struct tier_msg_hdr h;
+		const void *body;
+		size_t blen;
+		ssize_t n;
+		int r;
+
+		n = recvmsg(se->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK;
+		}
+		if (n == 0)
+			return false; /* hang-up */
+		if (drop_passed_fds(&mh) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+			log_notice("client %u (pid %d): oversized message or passed descriptors, "
+				   "disconnecting", se->id, (int)se->cred.pid);
+			s->protocol_errors++;
+			return false;
+		}
+		r = validate_msg(buf, (size_t)n, se->hello_done, &h, &body, &blen);
+		if (r == -EBADMSG || r == -EPROTO) {
+			log_notice("client %u (pid %d): %s, disconnecting", se->id,
+				   (int)se->cred.pid,
+				   r == -EBADMSG ? "not a tierd message" : "no handshake");
+			s->protocol_errors++;
+			return false;
+		}
+		if (r < 0) {
+			s->protocol_errors++;
+			if (++se->bad_msgs >= MAX_BAD_MSGS) {
+				log_notice("client %u (pid %d): %u malformed requests in a row, "
+					   "disconnecting", se->id, (int)se->cred.pid, se->bad_msgs);
+				return false;
+			}
+			if (send_reply(s, se, &h, r, NULL, 0, -1) < 0)
+				return false;
+			continue;
+		}
+		se->bad_msgs = 0;
+		r = dispatch(s, se, &h, body, blen);
+		if (r == -EPROTO)
+			return false;
+		if (r < 0) {
+			/* The client does not read its replies: cut it off. */
+			log_notice("client %u (pid %d): reply not deliverable (%s), disconnecting",
+				   se->id, (int)se->cred.pid, strerror(-r));
+			return false;
+		}
+	}
+	return true;
+}
+
+void session_close(struct server *s, struct session *se)
+{
+	if (se->holder.pins)
+		log_info("client %u (pid %d) gone: releasing %llu pins", se->id, (int)se->cred.pid,
+			 (unsigned long long)se->holder.pins);
+	store_holder_release_all(&s->store, &se->holder);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, se->fd, NULL);
+	close(se->fd);
+	s->sessions[se->index] = NULL;
+	s->n_sessions--;
+	free(se);
+}

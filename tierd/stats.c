@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Counters out: the daemon's plain uint64_t counters copied into the public
+ * stats structs of tier.h.  Renderers (tierctl's table, JSON, Prometheus)
+ * work from these structs alone, so every output shows the same numbers.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "build-config.h"
+#include "server.h"
+
+uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct tier_ns_stats *ns,
+			   uint32_t max_ns)
+{
+	const struct store *sto = &s->store;
+	struct tier_tier_stats *host;
+	struct timespec now;
+	uint32_t n = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	st->abi_version = TIER_ABI_VERSION;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	st->uptime_s = (uint64_t)(now.tv_sec - s->started.tv_sec);
+	st->clients = s->n_sessions;
+	strncpy(st->version, TIERD_VERSION, sizeof(st->version) - 1);
+	strncpy(st->policy_evict, sto->evict->name, sizeof(st->policy_evict) - 1);
+
+	st->n_tiers = 1;
+	host = &st->tiers[0];
+	strcpy(host->name, "host");
+	host->capacity_bytes = sto->slab.arena_bytes;
+	host->used_bytes = sto->used_bytes;
+	host->blocks = sto->ready_blocks;
+	host->pinned_blocks = sto->pinned_blocks;
+	host->hits = sto->c.hits;
+	host->misses = sto->c.misses;
+	host->evictions = sto->c.evictions;
+
+	st->ops = (struct tier_op_stats){
+		.alloc = sto->c.alloc, .commit = sto->c.commit, .lookup = sto->c.lookup,
+		.acquire = sto->c.acquire, .release = sto->c.release, .drop = sto->c.drop,
+		.errors = sto->c.errors,
+	};
+	st->n_namespaces = sto->n_ns;
+	for (uint32_t i = 0; i < sto->n_ns && n < max_ns; i++, n++) {
+		const struct ns *x = &sto->ns[i];
+
+		memset(&ns[n], 0, sizeof(ns[n]));
+		memcpy(ns[n].name, x->name, sizeof(ns[n].name));
+		ns[n].id = i;
+		ns[n].block_size = x->block_size;
+		ns[n].blocks = x->blocks;
+		ns[n].hits = x->hits;
+		ns[n].misses = x->misses;
+	}
+	return n;
+}

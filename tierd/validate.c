@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon never trusts a byte from a client.  Each request type has one
+ * exact body size (LOOKUP: a header plus exactly n keys, n bounded); strings
+ * must be NUL-terminated inside their field; reserved flags must be zero.
+ * Everything is copied out with memcpy, so a misaligned datagram is safe.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "validate.h"
+
+static const size_t body_size[TIER_MSG__MAX] = {
+	[TIER_MSG_HELLO] = sizeof(struct tier_msg_hello),
+	[TIER_MSG_NS_OPEN] = sizeof(struct tier_msg_ns_open),
+	[TIER_MSG_ALLOC] = sizeof(struct tier_msg_alloc),
+	[TIER_MSG_COMMIT] = sizeof(struct tier_msg_commit),
+	[TIER_MSG_LOOKUP] = sizeof(struct tier_msg_lookup), /* + n keys */
+	[TIER_MSG_ACQUIRE] = sizeof(struct tier_msg_key),
+	[TIER_MSG_RELEASE] = sizeof(struct tier_msg_handle),
+	[TIER_MSG_DROP] = sizeof(struct tier_msg_key),
+	[TIER_MSG_STATS] = sizeof(struct tier_msg_stats),
+};
+
+int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hdr *ret_hdr,
+		 const void **ret_body, size_t *ret_body_len)
+{
+	const unsigned char *body = (const unsigned char *)buf + sizeof(struct tier_msg_hdr);
+	struct tier_msg_hdr h;
+	size_t blen;
+
+	if (!buf || len < sizeof(h))
+		return -EBADMSG;
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != TIER_PROTO_MAGIC)
+		return -EBADMSG;
+	*ret_hdr = h;
+	blen = len - sizeof(h);
+	if (!hello_done && h.type != TIER_MSG_HELLO)
+		return -EPROTO;
+	if (h.type == 0 || h.type >= TIER_MSG__MAX || h.flags != 0 || h.status != 0)
+		return -EINVAL;
+	if (h.type == TIER_MSG_LOOKUP) {
+		struct tier_msg_lookup l;
+
+		if (blen < sizeof(l))
+			return -EINVAL;
+		memcpy(&l, body, sizeof(l));
+		if (l.n > TIER_LOOKUP_BATCH || blen != sizeof(l) + (size_t)l.n * sizeof(tier_key))
+			return -EINVAL;
+		/* keys[0] sits at first_pos of a list of total keys. */
+		if (l.first_pos > l.total || l.n > l.total - l.first_pos)
+			return -EINVAL;
+	} else if (blen != body_size[h.type]) {
+		return -EINVAL;
+	}
+	switch (h.type) {
+	case TIER_MSG_HELLO: {
+		struct tier_msg_hello m;
+
+		memcpy(&m, body, sizeof(m));
+		if (hello_done || !memchr(m.name, 0, sizeof(m.name)))
+			return -EINVAL;
+		break;
+	}
+	case TIER_MSG_NS_OPEN: {
+		struct tier_msg_ns_open m;
+
+		memcpy(&m, body, sizeof(m));
+		if (!memchr(m.name, 0, sizeof(m.name)) || m.name[0] == 0 || m.block_size == 0)
+			return -EINVAL;
+		break;
+	}
+	case TIER_MSG_COMMIT: {
+		struct tier_msg_commit m;
+
+		memcpy(&m, body, sizeof(m));
+		if (m.flags & ~(uint32_t)TIER_COMMIT_HAS_PARENT)
+			return -EINVAL;
+		break;
+	}
+	default:
+		break;
+	}
+	*ret_body = body;
+	*ret_body_len = blen;
+	return 0;
+}

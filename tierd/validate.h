@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* Validation of client messages: pure, so unit tests and fuzzers reach it. */
+#ifndef TIERD_VALIDATE_H
+#define TIERD_VALIDATE_H
+
+#include <stddef.h>
+
+#include "proto.h"
+
+/*
+ * Check one datagram of len bytes.  Returns:
+ *   0        well formed; *ret_hdr is its header and *ret_body its body;
+ *   -EBADMSG not a message of ours at all (short, bad magic): disconnect;
+ *   -EPROTO  anything but HELLO before the handshake: disconnect;
+ *   -EINVAL  a message of ours with a bad type, length or field: reply with
+ *            the error (*ret_hdr is valid for the reply).
+ * Every field the daemon later relies on (lengths, counts, NUL termination,
+ * flag bits) is checked here; the handlers may trust the result.
+ */
+int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hdr *ret_hdr,
+		 const void **ret_body, size_t *ret_body_len);
+
+#endif
