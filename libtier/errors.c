@@ -11,7 +11,7 @@ const char *tier_strerror(int err)
 	case 0:
 		return "success";
 	case -ENOENT:
-		return "no such key or namespace";
+		return "not found (no such key, namespace or daemon socket)";
 	case -EEXIST:
 		return "key already committed (first writer wins)";
 	case -ENOSPC:

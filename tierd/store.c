@@ -10,10 +10,10 @@
  * the policy as evictable; dropping a pinned block takes it out of the index
  * at once and frees it on its last release.
  *
- * Room for a new block comes, in order, from a free block of its size
- * class, free extents, the policy's victim within the class, and finally
- * from reclaiming the whole slab of the policy's victim in another class (so
- * namespaces of different block sizes rebalance the arena between them).
+ * Room for a new block comes from a free block of its size class, then free
+ * extents, then the policy's victim: of the same class it is evicted, of
+ * another class its whole slab is reclaimed (so namespaces of different
+ * block sizes rebalance the arena between them).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -149,25 +149,29 @@ static void reclaim_slab_of(struct store *st, uint32_t victim)
 			evict_block(st, *host_owner(st, offs[i]));
 }
 
-/* Host memory for a block of class cls, evicting as needed, or SLAB_OFF_NONE. */
+/*
+ * Host memory for a block of class cls, evicting as needed, or SLAB_OFF_NONE.
+ * The policy's victim is chosen over all classes, so eviction follows the
+ * policy's order whatever the block sizes: a victim of the same class frees
+ * exactly the room needed; a victim of another class gives its whole slab
+ * back when it can.
+ */
 static uint64_t make_room(struct store *st, uint32_t cls)
 {
 	for (;;) {
-		struct evict_ctx same = { st, cls }, any = { st, CLS_ANY };
+		struct evict_ctx any = { st, CLS_ANY };
 		uint64_t off = slab_alloc(&st->slab, cls);
 		uint32_t v;
 
 		if (off != SLAB_OFF_NONE)
 			return off;
-		v = st->evict->pick_victim(st->evict_state, evictable, &same);
-		if (v != TIER_SLOT_NONE) {
-			evict_block(st, v);
-			continue;
-		}
 		v = st->evict->pick_victim(st->evict_state, evictable, &any);
 		if (v == TIER_SLOT_NONE)
 			return SLAB_OFF_NONE;
-		reclaim_slab_of(st, v);
+		if (st->blocks[v].cls == cls)
+			evict_block(st, v);
+		else
+			reclaim_slab_of(st, v);
 	}
 }
 
@@ -397,8 +401,9 @@ int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key
 		const tier_key *pk = i ? &keys[i - 1] : (first_pos ? &parent : NULL);
 
 		if (s == INDEX_NONE) {
-			n->misses++;
-			st->c.misses++;
+			/* The rest of the caller's list is of no use without this block. */
+			n->misses += total - (first_pos + i);
+			st->c.misses += total - (first_pos + i);
 			break;
 		}
 		n->hits++;
@@ -419,6 +424,7 @@ int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key
 		st->evict->access(st->evict_state, s, &a);
 		prev = s;
 	}
+	h->lookup_end = st->now;
 	return (int)i;
 }
 
@@ -449,10 +455,10 @@ int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key,
 	/*
 	 * An engine looks a request's keys up and then acquires the hits: that
 	 * is one access, which the lookup already told the policy and counted.
-	 * An acquire of a block not touched since this holder's last lookup is
-	 * an access of its own.
+	 * An acquire of a block that this holder's latest lookup did not touch
+	 * last is an access of its own.
 	 */
-	if (b->touched < h->lookup_start) {
+	if (!h->lookup_start || b->touched < h->lookup_start || b->touched > h->lookup_end) {
 		struct tier_access a = { .key = key_fingerprint(key), .parent = TIER_SLOT_NONE,
 					 .ns = ns, .now = ++st->now, .flags = TIER_ACC_PIN };
 

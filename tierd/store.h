@@ -50,7 +50,8 @@ struct holder {
 	uint32_t id;
 	struct u32map holds;
 	uint64_t pins;       /* pins held, all blocks */
-	uint64_t lookup_start; /* logical time this holder's latest lookup began */
+	uint64_t lookup_start; /* logical times of this holder's latest lookup */
+	uint64_t lookup_end;
 };
 
 struct store_params {
