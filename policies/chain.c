@@ -49,12 +49,23 @@
 
 #define CH_AGES 128
 #define CH_CLASSES 96
+#ifndef CH_SAMPLES
 #define CH_SAMPLES 32
+#endif
+#ifndef CH_GHOST_FACTOR
 #define CH_GHOST_FACTOR 4      /* ghost keys per block of capacity */
+#endif
+#ifndef CH_PERIOD
 #define CH_PERIOD 4096u        /* accesses between two refits of the density curves */
+#endif
+#ifndef CH_DECAY
 #define CH_DECAY 0.95          /* weight of the past at each refit */
+#endif
+#ifndef CH_PRIOR_EVENTS
 #define CH_PRIOR_EVENTS 32.0   /* strength of the all-classes prior for a sparse class */
+#endif
 #define CH_GHOST_WAYS 4
+
 
 struct chain_ghost {
 	uint64_t *fp;
@@ -190,8 +201,9 @@ static bool ghost_live(const struct chain_ghost *g, uint32_t i)
 	return g->fp[i] && g->clock - g->stamp[i] < g->size;
 }
 
-static void ghost_put(struct chain_ghost *g, uint64_t key, uint32_t last, uint16_t meta)
+static void ghost_put(struct chain *c, uint64_t key, uint32_t last, uint16_t meta)
 {
+	struct chain_ghost *g = &c->g;
 	uint32_t base = ghost_hash(key) & g->mask, v = base;
 
 	g->clock++;
@@ -204,6 +216,13 @@ static void ghost_put(struct chain_ghost *g, uint64_t key, uint32_t last, uint16
 		}
 		if (g->clock - g->stamp[i] > g->clock - g->stamp[v])
 			v = i;
+	}
+	if (g->fp[v]) {
+		/* it never came back while we remembered it: a dead block, whose
+		 * lifetime counts up to now (it would still be taking room) */
+		unsigned k = g->meta[v] >> 7;
+
+		c->evict_ev[k][age_bucket(c->now - g->last[v])] += 1;
 	}
 	g->fp[v] = key;
 	g->last[v] = last;
@@ -312,7 +331,7 @@ static void chain_insert(void *st, uint32_t slot, const struct tier_access *a)
 		uint16_t m = c->g.meta[gi];
 		unsigned k = m >> 7, eb = m & 127;
 
-		c->evict_ev[k][eb] = c->evict_ev[k][eb] > 1 ? c->evict_ev[k][eb] - 1 : 0;
+		(void)eb;
 		c->hit_ev[k][age_bucket(c->now - c->g.last[gi])] += 1;
 		c->g.fp[gi] = 0;
 	}
@@ -354,8 +373,7 @@ static void chain_remove(void *st, uint32_t slot)
 	uint32_t age = c->now - c->last[slot], p = c->parent[slot], i = c->respos[slot];
 	unsigned eb = age_bucket(age);
 
-	c->evict_ev[c->cls[slot]][eb] += 1;
-	ghost_put(&c->g, c->key[slot], c->last[slot], (uint16_t)(c->cls[slot] << 7 | eb));
+	ghost_put(c, c->key[slot], c->last[slot], (uint16_t)(c->cls[slot] << 7 | eb));
 	if (p != TIER_SLOT_NONE && c->gen[p] == c->pgen[slot] && c->children[p])
 		c->children[p]--;
 	c->gen[slot]++;

@@ -24,7 +24,7 @@ struct wtlfu {
 	uint64_t *key;
 	uint8_t *where;
 	struct sketch sk;
-	uint32_t window_cap, protected_cap;
+	uint32_t window_cap, main_cap, protected_cap;
 };
 
 static void wtlfu_destroy(void *st)
@@ -61,7 +61,8 @@ static int wtlfu_create(const struct tier_policy_params *p, void **ret)
 	for (int i = 0; i < 4; i++)
 		slist_init(&w->seg[i]);
 	w->window_cap = cap / 100 ? cap / 100 : 1;
-	w->protected_cap = (uint32_t)((uint64_t)(cap - w->window_cap) * 8 / 10);
+	w->main_cap = cap > w->window_cap ? cap - w->window_cap : 1;
+	w->protected_cap = (uint32_t)((uint64_t)w->main_cap * 8 / 10);
 	*ret = w;
 	return 0;
 }
@@ -119,6 +120,10 @@ static uint32_t wtlfu_pick_victim(void *st, tier_evictable_fn evictable, void *a
 	struct wtlfu *w = st;
 	uint32_t cand = TIER_SLOT_NONE, vict;
 
+	/* while the main area has room, the window spills into it for free */
+	while (w->seg[SEG_WINDOW].n > w->window_cap &&
+	       w->seg[SEG_PROBATION].n + w->seg[SEG_PROTECTED].n < w->main_cap)
+		wtlfu_move(w, w->seg[SEG_WINDOW].tail, SEG_PROBATION);
 	if (w->seg[SEG_WINDOW].n > w->window_cap)
 		cand = wtlfu_oldest(w, SEG_WINDOW, evictable, arg);
 	vict = wtlfu_oldest(w, SEG_PROBATION, evictable, arg);
