@@ -29,6 +29,14 @@ enum {
 	TIER_ACC_WRITE = 1u << 1,    /* the block was just written (commit) */
 	TIER_ACC_LOOKUP = 1u << 2,   /* seen through a lookup (no pin) */
 	TIER_ACC_PIN = 1u << 3,      /* seen through an acquire (pin) */
+	/*
+	 * The block holds fewer tokens than a full block: the partial last
+	 * block of a prompt.  Known online from the token count of the save
+	 * (or of the lookup's last key).  Such a block can only be matched
+	 * again by a request that repeats the exact same prompt, so it is
+	 * rarely worth much; policies may use it as a dead-block hint.
+	 */
+	TIER_ACC_PARTIAL = 1u << 4,
 };
 
 /*
@@ -57,6 +65,7 @@ typedef bool (*tier_evictable_fn)(void *arg, uint32_t slot);
 struct tier_policy_params {
 	uint32_t max_slots;     /* slots are < max_slots */
 	uint32_t capacity;      /* blocks the tier holds when full (a hint; 0 unknown) */
+	uint32_t lookahead;     /* prefetch: most blocks per suggestion; 0 = the policy's default */
 };
 
 /*
@@ -98,5 +107,90 @@ const struct tier_evict_ops *const *tier_evict_list(size_t *ret_n);
 #define TIER_EVICT_DEFAULT "lru"
 
 extern const struct tier_evict_ops tier_evict_lru;
+extern const struct tier_evict_ops tier_evict_clock;
+extern const struct tier_evict_ops tier_evict_sieve;
+extern const struct tier_evict_ops tier_evict_s3fifo;
+extern const struct tier_evict_ops tier_evict_wtinylfu;
+extern const struct tier_evict_ops tier_evict_chain;
+
+/*
+ * Admission policy of one tier: whether a block is cached there at all.
+ * Two decisions use it:
+ *   - admit():  a block missed (or was just written) and could be cached
+ *               in this tier; false leaves it out (the caller keeps the
+ *               bytes only where they already are, or drops them);
+ *   - demote(): a block is leaving DRAM (T1) and is not yet on NVMe (T2);
+ *               true writes it to T2 first, false drops it.  This is where
+ *               an NVMe admission policy protects flash endurance.
+ * A slot is the same slot the eviction policy of the tier sees.
+ *
+ * Required: name, summary, admit.  Optional (may be NULL): create and
+ * destroy (a stateless policy has no state; the state pointer is then NULL),
+ * access (told of every demand access, hit or miss, before admit), demote
+ * (NULL: every demoted block is written).
+ */
+struct tier_admit_ops {
+	const char *name;    /* [a-z0-9_-] */
+	const char *summary;
+
+	int (*create)(const struct tier_policy_params *p, void **ret_state);
+	void (*destroy)(void *state);
+
+	void (*access)(void *state, const struct tier_access *a);
+	bool (*admit)(void *state, const struct tier_access *a);
+	bool (*demote)(void *state, uint32_t slot, uint64_t key);
+
+	/* State in bytes per cached block (sketches are sized from capacity). */
+	size_t bytes_per_block;
+};
+
+const struct tier_admit_ops *tier_admit_find(const char *name);
+const struct tier_admit_ops *const *tier_admit_list(size_t *ret_n);
+
+#define TIER_ADMIT_DEFAULT "all"
+
+extern const struct tier_admit_ops tier_admit_all;
+extern const struct tier_admit_ops tier_admit_second_hit;
+extern const struct tier_admit_ops tier_admit_full_only;
+
+/*
+ * Prefetch policy: on a demand access, which other blocks to bring up to
+ * the faster tier ahead of their use.  The policy names blocks by slot (the
+ * daemon's block table, any tier) together with the key fingerprint it saw
+ * for that slot, so the caller can check that the slot still holds that
+ * block (slots are reused) and skip it otherwise; the caller also skips
+ * blocks already in the target tier.
+ *
+ * Required: name, summary, create, destroy, suggest.  Optional: access
+ * (observe a demand access, hit or miss, to learn from it), remove (slot
+ * left the daemon entirely).
+ */
+struct tier_prefetch_ops {
+	const char *name;
+	const char *summary;
+
+	int (*create)(const struct tier_policy_params *p, void **ret_state);
+	void (*destroy)(void *state);
+
+	void (*access)(void *state, uint32_t slot, const struct tier_access *a);
+	void (*remove)(void *state, uint32_t slot);
+	/*
+	 * Fill ret_slots[] / ret_keys[] (max entries) with the blocks to
+	 * prefetch after the demand access a to slot, nearest use first.
+	 * Returns how many were filled (0 .. max).
+	 */
+	size_t (*suggest)(void *state, uint32_t slot, const struct tier_access *a,
+			  uint32_t *ret_slots, uint64_t *ret_keys, size_t max);
+
+	size_t bytes_per_block;
+};
+
+const struct tier_prefetch_ops *tier_prefetch_find(const char *name);
+const struct tier_prefetch_ops *const *tier_prefetch_list(size_t *ret_n);
+
+#define TIER_PREFETCH_DEFAULT "none"
+
+extern const struct tier_prefetch_ops tier_prefetch_none;
+extern const struct tier_prefetch_ops tier_prefetch_chain;
 
 #endif /* TIER_POLICY_H */

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Eviction policies: a hand-made access sequence with a known victim order
+ * for each policy, that pick_victim skips slots the caller cannot evict, and
+ * invariants every registered policy must keep (a victim is resident and
+ * evictable; nothing evictable gives TIER_SLOT_NONE).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+#define MAXS 64
+
+struct env {
+	const struct tier_evict_ops *ops;
+	void *st;
+	uint64_t now;
+	bool in[MAXS];
+	bool blocked[MAXS];
+};
+
+static bool ev_ok(void *arg, uint32_t s)
+{
+	struct env *e = arg;
+
+	return !e->blocked[s];
+}
+
+static void env_init(struct env *e, const char *name, uint32_t cap)
+{
+	struct tier_policy_params p = {.max_slots = MAXS, .capacity = cap};
+
+	memset(e, 0, sizeof(*e));
+	e->ops = tier_evict_find(name);
+	ck_assert_msg(e->ops, "policy %s not registered", name);
+	ck_assert_int_eq(e->ops->create(&p, &e->st), 0);
+}
+
+static struct tier_access acc(struct env *e, uint32_t s, uint32_t parent)
+{
+	struct tier_access a = {
+		.key = 1000 + s,
+		.parent_key = parent == TIER_SLOT_NONE ? 0 : 1000 + parent,
+		.parent = parent,
+		.pos = parent == TIER_SLOT_NONE ? 0 : 1,
+		.req_len = 4,
+		.now = ++e->now,
+	};
+	return a;
+}
+
+static void ins(struct env *e, uint32_t s)
+{
+	struct tier_access a = acc(e, s, TIER_SLOT_NONE);
+
+	e->ops->insert(e->st, s, &a);
+	e->in[s] = true;
+}
+
+static void ins_child(struct env *e, uint32_t s, uint32_t parent)
+{
+	struct tier_access a = acc(e, s, parent);
+
+	e->ops->insert(e->st, s, &a);
+	e->in[s] = true;
+}
+
+static void hit(struct env *e, uint32_t s)
+{
+	struct tier_access a = acc(e, s, TIER_SLOT_NONE);
+
+	e->ops->access(e->st, s, &a);
+}
+
+/* pick a victim, check it is valid, remove it, return it */
+static uint32_t evict(struct env *e)
+{
+	uint32_t v = e->ops->pick_victim(e->st, ev_ok, e);
+
+	if (v == TIER_SLOT_NONE)
+		return v;
+	ck_assert_uint_lt(v, MAXS);
+	ck_assert_msg(e->in[v], "%s: victim %u is not resident", e->ops->name, v);
+	ck_assert_msg(!e->blocked[v], "%s: victim %u is not evictable", e->ops->name, v);
+	e->ops->remove(e->st, v);
+	e->in[v] = false;
+	return v;
+}
+
+static void env_done(struct env *e)
+{
+	e->ops->destroy(e->st);
+}
+
+START_TEST(lru_order)
+{
+	struct env e;
+
+	env_init(&e, "lru", 4);
+	for (uint32_t s = 0; s < 4; s++)
+		ins(&e, s);
+	hit(&e, 0);
+	e.blocked[1] = true;
+	ck_assert_uint_eq(evict(&e), 2);
+	e.blocked[1] = false;
+	ck_assert_uint_eq(evict(&e), 1);
+	ck_assert_uint_eq(evict(&e), 3);
+	ck_assert_uint_eq(evict(&e), 0);
+	ck_assert_uint_eq(evict(&e), TIER_SLOT_NONE);
+	env_done(&e);
+}
+END_TEST
+
+START_TEST(clock_order)
+{
+	struct env e;
+
+	env_init(&e, "clock", 4);
+	for (uint32_t s = 0; s < 4; s++)
+		ins(&e, s);
+	hit(&e, 0);
+	hit(&e, 2);
+	/* 0 gets a second chance, 1 is the first unreferenced */
+	ck_assert_uint_eq(evict(&e), 1);
+	/* 2 referenced, 3 not */
+	e.blocked[3] = true;
+	/* 3 blocked: the hand passes it; 0 and 2 lost their bits on the first sweep */
+	ck_assert_uint_eq(evict(&e), 0);
+	e.blocked[3] = false;
+	ck_assert_uint_eq(evict(&e), 2);
+	ck_assert_uint_eq(evict(&e), 3);
+	env_done(&e);
+}
+END_TEST
+
+START_TEST(sieve_order)
+{
+	struct env e;
+
+	env_init(&e, "sieve", 4);
+	for (uint32_t s = 0; s < 4; s++)
+		ins(&e, s);
+	hit(&e, 0);
+	hit(&e, 2);
+	ck_assert_uint_eq(evict(&e), 1); /* 0 visited: bit cleared, kept in place */
+	ck_assert_uint_eq(evict(&e), 3); /* hand: 2 visited (cleared), 3 not */
+	ins(&e, 4);                       /* new blocks enter at the head */
+	/* the hand had passed the head, so it wraps to the tail: 0, cleared earlier */
+	ck_assert_uint_eq(evict(&e), 0);
+	ck_assert_uint_eq(evict(&e), 2);
+	ck_assert_uint_eq(evict(&e), 4);
+	env_done(&e);
+}
+END_TEST
+
+START_TEST(s3fifo_order)
+{
+	struct env e;
+
+	env_init(&e, "s3fifo", 10); /* small FIFO holds 1 */
+	for (uint32_t s = 0; s < 4; s++)
+		ins(&e, s);
+	hit(&e, 0);
+	/* 0 was hit in S: promoted to M; 1 is the oldest unhit in S */
+	ck_assert_uint_eq(evict(&e), 1);
+	e.blocked[2] = true;
+	ck_assert_uint_eq(evict(&e), 3);
+	e.blocked[2] = false;
+	ck_assert_uint_eq(evict(&e), 2);
+	/* 1 comes back: its key is in the ghost, it goes to M behind 0 */
+	ins(&e, 1);
+	ck_assert_uint_eq(evict(&e), 0); /* M: 0 had its hit consumed on promotion */
+	ck_assert_uint_eq(evict(&e), 1);
+	env_done(&e);
+}
+END_TEST
+
+START_TEST(wtinylfu_order)
+{
+	struct env e;
+
+	env_init(&e, "wtinylfu", 100); /* window 1, main 99 */
+	for (uint32_t s = 0; s < 3; s++)
+		ins(&e, s);
+	/* the window spills 0 and 1 into probation; 0 is main's oldest */
+	ck_assert_uint_eq(evict(&e), 0);
+	hit(&e, 1); /* probation -> protected */
+	ins(&e, 3);
+	/* the window spills 2 into probation (main has room); it is main's oldest */
+	e.blocked[1] = true;
+	ck_assert_uint_eq(evict(&e), 2);
+	e.blocked[1] = false;
+	ck_assert_uint_eq(evict(&e), 1);
+	ck_assert_uint_eq(evict(&e), 3);
+	env_done(&e);
+}
+END_TEST
+
+START_TEST(chain_order)
+{
+	struct env e;
+
+	env_init(&e, "chain", 8);
+	for (uint32_t s = 0; s < 4; s++)
+		ins(&e, s);
+	hit(&e, 0);
+	/* before any statistics: oldest unused first */
+	ck_assert_uint_eq(evict(&e), 1);
+	/* a leaf goes before its (slightly older) parent */
+	ins(&e, 5);
+	ins_child(&e, 6, 5);
+	ins(&e, 7);
+	hit(&e, 0);
+	hit(&e, 2);
+	hit(&e, 3);
+	hit(&e, 7);
+	ck_assert_uint_eq(evict(&e), 6);
+	ck_assert_uint_eq(evict(&e), 5);
+	e.blocked[0] = true;
+	ck_assert_uint_eq(evict(&e), 2);
+	env_done(&e);
+}
+END_TEST
+
+/* Every registered policy: random operations keep the contract. */
+START_TEST(contract)
+{
+	size_t n;
+	const struct tier_evict_ops *const *l = tier_evict_list(&n);
+	struct env e;
+	uint32_t resident = 0, r = 12345;
+
+	ck_assert_uint_lt((size_t)_i, n);
+	env_init(&e, l[_i]->name, 16);
+	ck_assert_ptr_nonnull(l[_i]->summary);
+	ck_assert_uint_gt(l[_i]->bytes_per_block, 0);
+	for (int step = 0; step < 5000; step++) {
+		uint32_t s;
+
+		r = r * 1103515245u + 12345u;
+		s = (r >> 16) % 40;
+		e.blocked[(r >> 8) % 40] = ((r >> 4) & 7) == 0;
+		if (e.in[s]) {
+			hit(&e, s);
+			continue;
+		}
+		while (resident >= 16) {
+			uint32_t v = evict(&e);
+
+			if (v == TIER_SLOT_NONE)
+				break;
+			resident--;
+		}
+		if (resident < 16) {
+			ins(&e, s);
+			resident++;
+		}
+	}
+	/* nothing evictable: NONE */
+	for (uint32_t s = 0; s < MAXS; s++)
+		e.blocked[s] = true;
+	ck_assert_uint_eq(e.ops->pick_victim(e.st, ev_ok, &e), TIER_SLOT_NONE);
+	/* drain */
+	memset(e.blocked, 0, sizeof(e.blocked));
+	while (evict(&e) != TIER_SLOT_NONE)
+		resident--;
+	ck_assert_uint_eq(resident, 0);
+	env_done(&e);
+}
+END_TEST
+
+START_TEST(registry)
+{
+	size_t n;
+	const struct tier_evict_ops *const *l = tier_evict_list(&n);
+
+	ck_assert_ptr_nonnull(tier_evict_find(TIER_EVICT_DEFAULT));
+	ck_assert_ptr_nonnull(tier_evict_find("lru"));
+	ck_assert_ptr_null(tier_evict_find("nope"));
+	ck_assert_ptr_null(tier_evict_find(NULL));
+	for (size_t i = 0; i < n; i++)
+		ck_assert_ptr_eq(tier_evict_find(l[i]->name), l[i]);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("policy_evict");
+	TCase *tc = tcase_create("evict");
+	size_t n;
+	SRunner *sr;
+	int failed;
+
+	tier_evict_list(&n);
+	tcase_add_test(tc, lru_order);
+	tcase_add_test(tc, clock_order);
+	tcase_add_test(tc, sieve_order);
+	tcase_add_test(tc, s3fifo_order);
+	tcase_add_test(tc, wtinylfu_order);
+	tcase_add_test(tc, chain_order);
+	tcase_add_test(tc, registry);
+	tcase_add_loop_test(tc, contract, 0, (int)n);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tiersim: replay a KV-cache trace offline through the daemon's own policy
+ * code and report hit ratios, next to Belady's optimum.  Only the command
+ * line lives here; the replay is sim.c, the reader trace.c.
+ *
+ *   tiersim --trace FILE [--policy NAME] (--capacity-frac F | --capacity-blocks N) [--admit NAME] [--json]
+ *   tiersim --trace FILE --all [--fracs 0.01,0.05,0.1,0.25] [--json]
+ *   tiersim --list-policies | --list-admit | --list-prefetch
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define MAX_FRACS 16
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tiersim --trace FILE [--policy NAME] (--capacity-frac F | --capacity-blocks N)\n"
+		"               [--admit NAME] [--block-tokens N] [--json]\n"
+		"       tiersim --trace FILE --all [--fracs F,F,...] [--admit NAME] [--json]\n"
+		"       tiersim --list-policies | --list-admit | --list-prefetch\n"
+		"\n"
+		"Replays a Mooncake JSONL trace (one request a line, each hash id one block\n"
+		"access; a miss inserts the block) through a tierd eviction policy.\n"
+		"--policy belady is the offline optimum.  Without --policy: the daemon's\n"
+		"default (" TIER_EVICT_DEFAULT ").  Capacity: round(F x unique blocks).\n"
+		"--all runs every policy and Belady and prints gap closed =\n"
+		"(policy - lru) / (belady - lru).\n");
+}
+
+static int run_one(const struct trace *t, const char *policy, const struct tier_admit_ops *ad,
+		   uint32_t cap, uint32_t bt, struct sim_result *res)
+{
+	struct sim_config c = {.admit = ad, .capacity = cap, .block_tokens = bt};
+
+	if (strcmp(policy, "belady") == 0)
+		return sim_belady(t, cap, res);
+	c.evict = tier_evict_find(policy);
+	if (!c.evict)
+		return -ENOENT;
+	return sim_run(t, &c, res);
+}
+
+static void print_one(const char *policy, const char *admit, uint32_t cap, const struct sim_result *r,
+		      bool json)
+{
+	if (json)
+		printf("{\"policy\": \"%s\", \"admit\": \"%s\", \"capacity_blocks\": %u, "
+		       "\"accesses\": %llu, \"hits\": %llu, \"hit_ratio\": %.6f, \"inserts\": %llu, "
+		       "\"evictions\": %llu, \"rejected\": %llu}\n",
+		       policy, admit, cap, (unsigned long long)r->accesses,
+		       (unsigned long long)r->hits, r->hit_ratio, (unsigned long long)r->inserts,
+		       (unsigned long long)r->evictions, (unsigned long long)r->rejected);
+	else
+		printf("policy %s admit %s capacity_blocks %u accesses %llu hits %llu hit_ratio %.4f\n",
+		       policy, admit, cap, (unsigned long long)r->accesses,
+		       (unsigned long long)r->hits, r->hit_ratio);
+}
+
+static int parse_fracs(const char *s, double *f, size_t *n)
+{
+	char *end;
+
+	*n = 0;
+	while (*s) {
+		if (*n == MAX_FRACS)
+			return -E2BIG;
+		f[*n] = strtod(s, &end);
+		if (end == s || f[*n] <= 0 || f[*n] > 1)
+			return -EINVAL;
+		(*n)++;
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return -EINVAL;
+	}
+	return *n ? 0 : -EINVAL;
+}
+
+/* Every policy x every capacity, with Belady and the gap closed over LRU. */
+static int run_all(const struct trace *t, const struct tier_admit_ops *ad, const double *fr,
+		   size_t nf, uint32_t bt, bool json)
+{
+	size_t np;
+	const struct tier_evict_ops *const *pl = tier_evict_list(&np);
+	double lru[MAX_FRACS], opt[MAX_FRACS];
+	const char *an = ad ? ad->name : "all";
+	struct sim_result r;
+	int e;
+
+	for (size_t j = 0; j < nf; j++) {
+		uint32_t cap = sim_capacity(t, fr[j]);
+
+		if ((e = run_one(t, "lru", NULL, cap, bt, &r)) < 0)
+			return e;
+		lru[j] = r.hit_ratio;
+		if ((e = sim_belady(t, cap, &r)) < 0)
+			return e;
+		opt[j] = r.hit_ratio;
+	}
+	if (json)
+		printf("[\n");
+	else {
+		printf("%-10s", "policy");
+		for (size_t j = 0; j < nf; j++)
+			printf("   %5.2f%% hit   gap", fr[j] * 100);
+		printf("\n");
+	}
+	for (size_t i = 0; i <= np; i++) {
+		const char *name = i < np ? pl[i]->name : "belady";
+
+		if (!json)
+			printf("%-10s", name);
+		for (size_t j = 0; j < nf; j++) {
+			uint32_t cap = sim_capacity(t, fr[j]);
+			double gap;
+
+			if ((e = run_one(t, name, i < np ? ad : NULL, cap, bt, &r)) < 0)
+				return e;
+			gap = opt[j] > lru[j] ? (r.hit_ratio - lru[j]) / (opt[j] - lru[j]) : 0;
+			if (json)
+				printf("%s{\"policy\": \"%s\", \"admit\": \"%s\", \"capacity_frac\": %g, "
+				       "\"capacity_blocks\": %u, \"accesses\": %llu, \"hits\": %llu, "
+				       "\"hit_ratio\": %.6f, \"gap_closed\": %.4f}",
+				       i || j ? ",\n" : "", name, i < np ? an : "belady", fr[j], cap,
+				       (unsigned long long)r.accesses, (unsigned long long)r.hits,
+				       r.hit_ratio, gap);
+			else
+				printf("     %.4f %+5.0f%%", r.hit_ratio, gap * 100);
+		}
+		if (!json)
+			printf("\n");
+	}
+	if (json)
+		printf("\n]\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_LIST = 256, O_LIST_ADMIT, O_LIST_PREFETCH, O_ALL, O_FRACS, O_BT };
+	static const struct option opts[] = {
+		{"trace", required_argument, NULL, 't'},
+		{"policy", required_argument, NULL, 'p'},
+		{"admit", required_argument, NULL, 'a'},
+		{"capacity-frac", required_argument, NULL, 'f'},
+		{"capacity-blocks", required_argument, NULL, 'c'},
+		{"block-tokens", required_argument, NULL, O_BT},
+		{"json", no_argument, NULL, 'j'},
+		{"all", no_argument, NULL, O_ALL},
+		{"fracs", required_argument, NULL, O_FRACS},
+		{"list-policies", no_argument, NULL, O_LIST},
+		{"list-admit", no_argument, NULL, O_LIST_ADMIT},
+		{"list-prefetch", no_argument, NULL, O_LIST_PREFETCH},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *trace_path = NULL, *policy = TIER_EVICT_DEFAULT, *admit = NULL;
+	const struct tier_admit_ops *ad = NULL;
+	double frac = 0, fracs[MAX_FRACS] = {0.01, 0.05, 0.10, 0.25};
+	size_t nfracs = 4, n, line = 0;
+	unsigned long long blocks = 0;
+	uint32_t bt = 0, cap;
+	bool json = false, all = false;
+	struct trace *t;
+	struct sim_result res;
+	char *end;
+	int o, r;
+
+	while ((o = getopt_long(argc, argv, "t:p:a:f:c:jh", opts, NULL)) != -1) {
+		switch (o) {
+		case 't':
+			trace_path = optarg;
+			break;
+		case 'p':
+			policy = optarg;
+			break;
+		case 'a':
+			admit = optarg;
+			break;
+		case 'f':
+			frac = strtod(optarg, &end);
+			if (*end || frac <= 0 || frac > 1) {
+				fprintf(stderr, "tiersim: --capacity-frac wants a number in (0, 1]\n");
+				return 2;
+			}
+			break;
+		case 'c':
+			blocks = strtoull(optarg, &end, 10);
+			if (*end || !blocks || blocks >= UINT32_MAX) {
+				fprintf(stderr, "tiersim: --capacity-blocks wants a positive count\n");
+				return 2;
+			}
+			break;
+		case O_BT:
+			bt = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end || !bt) {
+				fprintf(stderr, "tiersim: --block-tokens wants a positive count\n");
+				return 2;
+			}
+			break;
+		case 'j':
+			json = true;
+			break;
+		case O_ALL:
+			all = true;
+			break;
+		case O_FRACS:
+			if (parse_fracs(optarg, fracs, &nfracs) < 0) {
+				fprintf(stderr, "tiersim: --fracs wants up to %d numbers in (0, 1], comma-separated\n",
+					MAX_FRACS);
+				return 2;
+			}
+			break;
+		case O_LIST: {
+			const struct tier_evict_ops *const *l = tier_evict_list(&n);
+
+			for (size_t i = 0; i < n; i++)
+				printf("%s\t%s%s\n", l[i]->name, l[i]->summary,
+				       strcmp(l[i]->name, TIER_EVICT_DEFAULT) ? "" : " [default]");
+			printf("belady\toffline optimum: evicts the block used farthest in the future (tiersim only)\n");
+			return 0;
+		}
+		case O_LIST_ADMIT: {
+			const struct tier_admit_ops *const *l = tier_admit_list(&n);
+
+			for (size_t i = 0; i < n; i++)
+				printf("%s\t%s\n", l[i]->name, l[i]->summary);
+			return 0;
+		}
+		case O_LIST_PREFETCH: {
+			const struct tier_prefetch_ops *const *l = tier_prefetch_list(&n);
+
+			for (size_t i = 0; i < n; i++)
+				printf("%s\t%s\n", l[i]->name, l[i]->summary);
+			return 0;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc || !trace_path || (!all && !frac && !blocks)) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(policy, "belady") != 0 && !tier_evict_find(policy)) {
+		fprintf(stderr, "tiersim: unknown policy '%s' (see --list-policies)\n", policy);
+		return 2;
+	}
+	if (admit) {
+		ad = tier_admit_find(admit);
+		if (!ad) {
+			fprintf(stderr, "tiersim: unknown admission policy '%s' (see --list-admit)\n", admit);
+			return 2;
+		}
+	}
+
+	r = trace_load(trace_path, &t, &line);
+	if (r == -EINVAL) {
+		fprintf(stderr, "tiersim: %s:%zu: malformed trace line\n", trace_path, line);
+		return 1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "tiersim: %s: %s\n", trace_path, strerror(-r));
+		return 1;
+	}
+	if (all) {
+		r = run_all(t, ad, fracs, nfracs, bt, json);
+		goto out;
+	}
+	cap = blocks ? (uint32_t)blocks : sim_capacity(t, frac);
+	r = run_one(t, policy, strcmp(policy, "belady") ? ad : NULL, cap, bt, &res);
+	if (r == 0)
+		print_one(policy, strcmp(policy, "belady") ? (ad ? ad->name : "all") : "belady", cap, &res,
+			  json);
+out:
+	if (r < 0)
+		fprintf(stderr, "tiersim: replay failed: %s\n", strerror(-r));
+	trace_free(t);
+	return r < 0 ? 1 : 0;
+}
