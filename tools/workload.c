@@ -15,8 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
+#include "trace.h"
 #include "workload.h"
 
 #define N_SYSTEM_PROMPTS 8
@@ -39,10 +38,9 @@ struct workload {
 	struct conv active[MAX_ACTIVE];
 	uint32_t n_active;
 	struct conv out;
-	/* trace */
-	FILE *f;
-	char *line;
-	size_t line_cap;
+	/* trace: loaded whole by the reader tiersim uses, replayed in order */
+	struct trace *trace;
+	size_t next_req;
 };
 
 static uint64_t rnd(struct workload *w)
@@ -182,13 +180,12 @@ static int gen_next(struct workload *w, const uint64_t **ret_ids, size_t *ret_n)
 int workload_open_trace(const char *path, struct workload **ret)
 {
 	struct workload *w = calloc(1, sizeof(*w));
+	int r;
 
 	if (!w)
 		return -ENOMEM;
-	w->f = fopen(path, "re");
-	if (!w->f) {
-		int r = -errno;
-
+	r = trace_load(path, &w->trace, NULL);
+	if (r < 0) {
 		free(w);
 		return r;
 	}
@@ -198,42 +195,21 @@ int workload_open_trace(const char *path, struct workload **ret)
 
 static int trace_next(struct workload *w, const uint64_t **ret_ids, size_t *ret_n)
 {
-	for (;;) {
-		ssize_t len = getline(&w->line, &w->line_cap, w->f);
-		json_object *o, *ids;
-		size_t n;
+	const struct trace_req *q;
 
-		if (len < 0)
-			return ferror(w->f) ? -EIO : 0;
-		if (len <= 1)
-			continue; /* blank line */
-		o = json_tokener_parse(w->line);
-		if (!o || !json_object_object_get_ex(o, "hash_ids", &ids) ||
-		    !json_object_is_type(ids, json_type_array)) {
-			json_object_put(o);
-			return -EBADMSG;
-		}
-		n = json_object_array_length(ids);
-		w->out.n = 0;
-		for (size_t i = 0; i < n; i++)
-			if (conv_push(&w->out,
-				      (uint64_t)json_object_get_int64(
-					      json_object_array_get_idx(ids, i))) < 0) {
-				json_object_put(o);
-				return -ENOMEM;
-			}
-		json_object_put(o);
-		if (n == 0)
-			continue;
-		*ret_ids = w->out.ids;
-		*ret_n = w->out.n;
-		return 1;
-	}
+	do {
+		if (w->next_req == w->trace->n_req)
+			return 0;
+		q = &w->trace->req[w->next_req++];
+	} while (q->n == 0);
+	*ret_ids = w->trace->ids + q->first;
+	*ret_n = q->n;
+	return 1;
 }
 
 int workload_next(struct workload *w, const uint64_t **ret_ids, size_t *ret_n)
 {
-	return w->f ? trace_next(w, ret_ids, ret_n) : gen_next(w, ret_ids, ret_n);
+	return w->trace ? trace_next(w, ret_ids, ret_n) : gen_next(w, ret_ids, ret_n);
 }
 
 void workload_close(struct workload *w)
@@ -243,8 +219,7 @@ void workload_close(struct workload *w)
 	for (uint32_t i = 0; i < w->n_active; i++)
 		free(w->active[i].ids);
 	free(w->out.ids);
-	free(w->line);
-	if (w->f)
-		fclose(w->f);
+	if (w->trace)
+		trace_free(w->trace);
 	free(w);
 }
