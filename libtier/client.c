@@ -408,9 +408,16 @@ int tier_commit(tier_client *c, tier_handle h, tier_key key)
 	return commit(c, h, NULL, key);
 }
 
-int tier_lookup(tier_client *c, uint32_t ns, const tier_key *keys, size_t n)
+/*
+ * Send keys in batches of TIER_LOOKUP_BATCH as message type (LOOKUP or
+ * PREFETCH).  With leading, stop at the first batch that is not fully
+ * answered and return the sum of the leading counts; else the sum of all.
+ */
+static int key_batches(tier_client *c, uint16_t type, uint32_t ns, const tier_key *keys,
+		       size_t n, bool leading)
 {
-	size_t done = 0;
+	uint8_t msg[sizeof(struct tier_msg_lookup) + TIER_LOOKUP_BATCH * sizeof(tier_key)];
+	size_t done = 0, total = 0;
 
 	if (!c || (!keys && n))
 		return -EINVAL;
@@ -418,26 +425,45 @@ int tier_lookup(tier_client *c, uint32_t ns, const tier_key *keys, size_t n)
 		n = INT32_MAX;
 	while (done < n) {
 		size_t k = n - done < TIER_LOOKUP_BATCH ? n - done : TIER_LOOKUP_BATCH;
-		uint8_t msg[sizeof(struct tier_msg_lookup) + TIER_LOOKUP_BATCH * sizeof(tier_key)];
 		struct tier_msg_lookup hdr = {
 			.ns = ns, .n = (uint32_t)k, .first_pos = (uint32_t)done,
-			.total = (uint32_t)(n > UINT32_MAX ? UINT32_MAX : n),
+			.total = (uint32_t)n,
 			.parent = done ? keys[done - 1] : TIER_KEY_ROOT,
 		};
 		int r;
 
 		memcpy(msg, &hdr, sizeof(hdr));
 		memcpy(msg + sizeof(hdr), keys + done, k * sizeof(tier_key));
-		r = call(c, TIER_MSG_LOOKUP, msg, sizeof(hdr) + k * sizeof(tier_key), NULL, 0);
+		r = call(c, type, msg, sizeof(hdr) + k * sizeof(tier_key), NULL, 0);
 		if (r < 0)
 			return r;
 		if ((size_t)r > k)
 			return -EPROTO;
-		done += (size_t)r;
-		if ((size_t)r < k)
+		done += k;
+		total += (size_t)r;
+		if (leading && (size_t)r < k)
 			break;
 	}
-	return (int)done;
+	return (int)total;
+}
+
+int tier_lookup(tier_client *c, uint32_t ns, const tier_key *keys, size_t n)
+{
+	return key_batches(c, TIER_MSG_LOOKUP, ns, keys, n, true);
+}
+
+int tier_prefetch(tier_client *c, uint32_t ns, const tier_key *keys, size_t n)
+{
+	return key_batches(c, TIER_MSG_PREFETCH, ns, keys, n, false);
+}
+
+int tier_flush(tier_client *c, uint32_t ns)
+{
+	struct tier_msg_flush req = { .ns = ns };
+
+	if (!c)
+		return -EINVAL;
+	return call(c, TIER_MSG_FLUSH, &req, sizeof(req), NULL, 0);
 }
 
 int tier_acquire(tier_client *c, uint32_t ns, tier_key key, tier_handle *ret)

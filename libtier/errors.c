@@ -25,7 +25,7 @@ const char *tier_strerror(int err)
 	case -ECONNRESET:
 		return "daemon connection lost";
 	case -ENODEV:
-		return "tier not configured";
+		return "tier not configured (no NVMe tier)";
 	case -ENOMEM:
 		return "out of memory";
 	case -EACCES:

@@ -41,6 +41,8 @@ enum tier_msg_type {
 	TIER_MSG_RELEASE,
 	TIER_MSG_DROP,
 	TIER_MSG_STATS,
+	TIER_MSG_PREFETCH,  /* body: struct tier_msg_lookup + n keys; reply: promotions started */
+	TIER_MSG_FLUSH,     /* body: struct tier_msg_flush */
 	TIER_MSG__MAX,
 };
 
@@ -116,6 +118,11 @@ struct tier_msg_key {
 
 struct tier_msg_handle {
 	tier_handle handle;
+};
+
+struct tier_msg_flush {
+	uint32_t ns;      /* TIER_NS_ALL: every namespace */
+	uint32_t pad;
 };
 
 /* STATS: the reply is struct tier_stats followed by n struct tier_ns_stats. */

@@ -129,6 +129,27 @@ int tier_release(tier_client *c, tier_handle h);
  */
 int tier_drop(tier_client *c, uint32_t ns, tier_key key);
 
+/* tier_flush(c, TIER_NS_ALL): every namespace. */
+#define TIER_NS_ALL UINT32_MAX
+
+/*
+ * Start bringing the NVMe-only blocks among keys[0..n) up to host memory,
+ * without pinning them, so that a later tier_acquire is a host hit.
+ * Asynchronous: returns at once with the number of promotions started (keys
+ * absent, already in host memory or already on their way are skipped, and
+ * so is everything when host memory has no room right now).
+ */
+int tier_prefetch(tier_client *c, uint32_t ns, const tier_key *keys, size_t n);
+
+/*
+ * Return when every block of ns that was ready when the call began is
+ * durable on NVMe (written, recorded in the journal, and fdatasync'ed), so it
+ * survives a restart, a crash and a power loss.  ns may be TIER_NS_ALL.
+ * -ENODEV without an NVMe tier, -EIO when a write failed (the blocks stay
+ * cached; call again to retry).
+ */
+int tier_flush(tier_client *c, uint32_t ns);
+
 /* A static, human-readable message for a negative errno from this API. */
 const char *tier_strerror(int err);
 
@@ -151,6 +172,14 @@ struct tier_tier_stats {
 	uint64_t hits;            /* lookups/acquires answered by this tier */
 	uint64_t misses;
 	uint64_t evictions;
+	/* NVMe tier only (zero elsewhere): */
+	uint64_t read_bytes, write_bytes;
+	uint64_t promotions;        /* blocks brought up from this tier to host memory */
+	uint64_t demotions;         /* blocks that left host memory for this tier */
+	uint64_t io_errors;
+	uint64_t checksum_failures; /* reads whose header or data did not verify: misses */
+	uint64_t queue_depth;       /* block I/Os in flight now */
+	double read_p50_us, read_p99_us, write_p50_us, write_p99_us;
 };
 
 struct tier_ns_stats {
@@ -164,6 +193,7 @@ struct tier_ns_stats {
 
 struct tier_op_stats {
 	uint64_t alloc, commit, lookup, acquire, release, drop, errors;
+	uint64_t prefetch, flush;
 };
 
 struct tier_stats {

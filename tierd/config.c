@@ -235,6 +235,121 @@ static int parse_policy_evict(const char *v, void *f, char *err, size_t errlen)
 	return 0;
 }
 
+static int parse_admit(const char *v, void *f, char *err, size_t errlen)
+{
+	if (!tier_admit_find(v)) {
+		errf(err, errlen, "unknown admission policy '%s'", v);
+		return -EINVAL;
+	}
+	snprintf(f, 32, "%s", v);
+	return 0;
+}
+
+static int parse_prefetch(const char *v, void *f, char *err, size_t errlen)
+{
+	if (!tier_prefetch_find(v)) {
+		errf(err, errlen, "unknown prefetch policy '%s'", v);
+		return -EINVAL;
+	}
+	snprintf(f, 32, "%s", v);
+	return 0;
+}
+
+/* nvme.path: one path, or several separated by commas (striped). */
+static int parse_nvme_paths(const char *v, void *f, char *err, size_t errlen)
+{
+	struct tierd_config *c = (struct tierd_config *)((char *)f - offsetof(struct tierd_config,
+										      nvme_paths));
+	const char *p = v;
+	uint32_t n = 0;
+
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		while (len && isspace((unsigned char)*p)) {
+			p++;
+			len--;
+		}
+		while (len && isspace((unsigned char)p[len - 1]))
+			len--;
+		if (len == 0 || len >= sizeof(c->nvme_paths[0]) || n == NVME_PATHS_MAX) {
+			errf(err, errlen, "'%s': expected up to %d comma-separated paths", v,
+			     NVME_PATHS_MAX);
+			return -EINVAL;
+		}
+		memcpy(c->nvme_paths[n], p, len);
+		c->nvme_paths[n][len] = 0;
+		n++;
+		p += len;
+		while (*p && *p != ',')
+			p++;
+		if (*p == ',')
+			p++;
+	}
+	c->nvme_n_paths = n;
+	return 0;
+}
+
+static int fmt_nvme_paths(const void *f, char *buf, size_t len)
+{
+	const struct tierd_config *c =
+		(const struct tierd_config *)((const char *)f -
+					      offsetof(struct tierd_config, nvme_paths));
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (uint32_t i = 0; i < c->nvme_n_paths && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "",
+					c->nvme_paths[i]);
+	return (int)off;
+}
+
+static int parse_bool(const char *v, void *f, char *err, size_t errlen)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1")) {
+		*(bool *)f = true;
+		return 0;
+	}
+	if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0")) {
+		*(bool *)f = false;
+		return 0;
+	}
+	errf(err, errlen, "'%s' is not on or off", v);
+	return -EINVAL;
+}
+
+static int fmt_bool(const void *f, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s", *(const bool *)f ? "on" : "off");
+}
+
+static int parse_queue_depth(const char *v, void *f, char *err, size_t errlen)
+{
+	return parse_u32_range(v, f, 1, 4096, err, errlen);
+}
+
+static int parse_percent(const char *v, void *f, char *err, size_t errlen)
+{
+	char buf[32];
+
+	/* "90" or "90%" */
+	snprintf(buf, sizeof(buf), "%s", v);
+	if (*buf && buf[strlen(buf) - 1] == '%')
+		buf[strlen(buf) - 1] = 0;
+	return parse_u32_range(buf, f, 1, 100, err, errlen);
+}
+
+static int parse_path(const char *v, void *f, char *err, size_t errlen)
+{
+	if (strlen(v) >= 256) {
+		errf(err, errlen, "path too long");
+		return -EINVAL;
+	}
+	snprintf(f, 256, "%s", v);
+	return 0;
+}
+
 #define F(field) offsetof(struct tierd_config, field)
 
 static const struct config_item config_table[] = {
@@ -254,6 +369,28 @@ static const struct config_item config_table[] = {
 	  "auto (when enough are free), on (required) or off" },
 	{ "policy", "evict", parse_policy_evict, fmt_string, F(policy_evict),
 	  "eviction policy of the host tier" },
+	{ "policy", "nvme_evict", parse_policy_evict, fmt_string, F(policy_nvme_evict),
+	  "eviction policy of the NVMe tier" },
+	{ "policy", "admit", parse_admit, fmt_string, F(policy_admit),
+	  "which blocks leaving host memory are written to NVMe (all = every one)" },
+	{ "policy", "prefetch", parse_prefetch, fmt_string, F(policy_prefetch),
+	  "prefetch policy (none, chain)" },
+	{ "nvme", "path", parse_nvme_paths, fmt_nvme_paths, F(nvme_paths),
+	  "files or block devices, comma-separated to stripe; empty: no NVMe tier" },
+	{ "nvme", "size", parse_size_field, fmt_size, F(nvme_bytes),
+	  "bytes of the NVMe tier, split over the paths (block devices: 0 = whole device)" },
+	{ "nvme", "queue_depth", parse_queue_depth, fmt_u32, F(nvme_queue_depth),
+	  "block I/Os in flight at most" },
+	{ "nvme", "sqpoll", parse_bool, fmt_bool, F(nvme_sqpoll),
+	  "kernel submission polling thread (on/off)" },
+	{ "nvme", "direct", parse_bool, fmt_bool, F(nvme_direct),
+	  "O_DIRECT (on/off); falls back with a log line where refused" },
+	{ "nvme", "high_watermark", parse_percent, fmt_u32, F(high_watermark),
+	  "percent of host.size above which blocks are demoted to NVMe" },
+	{ "nvme", "low_watermark", parse_percent, fmt_u32, F(low_watermark),
+	  "percent of host.size at which demotion stops" },
+	{ "nvme", "journal", parse_path, fmt_string, F(nvme_journal),
+	  "the NVMe tier's journal file (default: the first path + .journal)" },
 };
 
 void config_defaults(struct tierd_config *c)
@@ -273,6 +410,14 @@ void config_defaults(struct tierd_config *c)
 	c->numa_node = -1;
 	c->hugepages = HUGEPAGES_AUTO;
 	snprintf(c->policy_evict, sizeof(c->policy_evict), "%s", TIER_EVICT_DEFAULT);
+	snprintf(c->policy_nvme_evict, sizeof(c->policy_nvme_evict), "%s", "lru");
+	snprintf(c->policy_admit, sizeof(c->policy_admit), "%s", TIER_ADMIT_DEFAULT);
+	snprintf(c->policy_prefetch, sizeof(c->policy_prefetch), "%s", TIER_PREFETCH_DEFAULT);
+	c->nvme_bytes = DEFAULT_NVME_BYTES;
+	c->nvme_queue_depth = DEFAULT_NVME_QUEUE_DEPTH;
+	c->nvme_direct = true;
+	c->high_watermark = DEFAULT_HIGH_WATERMARK_PCT;
+	c->low_watermark = DEFAULT_LOW_WATERMARK_PCT;
 }
 
 int config_set(struct tierd_config *c, const char *section, const char *key, const char *value,
@@ -396,6 +541,16 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 		     c->host_bytes, MIN_HOST_BYTES >> 20);
 		return -EINVAL;
 	}
+	if (c->low_watermark >= c->high_watermark) {
+		errf(err, errlen, "nvme.low_watermark: %u%% must be below nvme.high_watermark (%u%%)",
+		     c->low_watermark, c->high_watermark);
+		return -EINVAL;
+	}
+	if (c->nvme_n_paths && c->nvme_bytes / c->nvme_n_paths < MIN_NVME_BYTES_PER_PATH) {
+		errf(err, errlen, "nvme.size: %" PRIu64 " bytes over %u paths is below %llu MiB a path",
+		     c->nvme_bytes, c->nvme_n_paths, MIN_NVME_BYTES_PER_PATH >> 20);
+		return -EINVAL;
+	}
 	if (phys && c->host_bytes > phys) {
 		errf(err, errlen,
 		     "host.size: %" PRIu64 " MiB is more than this machine's memory (%" PRIu64
@@ -413,7 +568,7 @@ int config_format(const struct tierd_config *c, char *buf, size_t len)
 
 	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++) {
 		const struct config_item *it = &config_table[i];
-		char val[256];
+		char val[NVME_PATHS_MAX * 257];
 
 		it->format((const char *)c + it->offset, val, sizeof(val));
 		if (strcmp(sect, it->section)) {

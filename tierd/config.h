@@ -13,6 +13,13 @@
 #define DEFAULT_MAX_CLIENTS 1024
 #define DEFAULT_MAX_NAMESPACES 256
 
+#define DEFAULT_NVME_QUEUE_DEPTH 32
+#define DEFAULT_NVME_BYTES (4ULL << 30)
+#define MIN_NVME_BYTES_PER_PATH (4ULL << 20)
+#define DEFAULT_HIGH_WATERMARK_PCT 90
+#define DEFAULT_LOW_WATERMARK_PCT 80
+#define NVME_PATHS_MAX 16
+
 enum hugepages_mode { HUGEPAGES_AUTO, HUGEPAGES_ON, HUGEPAGES_OFF };
 
 struct tierd_config {
@@ -24,6 +31,19 @@ struct tierd_config {
 	int numa_node;          /* -1: auto */
 	enum hugepages_mode hugepages;
 	char policy_evict[32];
+	char policy_nvme_evict[32];
+	char policy_admit[32];
+	char policy_prefetch[32];
+	/* [nvme]: no paths means no NVMe tier */
+	char nvme_paths[NVME_PATHS_MAX][256];
+	uint32_t nvme_n_paths;
+	uint64_t nvme_bytes;      /* total, split evenly over the paths */
+	uint32_t nvme_queue_depth;
+	bool nvme_sqpoll;
+	bool nvme_direct;
+	uint32_t high_watermark;  /* percent of host.size: demotion starts above */
+	uint32_t low_watermark;   /* ... and stops below */
+	char nvme_journal[256];   /* default: the first path + ".journal" */
 };
 
 /* Fill c with the embedded defaults ($RUNTIME_DIRECTORY/tierd.sock when set). */

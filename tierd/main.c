@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 	if (load_config(&a, &cfg) < 0)
 		return EXIT_FAILURE;
 	if (a.check_config) {
-		char text[4096];
+		static char text[16384];
 
 		config_format(&cfg, text, sizeof(text));
 		fputs(text, stdout);

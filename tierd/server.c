@@ -134,9 +134,18 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 		goto fail;
 	sp = (struct store_params){
 		.arena_bytes = s->arena.bytes,
+		.arena = s->arena.base,
 		.max_namespaces = s->cfg.max_namespaces,
 		.evict = tier_evict_find(s->cfg.policy_evict),
 		.seed = random_seed(),
+		.nv_devs = s->cfg.nvme_n_paths,
+		.nv_dev_bytes = s->cfg.nvme_n_paths ? s->cfg.nvme_bytes / s->cfg.nvme_n_paths : 0,
+		.nv_evict = tier_evict_find(s->cfg.policy_nvme_evict),
+		.nv_admit = tier_admit_find(s->cfg.policy_admit),
+		.nv_demote_max = s->cfg.nvme_queue_depth,
+		.high_pct = s->cfg.high_watermark,
+		.low_pct = s->cfg.low_watermark,
+		.io = server_store_io(s),
 	};
 	r = store_init(&s->store, &sp);
 	if (r < 0) {
@@ -161,6 +170,10 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 	s->signal_fd = r;
 	ev.data.ptr = &tag_signal;
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev);
+
+	r = server_nvme_init(s);
+	if (r < 0)
+		goto fail;
 
 	r = listen_socket(s->cfg.socket);
 	if (r < 0)
@@ -263,6 +276,8 @@ int server_run(struct server *s)
 				accept_clients(s);
 			} else if (p == &tag_signal) {
 				handle_signals(s);
+			} else if (p == (void *)s->nvme) {
+				/* completions: reaped in server_nvme_turn below */
 			} else {
 				struct session *se = p;
 				bool keep = true;
@@ -276,8 +291,10 @@ int server_run(struct server *s)
 					session_close(s, se);
 			}
 		}
+		server_nvme_turn(s);
 	}
 	sd_notify(0, "STOPPING=1");
+	server_nvme_shutdown(s);
 	return 0;
 }
 
@@ -298,6 +315,7 @@ void server_deinit(struct server *s)
 		close(s->signal_fd);
 	if (s->epoll_fd >= 0)
 		close(s->epoll_fd);
+	server_nvme_deinit(s);
 	if (s->store.blocks)
 		store_deinit(&s->store);
 	host_arena_deinit(&s->arena);

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "host.h"
+#include "nvme.h"
 #include "proto.h"
 #include "store.h"
 
@@ -23,6 +24,16 @@ struct session {
 	char name[TIER_CLIENT_NAME_MAX + 1];
 	struct holder holder;
 	uint64_t ops;
+	/* A request waiting for I/O; at most one, since a socket client waits for its reply. */
+	bool parked;
+	uint8_t parked_msg[sizeof(struct tier_msg_hdr) + sizeof(struct tier_msg_key)];
+	size_t parked_len;
+	/* tier_flush progress */
+	int flush_stage;
+	uint32_t flush_ns;
+	uint64_t flush_epoch, flush_io_errors, flush_target, flush_jerrors;
+	bool fsync_done;
+	int fsync_res;
 };
 
 struct server {
@@ -38,7 +49,14 @@ struct server {
 	struct timespec started;
 	bool stopping;
 	uint64_t protocol_errors;  /* malformed messages, disconnects for cause */
+	struct nvme_engine *nvme;  /* NULL without an NVMe tier */
+	uint32_t n_parked;
+	bool io_progress;          /* completions arrived: parked requests may go on */
+	const void *jbuf;          /* journal batch being written */
+	bool shutdown_synced;
 };
+
+struct store_io server_store_io(struct server *s);
 
 /* Create everything (arena, store, socket).  0 or a negative errno (logged). */
 int server_init(struct server *s, const struct tierd_config *cfg);
@@ -50,6 +68,16 @@ void server_deinit(struct server *s);
 /* Read and answer what the client sent.  false: the session must be closed. */
 bool session_handle_input(struct server *s, struct session *se);
 void session_close(struct server *s, struct session *se);
+/* Try a parked request again; false: the session must be closed. */
+bool session_retry(struct server *s, struct session *se);
+
+/* recovery.c-side helpers in server_nvme.c */
+int server_nvme_init(struct server *s);
+void server_nvme_deinit(struct server *s);
+/* After each reactor turn: completions, parked requests, demotion, journal, submit. */
+void server_nvme_turn(struct server *s);
+/* Write back everything only in host memory, sync, compact the journal (SIGTERM). */
+void server_nvme_shutdown(struct server *s);
 
 /* stats.c: fill the public stats structs; returns namespace entries written. */
 uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct tier_ns_stats *ns,

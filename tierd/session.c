@@ -101,16 +101,93 @@ static int do_stats(struct server *s, struct session *se, const struct tier_msg_
 	return send_reply(s, se, h, (int)n, out, sizeof(st) + n * sizeof(struct tier_ns_stats), -1);
 }
 
-/* Dispatch one valid request; the return value is the reply already sent (or -errno of send). */
-static int dispatch(struct server *s, struct session *se, const struct tier_msg_hdr *h,
-		    const void *body, size_t blen)
+/* handle() result: the request waits for I/O; no reply yet. */
+#define PARK 1
+
+enum { FLUSH_DATA = 1, FLUSH_JOURNAL, FLUSH_SYNC };
+
+/*
+ * tier_flush: the blocks reach NVMe, their journal records reach the file,
+ * then every device and the journal are fdatasync'ed.  Each stage parks the
+ * request until the next completion moves it on.
+ */
+static int do_flush(struct server *s, struct session *se, const struct tier_msg_hdr *h,
+		    const void *body, bool retry)
+{
+	struct store *st = &s->store;
+	struct journal *j = &st->nv.journal;
+	int r;
+
+	if (!retry) {
+		struct tier_msg_flush m;
+
+		memcpy(&m, body, sizeof(m));
+		se->flush_ns = m.ns;
+		r = store_flush_start(st, m.ns, &se->flush_epoch);
+		if (r < 0)
+			return send_reply(s, se, h, r, NULL, 0, -1);
+		se->flush_stage = FLUSH_DATA;
+		se->flush_io_errors = st->nv.io_errors;
+	}
+	if (se->flush_stage == FLUSH_DATA) {
+		if (st->nv.io_errors != se->flush_io_errors)
+			return send_reply(s, se, h, -EIO, NULL, 0, -1);
+		r = store_flush_kick(st, se->flush_ns, se->flush_epoch);
+		if (r == -EINPROGRESS)
+			return PARK;
+		if (r < 0)
+			return send_reply(s, se, h, r, NULL, 0, -1);
+		se->flush_stage = FLUSH_JOURNAL;
+		se->flush_target = j->queued_total;
+		se->flush_jerrors = j->errors;
+	}
+	if (se->flush_stage == FLUSH_JOURNAL) {
+		if (j->done_total < se->flush_target)
+			return PARK;
+		if (j->errors != se->flush_jerrors)
+			return send_reply(s, se, h, -EIO, NULL, 0, -1);
+		se->flush_stage = FLUSH_SYNC;
+		se->fsync_done = false;
+		r = nvme_fsync_all(s->nvme, ((uint64_t)se->index << 32) | se->id);
+		if (r < 0)
+			return send_reply(s, se, h, r, NULL, 0, -1);
+		return PARK;
+	}
+	if (!se->fsync_done)
+		return PARK;
+	return send_reply(s, se, h, se->fsync_res, NULL, 0, -1);
+}
+
+static void count_op(struct store *st, uint16_t type)
+{
+	switch (type) {
+	case TIER_MSG_ALLOC: st->c.alloc++; break;
+	case TIER_MSG_COMMIT: st->c.commit++; break;
+	case TIER_MSG_LOOKUP: st->c.lookup++; break;
+	case TIER_MSG_ACQUIRE: st->c.acquire++; break;
+	case TIER_MSG_RELEASE: st->c.release++; break;
+	case TIER_MSG_DROP: st->c.drop++; break;
+	case TIER_MSG_PREFETCH: st->c.prefetch++; break;
+	case TIER_MSG_FLUSH: st->c.flush++; break;
+	default: break;
+	}
+}
+
+/*
+ * Carry out one valid request: 0 when answered, PARK when it waits for I/O,
+ * a negative errno when the client must go (its reply could not be sent).
+ */
+static int handle(struct server *s, struct session *se, const struct tier_msg_hdr *h,
+		  const void *body, bool retry)
 {
 	struct store *st = &s->store;
 	struct tier_msg_block_reply br;
 	int r;
 
-	(void)blen;
-	se->ops++;
+	if (!retry) {
+		se->ops++;
+		count_op(st, h->type);
+	}
 	switch (h->type) {
 	case TIER_MSG_HELLO:
 		return do_hello(s, se, h, body);
@@ -120,12 +197,8 @@ static int dispatch(struct server *s, struct session *se, const struct tier_msg_
 
 		memcpy(&m, body, sizeof(m));
 		r = store_ns_open(st, m.name, m.block_size, &rep.ns);
-		if (r == 0) {
+		if (r == 0)
 			rep.block_size = m.block_size;
-			if (st->ns[rep.ns].blocks == 0 && st->ns[rep.ns].hits == 0)
-				log_debug("namespace '%s' (block size %llu) opened by client %u",
-					  m.name, (unsigned long long)m.block_size, se->id);
-		}
 		return send_reply(s, se, h, r, &rep, r == 0 ? sizeof(rep) : 0, -1);
 	}
 	case TIER_MSG_ALLOC: {
@@ -133,6 +206,8 @@ static int dispatch(struct server *s, struct session *se, const struct tier_msg_
 
 		memcpy(&m, body, sizeof(m));
 		r = store_alloc(st, &se->holder, m.ns, &br.handle, &br.offset, &br.size);
+		if (r == -EINPROGRESS)
+			return PARK;
 		return send_reply(s, se, h, r, &br, r == 0 ? sizeof(br) : 0, -1);
 	}
 	case TIER_MSG_COMMIT: {
@@ -143,21 +218,29 @@ static int dispatch(struct server *s, struct session *se, const struct tier_msg_
 				 (m.flags & TIER_COMMIT_HAS_PARENT) ? &m.parent : NULL);
 		return send_reply(s, se, h, r, NULL, 0, -1);
 	}
-	case TIER_MSG_LOOKUP: {
+	case TIER_MSG_LOOKUP:
+	case TIER_MSG_PREFETCH: {
 		struct tier_msg_lookup m;
 		/* Keys are copied out: the datagram buffer need not be aligned. */
 		static tier_key keys[TIER_LOOKUP_BATCH];
 
 		memcpy(&m, body, sizeof(m));
 		memcpy(keys, (const uint8_t *)body + sizeof(m), (size_t)m.n * sizeof(tier_key));
-		r = store_lookup(st, &se->holder, m.ns, keys, m.n, m.first_pos, m.total, m.parent);
+		if (h->type == TIER_MSG_LOOKUP)
+			r = store_lookup(st, &se->holder, m.ns, keys, m.n, m.first_pos, m.total,
+					 m.parent);
+		else
+			r = store_prefetch(st, m.ns, keys, m.n);
 		return send_reply(s, se, h, r, NULL, 0, -1);
 	}
 	case TIER_MSG_ACQUIRE: {
 		struct tier_msg_key m;
 
 		memcpy(&m, body, sizeof(m));
-		r = store_acquire(st, &se->holder, m.ns, m.key, &br.handle, &br.offset, &br.size);
+		r = store_acquire(st, &se->holder, m.ns, m.key, retry, &br.handle, &br.offset,
+				  &br.size);
+		if (r == -EINPROGRESS)
+			return PARK;
 		return send_reply(s, se, h, r, &br, r == 0 ? sizeof(br) : 0, -1);
 	}
 	case TIER_MSG_RELEASE: {
@@ -176,9 +259,53 @@ static int dispatch(struct server *s, struct session *se, const struct tier_msg_
 	}
 	case TIER_MSG_STATS:
 		return do_stats(s, se, h, body);
+	case TIER_MSG_FLUSH:
+		if (!s->nvme)
+			return send_reply(s, se, h, -ENODEV, NULL, 0, -1);
+		return do_flush(s, se, h, body, retry);
 	default:
 		return send_reply(s, se, h, -EINVAL, NULL, 0, -1);
 	}
+}
+
+/* Stop (or resume) reading a client while its request waits; hang-ups still arrive. */
+static void watch_input(struct server *s, struct session *se, bool on)
+{
+	struct epoll_event ev = { .events = (on ? EPOLLIN : 0) | EPOLLRDHUP, .data.ptr = se };
+
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, se->fd, &ev);
+}
+
+static void park(struct server *s, struct session *se, const void *msg, size_t len)
+{
+	memcpy(se->parked_msg, msg, len);
+	se->parked_len = len;
+	se->parked = true;
+	s->n_parked++;
+	watch_input(s, se, false);
+}
+
+static void unpark(struct server *s, struct session *se)
+{
+	se->parked = false;
+	s->n_parked--;
+	watch_input(s, se, true);
+}
+
+bool session_retry(struct server *s, struct session *se)
+{
+	struct tier_msg_hdr h;
+	const void *body;
+	size_t blen;
+	int r;
+
+	if (validate_msg(se->parked_msg, se->parked_len, 1, &h, &body, &blen) < 0)
+		return false; /* cannot happen: it was valid when parked */
+	r = handle(s, se, &h, body, true);
+	if (r == PARK)
+		return true;
+	unpark(s, se);
+	return r >= 0;
 }
 
 /* Close any descriptors a client tried to pass; true if there were any. */
@@ -256,7 +383,14 @@ bool session_handle_input(struct server *s, struct session *se)
 			continue;
 		}
 		se->bad_msgs = 0;
-		r = dispatch(s, se, &h, body, blen);
+		r = handle(s, se, &h, body, false);
+		if (r == PARK) {
+			/* Parkable requests are small; the copy is bounded by validation. */
+			if ((size_t)n > sizeof(se->parked_msg))
+				return false;
+			park(s, se, buf, (size_t)n);
+			return true;
+		}
 		if (r == -EPROTO)
 			return false;
 		if (r < 0) {
@@ -274,6 +408,8 @@ void session_close(struct server *s, struct session *se)
 	if (se->holder.pins)
 		log_info("client %u (pid %d) gone: releasing %llu pins", se->id, (int)se->cred.pid,
 			 (unsigned long long)se->holder.pins);
+	if (se->parked)
+		s->n_parked--;
 	store_holder_release_all(&s->store, &se->holder);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, se->fd, NULL);
 	close(se->fd);

@@ -104,27 +104,10 @@ static void partial_unlink(struct slab_alloc *sa, uint32_t id)
 		sa->slabs[s->next_partial].prev_partial = s->prev_partial;
 }
 
-/* Carve a new slab for cls from a run of free extents; its id or SLAB_NONE. */
-static uint32_t slab_carve(struct slab_alloc *sa, uint32_t cls)
+/* Make the free extents from start a slab of class cls; its id or SLAB_NONE (no memory). */
+static uint32_t slab_carve_at(struct slab_alloc *sa, uint32_t cls, uint32_t start)
 {
 	struct slab_class *c = &sa->classes[cls];
-	uint32_t run = 0, start = 0;
-
-	if (sa->free_extents < c->slab_extents)
-		return SLAB_NONE;
-	for (uint32_t e = 0; e < sa->n_extents; e++) {
-		if (sa->extent_slab[e] != SLAB_NONE) {
-			run = 0;
-			continue;
-		}
-		if (run++ == 0)
-			start = e;
-		if (run == c->slab_extents)
-			break;
-	}
-	if (run < c->slab_extents)
-		return SLAB_NONE;
-
 	struct slab *s = &sa->slabs[start];
 
 	s->free_stack = malloc(c->per_slab * sizeof(uint32_t));
@@ -149,6 +132,79 @@ static uint32_t slab_carve(struct slab_alloc *sa, uint32_t cls)
 	return start;
 }
 
+/* Carve a new slab for cls from the first run of free extents; its id or SLAB_NONE. */
+static uint32_t slab_carve(struct slab_alloc *sa, uint32_t cls)
+{
+	struct slab_class *c = &sa->classes[cls];
+	uint32_t run = 0, start = 0;
+
+	if (sa->free_extents < c->slab_extents)
+		return SLAB_NONE;
+	for (uint32_t e = 0; e < sa->n_extents; e++) {
+		if (sa->extent_slab[e] != SLAB_NONE) {
+			run = 0;
+			continue;
+		}
+		if (run++ == 0)
+			start = e;
+		if (run == c->slab_extents)
+			return slab_carve_at(sa, cls, start);
+	}
+	return SLAB_NONE;
+}
+
+static void take_index(struct slab_alloc *sa, uint32_t id, uint32_t idx)
+{
+	struct slab *s = &sa->slabs[id];
+
+	s->allocated[idx] = 1;
+	if (--s->nfree == 0)
+		partial_unlink(sa, id);
+	sa->classes[s->cls].used_blocks++;
+}
+
+int slab_claim(struct slab_alloc *sa, uint32_t cls, uint64_t off)
+{
+	struct slab_class *c;
+	uint32_t start, idx;
+	struct slab *s;
+	uint64_t rel;
+
+	if (cls >= sa->n_classes || off >= sa->arena_bytes)
+		return -EINVAL;
+	c = &sa->classes[cls];
+	start = (uint32_t)(off / SLAB_EXTENT_BYTES);
+	if (c->slab_extents > 1 && off % SLAB_EXTENT_BYTES)
+		return -EINVAL;
+	if (sa->extent_slab[start] == SLAB_NONE) {
+		if (start + c->slab_extents > sa->n_extents)
+			return -EINVAL;
+		for (uint32_t e = start; e < start + c->slab_extents; e++)
+			if (sa->extent_slab[e] != SLAB_NONE)
+				return -EINVAL;
+		if (slab_carve_at(sa, cls, start) == SLAB_NONE)
+			return -ENOMEM;
+	}
+	start = sa->extent_slab[start];
+	s = &sa->slabs[start];
+	if (s->cls != cls)
+		return -EINVAL;
+	rel = off - (uint64_t)start * SLAB_EXTENT_BYTES;
+	if (rel % c->stride || rel / c->stride >= c->per_slab)
+		return -EINVAL;
+	idx = (uint32_t)(rel / c->stride);
+	if (s->allocated[idx])
+		return -EEXIST;
+	/* Take idx out of the free stack (recovery only: linear is fine). */
+	for (uint32_t i = 0; i < s->nfree; i++)
+		if (s->free_stack[i] == idx) {
+			s->free_stack[i] = s->free_stack[s->nfree - 1];
+			break;
+		}
+	take_index(sa, start, idx);
+	return 0;
+}
+
 uint64_t slab_alloc(struct slab_alloc *sa, uint32_t cls)
 {
 	struct slab_class *c;
@@ -165,11 +221,8 @@ uint64_t slab_alloc(struct slab_alloc *sa, uint32_t cls)
 			return SLAB_OFF_NONE;
 	}
 	s = &sa->slabs[id];
-	idx = s->free_stack[--s->nfree];
-	s->allocated[idx] = 1;
-	if (s->nfree == 0)
-		partial_unlink(sa, id);
-	c->used_blocks++;
+	idx = s->free_stack[s->nfree - 1];
+	take_index(sa, id, idx);
 	return (uint64_t)id * SLAB_EXTENT_BYTES + (uint64_t)idx * c->stride;
 }
 

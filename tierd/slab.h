@@ -49,6 +49,13 @@ int slab_class_for(struct slab_alloc *sa, uint64_t block_size);
  */
 uint64_t slab_alloc(struct slab_alloc *sa, uint32_t cls);
 
+/*
+ * Mark the block at off allocated to class cls, carving its slab if needed
+ * (rebuilding state at start-up).  0, -EEXIST (already allocated), -EINVAL
+ * (off is not a block of cls here: another class owns it, or misaligned).
+ */
+int slab_claim(struct slab_alloc *sa, uint32_t cls, uint64_t off);
+
 /* Return the block at off.  Frees the slab (its extents) when it empties. */
 void slab_free(struct slab_alloc *sa, uint64_t off);
 

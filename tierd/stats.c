@@ -32,16 +32,42 @@ uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct
 	strcpy(host->name, "host");
 	host->capacity_bytes = sto->slab.arena_bytes;
 	host->used_bytes = sto->used_bytes;
-	host->blocks = sto->ready_blocks;
+	host->blocks = sto->host_blocks;
 	host->pinned_blocks = sto->pinned_blocks;
 	host->hits = sto->c.hits;
 	host->misses = sto->c.misses;
 	host->evictions = sto->c.evictions;
 
+	if (s->nvme) {
+		struct tier_tier_stats *t = &st->tiers[st->n_tiers++];
+		const struct store_nv *nv = &sto->nv;
+		struct nvme_counters nc;
+
+		nvme_counters(s->nvme, &nc);
+		strcpy(t->name, "nvme");
+		t->capacity_bytes = nv->capacity;
+		t->used_bytes = nv->used_bytes;
+		t->blocks = nv->blocks;
+		t->hits = nv->hits;
+		t->misses = nv->misses;
+		t->evictions = nv->evictions;
+		t->read_bytes = nc.read_bytes;
+		t->write_bytes = nc.write_bytes;
+		t->promotions = nv->promotions;
+		t->demotions = nv->demotions;
+		t->io_errors = nc.io_errors;
+		t->checksum_failures = nv->checksum_failures;
+		t->queue_depth = nc.inflight;
+		t->read_p50_us = nvme_latency_us(s->nvme, NVME_READ, 0.50);
+		t->read_p99_us = nvme_latency_us(s->nvme, NVME_READ, 0.99);
+		t->write_p50_us = nvme_latency_us(s->nvme, NVME_WRITE, 0.50);
+		t->write_p99_us = nvme_latency_us(s->nvme, NVME_WRITE, 0.99);
+	}
+
 	st->ops = (struct tier_op_stats){
 		.alloc = sto->c.alloc, .commit = sto->c.commit, .lookup = sto->c.lookup,
 		.acquire = sto->c.acquire, .release = sto->c.release, .drop = sto->c.drop,
-		.errors = sto->c.errors,
+		.errors = sto->c.errors, .prefetch = sto->c.prefetch, .flush = sto->c.flush,
 	};
 	st->n_namespaces = sto->n_ns;
 	for (uint32_t i = 0; i < sto->n_ns && n < max_ns; i++, n++) {

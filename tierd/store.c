@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The block store.  One reactor thread owns it: no locks.
+ * The block store: block table, namespaces, and the operations clients ask
+ * for.  One reactor thread owns it: no locks.
  *
  * A block is a slot in one table; its handle is generation << 32 | slot and
  * the generation moves on every time the slot is freed, so a handle outlives
  * its block only as -ESTALE, never as someone else's bytes.  Slots move
- * FREE -> WRITING (one holder) -> READY (in the namespace index and in the
- * eviction policy) -> FREE.  A ready block that is pinned is never handed to
- * the policy as evictable; dropping a pinned block takes it out of the index
- * at once and frees it on its last release.
+ * FREE -> WRITING (one holder) -> READY (in the namespace index) -> FREE.  A
+ * READY block lives in one or both tiers (residency RES_HOST, RES_NVME); the
+ * host policy holds the host-resident ones, the NVMe policy the NVMe ones.
+ * Moving blocks between tiers is move.c's business.
  *
- * Room for a new block comes from a free block of its size class, then free
- * extents, then the policy's victim: of the same class it is evicted, of
- * another class its whole slab is reclaimed (so namespaces of different
- * block sizes rebalance the arena between them).
+ * A ready block that is pinned, or has I/O in flight, is never evicted;
+ * dropping such a block takes it out of the index at once and frees it when
+ * the last pin is released and the I/O is done.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,9 +22,7 @@
 
 #include "store.h"
 
-#define CLS_ANY UINT32_MAX
-
-static uint64_t key_fingerprint(tier_key k)
+uint64_t key_fingerprint(tier_key k)
 {
 	uint64_t f = k.lo ^ (k.hi * 0x9E3779B97F4A7C15ULL);
 
@@ -33,23 +31,24 @@ static uint64_t key_fingerprint(tier_key k)
 
 /* ---- slots --------------------------------------------------------- */
 
-static uint32_t slot_alloc(struct store *st)
+uint32_t store_slot_alloc(struct store *st)
 {
 	uint32_t s;
 
-	if (st->free_slot != TIER_SLOT_NONE) {
+	if (st->free_slot != SLOT_NONE) {
 		s = st->free_slot;
 		st->free_slot = st->blocks[s].next_free;
+		st->blocks[s].next_free = 0;
 		return s;
 	}
 	if (st->used_slots == st->max_slots)
-		return TIER_SLOT_NONE;
+		return SLOT_NONE;
 	s = st->used_slots++;
 	st->blocks[s].gen = 1;
 	return s;
 }
 
-static void slot_free(struct store *st, uint32_t s)
+void store_slot_free(struct store *st, uint32_t s)
 {
 	struct block *b = &st->blocks[s];
 	uint32_t gen = b->gen + 1;
@@ -58,22 +57,6 @@ static void slot_free(struct store *st, uint32_t s)
 	b->gen = gen ? gen : 1;
 	b->next_free = st->free_slot;
 	st->free_slot = s;
-}
-
-static inline uint32_t *host_owner(struct store *st, uint64_t off)
-{
-	return &st->host_owner[off / SLAB_ALIGN];
-}
-
-/* Release a block's host memory and its slot (it is in no index or policy). */
-static void block_free(struct store *st, uint32_t s)
-{
-	struct block *b = &st->blocks[s];
-
-	st->used_bytes -= st->slab.classes[b->cls].stride;
-	*host_owner(st, b->host_off) = TIER_SLOT_NONE;
-	slab_free(&st->slab, b->host_off);
-	slot_free(st, s);
 }
 
 /* Decode a handle: the slot, or -EINVAL (no such slot) / -ESTALE (old generation). */
@@ -94,136 +77,111 @@ static struct ns *ns_get(struct store *st, uint32_t id)
 	return id < st->n_ns ? &st->ns[id] : NULL;
 }
 
-/* ---- eviction ------------------------------------------------------ */
-
-struct evict_ctx {
-	struct store *st;
-	uint32_t cls;
-};
-
-static bool evictable(void *arg, uint32_t slot)
-{
-	struct evict_ctx *x = arg;
-	const struct block *b = &x->st->blocks[slot];
-
-	return b->state == BLOCK_READY && b->pins == 0 && !(b->flags & BLOCK_DROPPED) &&
-	       (x->cls == CLS_ANY || b->cls == x->cls);
-}
-
-static void evict_block(struct store *st, uint32_t s)
-{
-	struct block *b = &st->blocks[s];
-	struct ns *n = &st->ns[b->ns];
-
-	st->evict->remove(st->evict_state, s);
-	index_del(&n->index, b->key);
-	n->blocks--;
-	st->ready_blocks--;
-	st->c.evictions++;
-	block_free(st, s);
-}
-
-/*
- * Evict every block of the slab that holds victim, if all of them can go;
- * otherwise just the victim.  Either way at least one block is evicted.
- */
-static void reclaim_slab_of(struct store *st, uint32_t victim)
-{
-	struct evict_ctx any = { st, CLS_ANY };
-	uint64_t offs[SLAB_EXTENT_BYTES / SLAB_ALIGN];
-	uint32_t n = slab_blocks_of(&st->slab, st->blocks[victim].host_off, offs,
-				    sizeof(offs) / sizeof(offs[0]));
-	bool all = true;
-
-	for (uint32_t i = 0; i < n && all; i++) {
-		if (!slab_is_allocated(&st->slab, offs[i]))
-			continue;
-		all = evictable(&any, *host_owner(st, offs[i]));
-	}
-	if (!all) {
-		evict_block(st, victim);
-		return;
-	}
-	for (uint32_t i = 0; i < n; i++)
-		if (slab_is_allocated(&st->slab, offs[i]))
-			evict_block(st, *host_owner(st, offs[i]));
-}
-
-/*
- * Host memory for a block of class cls, evicting as needed, or SLAB_OFF_NONE.
- * The policy's victim is chosen over all classes, so eviction follows the
- * policy's order whatever the block sizes: a victim of the same class frees
- * exactly the room needed; a victim of another class gives its whole slab
- * back when it can.
- */
-static uint64_t make_room(struct store *st, uint32_t cls)
-{
-	for (;;) {
-		struct evict_ctx any = { st, CLS_ANY };
-		uint64_t off = slab_alloc(&st->slab, cls);
-		uint32_t v;
-
-		if (off != SLAB_OFF_NONE)
-			return off;
-		v = st->evict->pick_victim(st->evict_state, evictable, &any);
-		if (v == TIER_SLOT_NONE)
-			return SLAB_OFF_NONE;
-		if (st->blocks[v].cls == cls)
-			evict_block(st, v);
-		else
-			reclaim_slab_of(st, v);
-	}
-}
-
 /* ---- life cycle ---------------------------------------------------- */
 
 int store_init(struct store *st, const struct store_params *p)
 {
 	struct tier_policy_params pp;
-	size_t table_bytes;
+	uint64_t slots;
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	st->free_slot = TIER_SLOT_NONE;
+	st->free_slot = SLOT_NONE;
+	st->arena = p->arena;
+	st->io = p->io;
 	r = slab_init(&st->slab, p->arena_bytes);
 	if (r < 0)
 		return r;
-	/* Every block spans at least SLAB_ALIGN bytes: this many slots never run out. */
-	st->max_slots = (uint32_t)(st->slab.arena_bytes / SLAB_ALIGN);
-	table_bytes = (size_t)st->max_slots * sizeof(struct block);
+	/*
+	 * Every host block spans at least SLAB_ALIGN bytes and every NVMe block
+	 * a header and a page: this many slots never run out.
+	 */
+	slots = st->slab.arena_bytes / SLAB_ALIGN;
+	if (p->nv_devs)
+		slots += (uint64_t)p->nv_devs * (p->nv_dev_bytes / (NVME_HDR_BYTES + SLAB_ALIGN));
+	if (slots >= SLOT_NONE)
+		slots = SLOT_NONE - 1;
+	st->max_slots = (uint32_t)slots;
 	/* Reserved, not committed: untouched slots cost no memory. */
-	st->blocks = mmap(NULL, table_bytes, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	st->blocks = mmap(NULL, (size_t)st->max_slots * sizeof(struct block),
+			  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (st->blocks == MAP_FAILED) {
 		st->blocks = NULL;
 		r = -ENOMEM;
 		goto fail;
 	}
-	st->host_owner = malloc((size_t)st->max_slots * sizeof(uint32_t));
+	st->host_owner = malloc((st->slab.arena_bytes / SLAB_ALIGN) * sizeof(uint32_t));
 	st->ns = calloc(p->max_namespaces, sizeof(struct ns));
 	if (!st->host_owner || !st->ns) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	memset(st->host_owner, 0xff, (size_t)st->max_slots * sizeof(uint32_t));
+	memset(st->host_owner, 0xff, (st->slab.arena_bytes / SLAB_ALIGN) * sizeof(uint32_t));
 	st->max_ns = p->max_namespaces;
 	st->seed = p->seed;
-	st->evict = p->evict;
 	pp = (struct tier_policy_params){ .max_slots = st->max_slots };
-	r = st->evict->create(&pp, &st->evict_state);
+	r = p->evict->create(&pp, &st->evict_state);
 	if (r < 0)
 		goto fail;
+	st->evict = p->evict;
+
+	if (p->nv_devs) {
+		struct store_nv *nv = &st->nv;
+
+		nv->n_devs = p->nv_devs;
+		for (uint32_t d = 0; d < nv->n_devs; d++) {
+			r = slab_init(&nv->slab[d], p->nv_dev_bytes);
+			if (r < 0)
+				goto fail;
+			nv->capacity += nv->slab[d].arena_bytes;
+			nv->owner[d] = malloc((nv->slab[d].arena_bytes / SLAB_ALIGN) *
+					      sizeof(uint32_t));
+			if (!nv->owner[d]) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			memset(nv->owner[d], 0xff,
+			       (nv->slab[d].arena_bytes / SLAB_ALIGN) * sizeof(uint32_t));
+		}
+		r = p->nv_evict->create(&pp, &nv->evict_state);
+		if (r < 0)
+			goto fail;
+		nv->evict = p->nv_evict;
+		if (p->nv_admit->create) {
+			r = p->nv_admit->create(&pp, &nv->admit_state);
+			if (r < 0)
+				goto fail;
+		}
+		nv->admit = p->nv_admit;
+		nv->demote_max = p->nv_demote_max ? p->nv_demote_max : 32;
+		nv->high_bytes = st->slab.arena_bytes / 100 * p->high_pct;
+		nv->low_bytes = st->slab.arena_bytes / 100 * p->low_pct;
+		r = journal_init(&nv->journal, 0);
+		if (r < 0)
+			goto fail;
+		st->nvme = true;
+	}
 	return 0;
 fail:
-	st->evict = NULL;
 	store_deinit(st);
 	return r;
 }
 
 void store_deinit(struct store *st)
 {
+	struct store_nv *nv = &st->nv;
+
 	if (st->evict)
 		st->evict->destroy(st->evict_state);
+	if (nv->evict)
+		nv->evict->destroy(nv->evict_state);
+	if (nv->admit && nv->admit->destroy)
+		nv->admit->destroy(nv->admit_state);
+	for (uint32_t d = 0; d < nv->n_devs; d++) {
+		slab_deinit(&nv->slab[d]);
+		free(nv->owner[d]);
+	}
+	journal_deinit(&nv->journal);
 	for (uint32_t i = 0; i < st->n_ns; i++)
 		index_deinit(&st->ns[i].index);
 	free(st->ns);
@@ -245,13 +203,13 @@ int store_set_evict(struct store *st, const struct tier_evict_ops *ops)
 	r = ops->create(&pp, &state);
 	if (r < 0)
 		return r; /* the old policy stays */
-	/* Hand the new policy every cached block; recency history starts afresh. */
+	/* Hand the new policy every host-resident block; recency starts afresh. */
 	for (uint32_t s = 0; s < st->used_slots; s++) {
 		const struct block *b = &st->blocks[s];
-		struct tier_access a = { .key = key_fingerprint(b->key), .parent = TIER_SLOT_NONE,
+		struct tier_access a = { .key = key_fingerprint(b->key), .parent = SLOT_NONE,
 					 .ns = b->ns, .now = st->now };
 
-		if (b->state == BLOCK_READY && !(b->flags & BLOCK_DROPPED))
+		if (b->state == BLOCK_READY && !(b->flags & BLOCK_DROPPED) && (b->res & RES_HOST))
 			ops->insert(state, s, &a);
 	}
 	st->evict->destroy(st->evict_state);
@@ -262,11 +220,19 @@ int store_set_evict(struct store *st, const struct tier_evict_ops *ops)
 
 /* ---- namespaces ---------------------------------------------------- */
 
+uint64_t store_max_block_size(const struct store *st)
+{
+	/* A quarter of the arena: eviction always has other blocks to work with. */
+	uint64_t m = st->slab.arena_bytes / 4;
+
+	return m > STORE_BLOCK_MAX ? STORE_BLOCK_MAX : m;
+}
+
 int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint32_t *ret_ns)
 {
 	size_t len = strnlen(name, TIER_NAME_MAX + 1);
 	struct ns *n;
-	int cls, r;
+	int cls, nv_cls = 0, r;
 
 	if (len == 0 || len > TIER_NAME_MAX)
 		return -EINVAL;
@@ -284,6 +250,12 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 	cls = slab_class_for(&st->slab, block_size);
 	if (cls < 0)
 		return cls;
+	/* Classes are created in the same order on every device: one id for all. */
+	for (uint32_t d = 0; d < st->nv.n_devs; d++) {
+		nv_cls = slab_class_for(&st->nv.slab[d], NVME_HDR_BYTES + block_size);
+		if (nv_cls < 0)
+			return nv_cls;
+	}
 	n = &st->ns[st->n_ns];
 	memset(n, 0, sizeof(*n));
 	r = index_init(&n->index, 1024, st->seed ^ st->n_ns);
@@ -292,16 +264,19 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 	memcpy(n->name, name, len);
 	n->block_size = block_size;
 	n->cls = (uint32_t)cls;
+	n->nv_cls = (uint32_t)nv_cls;
+	n->dirty_head = n->dirty_tail = SLOT_NONE;
 	*ret_ns = st->n_ns++;
+	if (st->nvme) {
+		struct jrec r2 = { .type = JREC_NS, .seq = st->seq };
+
+		r2.u.ns.id = *ret_ns;
+		r2.u.ns.block_size = block_size;
+		memcpy(r2.u.ns.name, name, len);
+		jrec_seal(&r2);
+		journal_add(&st->nv.journal, &r2);
+	}
 	return 0;
-}
-
-uint64_t store_max_block_size(const struct store *st)
-{
-	/* A quarter of the arena: eviction always has other blocks to work with. */
-	uint64_t m = st->slab.arena_bytes / 4;
-
-	return m > STORE_BLOCK_MAX ? STORE_BLOCK_MAX : m;
 }
 
 /* ---- operations ---------------------------------------------------- */
@@ -311,32 +286,29 @@ int store_alloc(struct store *st, struct holder *h, uint32_t ns, tier_handle *re
 {
 	struct ns *n = ns_get(st, ns);
 	uint32_t *hold, s;
-	uint64_t off;
+	int64_t off;
 
-	st->c.alloc++;
 	if (!n)
 		return -ENOENT;
-	off = make_room(st, n->cls);
-	if (off == SLAB_OFF_NONE)
-		return -ENOSPC;
-	s = slot_alloc(st);
-	hold = s == TIER_SLOT_NONE ? NULL : u32map_upsert(&h->holds, s);
+	off = store_host_room(st, n->cls);
+	if (off < 0)
+		return (int)off;
+	s = store_slot_alloc(st);
+	hold = s == SLOT_NONE ? NULL : u32map_upsert(&h->holds, s);
 	if (!hold) {
-		if (s != TIER_SLOT_NONE)
-			slot_free(st, s);
-		slab_free(&st->slab, off);
-		return s == TIER_SLOT_NONE ? -ENOSPC : -ENOMEM;
+		if (s != SLOT_NONE)
+			store_slot_free(st, s);
+		slab_free(&st->slab, (uint64_t)off);
+		return s == SLOT_NONE ? -ENOSPC : -ENOMEM;
 	}
 	*hold = HOLD_WRITING;
 	st->blocks[s].state = BLOCK_WRITING;
 	st->blocks[s].cls = (uint16_t)n->cls;
 	st->blocks[s].ns = ns;
 	st->blocks[s].writer = h->id;
-	st->blocks[s].host_off = off;
-	*host_owner(st, off) = s;
-	st->used_bytes += st->slab.classes[n->cls].stride;
+	store_host_attach(st, s, (uint64_t)off);
 	*ret = store_handle(st, s);
-	*ret_off = off;
+	*ret_off = (uint64_t)off;
 	*ret_size = n->block_size;
 	return 0;
 }
@@ -349,7 +321,6 @@ int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_ke
 	struct ns *n;
 	int r;
 
-	st->c.commit++;
 	r = handle_slot(st, handle, &s);
 	if (r < 0)
 		return r;
@@ -362,19 +333,25 @@ int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_ke
 	r = index_put(&n->index, key, s);
 	if (r < 0) {
 		/* -EEXIST: the first writer won; this copy is not needed. */
-		block_free(st, s);
+		store_host_detach(st, s);
+		store_slot_free(st, s);
 		return r;
 	}
 	b->state = BLOCK_READY;
+	b->res = RES_HOST;
 	b->key = key;
+	b->seq = ++st->seq;
 	b->touched = ++st->now;
 	n->blocks++;
 	st->ready_blocks++;
+	st->host_blocks++;
+	if (st->nvme)
+		store_dirty_add(st, s);
 
 	struct tier_access a = {
 		.key = key_fingerprint(key),
 		.parent_key = parent ? key_fingerprint(*parent) : 0,
-		.parent = parent ? index_get(&n->index, *parent) : TIER_SLOT_NONE,
+		.parent = parent ? index_get(&n->index, *parent) : SLOT_NONE,
 		.ns = b->ns,
 		.now = st->now,
 		.flags = TIER_ACC_WRITE,
@@ -383,31 +360,60 @@ int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_ke
 	return 0;
 }
 
+/* Tell the policies about a demand access to s (a hit in some tier). */
+static void note_access(struct store *st, uint32_t s, const struct tier_access *a)
+{
+	const struct block *b = &st->blocks[s];
+
+	if (b->res & RES_HOST)
+		st->evict->access(st->evict_state, s, a);
+	if (b->res & RES_NVME)
+		st->nv.evict->access(st->nv.evict_state, s, a);
+	if (st->nvme && st->nv.admit->access)
+		st->nv.admit->access(st->nv.admit_state, a);
+}
+
+/* Count a hit in the tier that serves s. */
+static void count_hit(struct store *st, struct ns *n, const struct block *b)
+{
+	n->hits++;
+	if (b->res & RES_HOST) {
+		st->c.hits++;
+	} else {
+		st->c.misses++;
+		st->nv.hits++;
+	}
+}
+
+static void count_misses(struct store *st, struct ns *n, uint64_t k)
+{
+	n->misses += k;
+	st->c.misses += k;
+	if (st->nvme)
+		st->nv.misses += k;
+}
+
 int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key *keys,
 		 uint32_t n_keys, uint32_t first_pos, uint32_t total, tier_key parent)
 {
 	struct ns *n = ns_get(st, ns);
-	uint32_t prev;
-	uint32_t i;
+	uint32_t prev, i;
 
-	st->c.lookup++;
 	if (!n)
 		return -ENOENT;
 	if (first_pos == 0)
 		h->lookup_start = st->now + 1;
-	prev = first_pos ? index_get(&n->index, parent) : TIER_SLOT_NONE;
+	prev = first_pos ? index_get(&n->index, parent) : SLOT_NONE;
 	for (i = 0; i < n_keys; i++) {
 		uint32_t s = index_get(&n->index, keys[i]);
 		const tier_key *pk = i ? &keys[i - 1] : (first_pos ? &parent : NULL);
 
 		if (s == INDEX_NONE) {
 			/* The rest of the caller's list is of no use without this block. */
-			n->misses += total - (first_pos + i);
-			st->c.misses += total - (first_pos + i);
+			count_misses(st, n, total - (first_pos + i));
 			break;
 		}
-		n->hits++;
-		st->c.hits++;
+		count_hit(st, n, &st->blocks[s]);
 		st->blocks[s].touched = ++st->now;
 
 		struct tier_access a = {
@@ -421,30 +427,78 @@ int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key
 			.now = st->now,
 			.flags = TIER_ACC_LOOKUP,
 		};
-		st->evict->access(st->evict_state, s, &a);
+		note_access(st, s, &a);
 		prev = s;
 	}
 	h->lookup_end = st->now;
 	return (int)i;
 }
 
-int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key,
+/* Start reading NVMe-only block s into host memory.  -EINPROGRESS, or -ENOSPC. */
+static int promote(struct store *st, uint32_t s, bool prefetch)
+{
+	struct block *b = &st->blocks[s];
+	struct ns *n = &st->ns[b->ns];
+	int64_t off = store_host_room(st, n->cls);
+	int r;
+
+	if (off < 0)
+		return (int)off;
+	/* b may have been evicted from NVMe to make host room: check again. */
+	if (b->state != BLOCK_READY || !(b->res & RES_NVME) || (b->flags & BLOCK_DROPPED)) {
+		slab_free(&st->slab, (uint64_t)off);
+		return -ENOENT;
+	}
+	store_host_attach(st, s, (uint64_t)off);
+	b->io |= IO_READ | (prefetch ? IO_PREFETCH : 0);
+	r = st->io.read_block(st->io.ctx, store_handle(st, s), b->nv_dev, b->nv_off,
+			      (uint64_t)off, n->block_size);
+	if (r < 0) {
+		b->io &= (uint8_t) ~(IO_READ | IO_PREFETCH);
+		store_host_detach(st, s);
+		return r;
+	}
+	return -EINPROGRESS;
+}
+
+int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key, bool retry,
 		  tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size)
 {
 	struct ns *n = ns_get(st, ns);
 	uint32_t s, *hold;
 	struct block *b;
+	bool count;
 
-	st->c.acquire++;
 	if (!n)
 		return -ENOENT;
 	s = index_get(&n->index, key);
 	if (s == INDEX_NONE) {
-		n->misses++;
-		st->c.misses++;
+		if (!retry)
+			count_misses(st, n, 1);
 		return -ENOENT;
 	}
 	b = &st->blocks[s];
+	/*
+	 * An engine looks a request's keys up and then acquires the hits: that
+	 * is one access, which the lookup already told the policy and counted.
+	 * An acquire of a block that this holder's latest lookup did not touch
+	 * last is an access of its own.
+	 */
+	count = !retry && (!h->lookup_start || b->touched < h->lookup_start ||
+			   b->touched > h->lookup_end);
+	if (count) {
+		struct tier_access a = { .key = key_fingerprint(key), .parent = SLOT_NONE,
+					 .ns = ns, .now = ++st->now, .flags = TIER_ACC_PIN };
+
+		count_hit(st, n, b);
+		b->touched = st->now;
+		note_access(st, s, &a);
+	}
+	if (!(b->res & RES_HOST)) {
+		if (b->io & IO_READ)
+			return -EINPROGRESS;
+		return promote(st, s, false);
+	}
 	hold = u32map_upsert(&h->holds, s);
 	if (!hold)
 		return -ENOMEM;
@@ -452,28 +506,13 @@ int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key,
 	h->pins++;
 	if (b->pins++ == 0)
 		st->pinned_blocks++;
-	/*
-	 * An engine looks a request's keys up and then acquires the hits: that
-	 * is one access, which the lookup already told the policy and counted.
-	 * An acquire of a block that this holder's latest lookup did not touch
-	 * last is an access of its own.
-	 */
-	if (!h->lookup_start || b->touched < h->lookup_start || b->touched > h->lookup_end) {
-		struct tier_access a = { .key = key_fingerprint(key), .parent = TIER_SLOT_NONE,
-					 .ns = ns, .now = ++st->now, .flags = TIER_ACC_PIN };
-
-		n->hits++;
-		st->c.hits++;
-		b->touched = st->now;
-		st->evict->access(st->evict_state, s, &a);
-	}
 	*ret = store_handle(st, s);
 	*ret_off = b->host_off;
 	*ret_size = n->block_size;
 	return 0;
 }
 
-/* Take one pin off slot s for holder h, whose hold entry is *hold. */
+/* Take count pins off slot s for holder h. */
 static void unpin(struct store *st, struct holder *h, uint32_t s, uint32_t count)
 {
 	struct block *b = &st->blocks[s];
@@ -483,7 +522,7 @@ static void unpin(struct store *st, struct holder *h, uint32_t s, uint32_t count
 	if (b->pins == 0) {
 		st->pinned_blocks--;
 		if (b->flags & BLOCK_DROPPED)
-			block_free(st, s);
+			store_reap_dropped(st, s);
 	}
 }
 
@@ -492,7 +531,6 @@ int store_release(struct store *st, struct holder *h, tier_handle handle)
 	uint32_t s, *hold;
 	int r;
 
-	st->c.release++;
 	r = handle_slot(st, handle, &s);
 	if (r < 0)
 		return r;
@@ -508,24 +546,38 @@ int store_release(struct store *st, struct holder *h, tier_handle handle)
 int store_drop(struct store *st, uint32_t ns, tier_key key)
 {
 	struct ns *n = ns_get(st, ns);
-	struct block *b;
 	uint32_t s;
 
-	st->c.drop++;
 	if (!n)
 		return -ENOENT;
-	s = index_del(&n->index, key);
+	s = index_get(&n->index, key);
 	if (s == INDEX_NONE)
 		return -ENOENT;
-	b = &st->blocks[s];
-	st->evict->remove(st->evict_state, s);
-	n->blocks--;
-	st->ready_blocks--;
-	if (b->pins)
-		b->flags |= BLOCK_DROPPED;
-	else
-		block_free(st, s);
+	store_forget(st, s);
 	return 0;
+}
+
+int store_prefetch(struct store *st, uint32_t ns, const tier_key *keys, uint32_t n_keys)
+{
+	struct ns *n = ns_get(st, ns);
+	int started = 0;
+
+	if (!n)
+		return -ENOENT;
+	for (uint32_t i = 0; i < n_keys; i++) {
+		uint32_t s = index_get(&n->index, keys[i]);
+		const struct block *b;
+
+		if (s == INDEX_NONE)
+			continue;
+		b = &st->blocks[s];
+		if ((b->res & RES_HOST) || (b->io & IO_READ))
+			continue;
+		/* A prefetch never waits: no room now means no prefetch. */
+		if (promote(st, s, true) == -EINPROGRESS)
+			started++;
+	}
+	return started;
 }
 
 void store_holder_init(struct holder *h, uint32_t id)
@@ -542,10 +594,12 @@ void store_holder_release_all(struct store *st, struct holder *h)
 
 		if (s == U32MAP_EMPTY)
 			continue;
-		if (v == HOLD_WRITING)
-			block_free(st, s);
-		else if (v)
+		if (v == HOLD_WRITING) {
+			store_host_detach(st, s);
+			store_slot_free(st, s);
+		} else if (v) {
 			unpin(st, h, s, v);
+		}
 	}
 	u32map_deinit(&h->holds);
 	h->pins = 0;

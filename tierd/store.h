@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The block store: block table (states, generations, pins), namespaces with
- * their key indexes, the host tier's size classes and its eviction policy.
- * Pure metadata: no sockets and no I/O, so unit tests drive it directly.
+ * The block store: block table (states, generations, pins, residency),
+ * namespaces with their key indexes, the host tier's size classes, the NVMe
+ * tier's slot allocators, and a policy instance per tier.  Pure metadata:
+ * the store asks for I/O through struct store_io and is told of completions
+ * through store_write_done()/store_read_done(), so unit tests drive it
+ * directly.
+ *
+ * store.c: block table, namespaces, the client operations.
+ * move.c:  eviction, demotion to NVMe, promotion, I/O completions, flush.
+ * recover.c: rebuilding the NVMe tier's blocks from the journal.
  */
 #ifndef TIERD_STORE_H
 #define TIERD_STORE_H
@@ -12,34 +19,62 @@
 
 #include "../policies/policy.h"
 #include "index.h"
+#include "journal.h"
+#include "nvme.h"
 #include "slab.h"
 #include "tier.h"
 #include "u32map.h"
 
 enum block_state { BLOCK_FREE = 0, BLOCK_WRITING, BLOCK_READY };
 
-enum { BLOCK_DROPPED = 1u << 0 }; /* ready, out of the index, freed on last release */
+enum {
+	BLOCK_DROPPED = 1u << 0, /* out of the index; freed when pins and I/O are done */
+	BLOCK_PARTIAL = 1u << 1, /* holds fewer tokens than a full block (policy hint) */
+};
+
+/* Residency: where a READY block has a valid copy. */
+enum { RES_HOST = 1u << 0, RES_NVME = 1u << 1 };
+
+/* I/O in flight on a block. */
+enum {
+	IO_WRITE = 1u << 0,       /* being written to NVMe (an NVMe slot is reserved) */
+	IO_READ = 1u << 1,        /* being read from NVMe into its host memory */
+	IO_EVICT_AFTER = 1u << 2, /* the write is a demotion: drop the host copy after it */
+	IO_PREFETCH = 1u << 3,    /* the read is a prefetch */
+};
+
+#define SLOT_NONE TIER_SLOT_NONE
 
 struct block {
 	uint32_t gen;        /* bumped when the slot is freed; never 0 */
 	uint8_t state;       /* enum block_state */
 	uint8_t flags;       /* BLOCK_* */
-	uint16_t cls;        /* size class of its host copy */
+	uint16_t cls;        /* host size class */
 	uint32_t ns;
 	uint32_t pins;       /* all clients' pins together */
 	uint32_t writer;     /* holder id while WRITING */
 	uint32_t next_free;  /* free-slot list */
-	uint64_t host_off;   /* offset in the host arena */
+	uint64_t host_off;   /* valid with RES_HOST or IO_READ */
 	uint64_t touched;    /* logical time of the last access told to the policy */
 	tier_key key;
+	uint8_t res;         /* RES_* */
+	uint8_t io;          /* IO_* */
+	uint16_t nv_dev;     /* valid with RES_NVME or IO_WRITE */
+	uint32_t dirty_prev, dirty_next; /* the namespace's dirty list, in seq order */
+	uint64_t nv_off;
+	uint64_t seq;        /* commit sequence */
+	uint64_t csum;       /* XXH3-64 of the data, once written to NVMe */
 };
 
 struct ns {
 	char name[TIER_NAME_MAX + 1];
 	uint64_t block_size;
-	uint32_t cls;
+	uint32_t cls;        /* host size class */
+	uint32_t nv_cls;     /* NVMe size class (same id on every device) */
 	uint64_t blocks;     /* ready, in the index */
 	uint64_t hits, misses;
+	uint32_t dirty_head, dirty_tail;
+	uint64_t dirty;      /* blocks only in host memory */
 	struct key_index index;
 };
 
@@ -49,21 +84,58 @@ struct ns {
 struct holder {
 	uint32_t id;
 	struct u32map holds;
-	uint64_t pins;       /* pins held, all blocks */
+	uint64_t pins;         /* pins held, all blocks */
 	uint64_t lookup_start; /* logical times of this holder's latest lookup */
 	uint64_t lookup_end;
 };
 
+/* I/O the store asks for.  Completions come back through store_*_done(). */
+struct store_io {
+	void *ctx;
+	int (*write_block)(void *ctx, tier_handle h, uint32_t dev, uint64_t dev_off,
+			   const struct nv_hdr *hdr, uint64_t host_off, uint64_t len);
+	int (*read_block)(void *ctx, tier_handle h, uint32_t dev, uint64_t dev_off,
+			  uint64_t host_off, uint64_t len);
+};
+
 struct store_params {
 	uint64_t arena_bytes;
+	uint8_t *arena;            /* for checksums (may be NULL without NVMe) */
 	uint32_t max_namespaces;
 	const struct tier_evict_ops *evict;
-	uint64_t seed;       /* key-index seed (random in the daemon) */
+	uint64_t seed;             /* key-index seed (random in the daemon) */
+	/* NVMe tier: n_devs == 0 means none */
+	uint32_t nv_devs;
+	uint64_t nv_dev_bytes;
+	const struct tier_evict_ops *nv_evict;
+	const struct tier_admit_ops *nv_admit;
+	uint32_t nv_demote_max;    /* demotions in flight at most */
+	uint32_t high_pct, low_pct; /* host watermarks, percent of capacity */
+	struct store_io io;
 };
 
 struct store_counters {
-	uint64_t alloc, commit, lookup, acquire, release, drop, errors;
+	uint64_t alloc, commit, lookup, acquire, release, drop, errors, prefetch, flush;
 	uint64_t hits, misses, evictions;
+};
+
+struct store_nv {
+	uint32_t n_devs;
+	struct slab_alloc slab[NVME_MAX_DEVS];
+	uint32_t *owner[NVME_MAX_DEVS]; /* device offset / SLAB_ALIGN -> slot */
+	uint32_t next_dev;
+	const struct tier_evict_ops *evict;
+	void *evict_state;
+	const struct tier_admit_ops *admit;
+	void *admit_state;
+	uint64_t capacity, used_bytes, blocks;
+	uint64_t hits, misses, evictions, promotions, demotions, writebacks;
+	uint64_t checksum_failures, io_errors;
+	uint32_t demote_inflight, demote_max;
+	uint32_t writes_inflight;
+	uint64_t demote_bytes;  /* host bytes that in-flight demotions will free */
+	uint64_t high_bytes, low_bytes;
+	struct journal journal;
 };
 
 struct store {
@@ -73,16 +145,22 @@ struct store {
 	uint32_t free_slot;     /* free list head */
 	struct slab_alloc slab;
 	uint32_t *host_owner;   /* arena offset / SLAB_ALIGN -> slot */
+	uint8_t *arena;
 	uint64_t seed;
 	struct ns *ns;
 	uint32_t n_ns, max_ns;
 	const struct tier_evict_ops *evict;
 	void *evict_state;
 	uint64_t now;           /* logical clock for policies */
-	uint64_t ready_blocks;
+	uint64_t seq;           /* commit sequence */
+	uint64_t ready_blocks;  /* in the index, any tier */
+	uint64_t host_blocks;   /* ready and host-resident */
 	uint64_t pinned_blocks; /* blocks with pins > 0 */
-	uint64_t used_bytes;    /* bytes of writing + ready blocks */
+	uint64_t used_bytes;    /* host bytes of writing, ready and promoting blocks */
 	struct store_counters c;
+	bool nvme;              /* an NVMe tier is configured */
+	struct store_nv nv;
+	struct store_io io;
 };
 
 int store_init(struct store *st, const struct store_params *p);
@@ -95,36 +173,91 @@ uint64_t store_max_block_size(const struct store *st);
 /* Open or create a namespace.  -EINVAL bad name/size or size mismatch, -ENOSPC too many. */
 int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint32_t *ret_ns);
 
-/* A WRITING block of ns held by h.  Evicts as needed; -ENOSPC when nothing can go. */
+/*
+ * The client operations.  Besides the errors tier.h documents, alloc and
+ * acquire may return -EINPROGRESS: the answer waits for I/O (a demotion that
+ * makes room, a promotion from NVMe); the caller parks the request and calls
+ * again, with retry set, after completions.
+ */
 int store_alloc(struct store *st, struct holder *h, uint32_t ns, tier_handle *ret,
 		uint64_t *ret_off, uint64_t *ret_size);
-
-/* Commit a block h writes.  parent may be NULL.  -EEXIST (block freed), -EINVAL, -ESTALE. */
 int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_key key,
 		 const tier_key *parent);
-
-/*
- * Leading keys present.  first_pos/total/parent describe where keys[0] sits
- * in the caller's whole list (for the policy).
- */
-int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key *keys, uint32_t n,
-		 uint32_t first_pos, uint32_t total, tier_key parent);
-
-int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key,
+int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key *keys,
+		 uint32_t n, uint32_t first_pos, uint32_t total, tier_key parent);
+int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key, bool retry,
 		  tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size);
 int store_release(struct store *st, struct holder *h, tier_handle handle);
 int store_drop(struct store *st, uint32_t ns, tier_key key);
+/* Start promotions of NVMe-only keys; the number started. */
+int store_prefetch(struct store *st, uint32_t ns, const tier_key *keys, uint32_t n);
+
+/*
+ * Flush: start writing every dirty block of ns (all namespaces with
+ * ns == UINT32_MAX) committed up to now; *ret_epoch marks "now".
+ * store_flush_pending() is true while any of them is not yet on NVMe.
+ * -ENODEV without an NVMe tier.
+ */
+int store_flush_start(struct store *st, uint32_t ns, uint64_t *ret_epoch);
+bool store_flush_pending(const struct store *st, uint32_t ns, uint64_t epoch);
+/*
+ * Keep a flush going: 0 when done, -EINPROGRESS while writes are on their
+ * way, -ENOSPC when blocks still wait and none could be started.
+ */
+int store_flush_kick(struct store *st, uint32_t ns, uint64_t epoch);
 
 void store_holder_init(struct holder *h, uint32_t id);
 /* Drop every pin and free every writing block of h (a client went away). */
 void store_holder_release_all(struct store *st, struct holder *h);
 
-/* Change the eviction policy; the old one stays if the new one fails to start. */
+/* Change the host eviction policy; the old one stays if the new one fails to start. */
 int store_set_evict(struct store *st, const struct tier_evict_ops *ops);
+
+/* ---- move.c --------------------------------------------------------- */
+
+/* Keep host usage under the high watermark: start demotions.  Cheap when under it. */
+void store_balance(struct store *st);
+/* An NVMe write or read of block h finished (res 0 or -errno). */
+void store_write_done(struct store *st, tier_handle h, int res);
+void store_read_done(struct store *st, tier_handle h, int res, const struct nv_hdr *hdr);
+
+/* ---- recover.c ------------------------------------------------------ */
+
+struct store_recovery {
+	struct store *st;
+	uint32_t ns_map[4096];  /* journal namespace id -> ours (UINT32_MAX: none) */
+	uint64_t records, blocks, superseded, deleted, rejected;
+};
+
+/* Replay the journal into an empty store: begin, one call per record, end. */
+void store_recover_begin(struct store_recovery *rc, struct store *st);
+void store_recover_record(void *rc, const struct jrec *r);
+void store_recover_end(struct store_recovery *rc);
+/* The live state as journal records (namespaces, then a PUT per NVMe block). */
+uint64_t store_journal_image(struct store *st, void (*emit)(void *arg, const struct jrec *r),
+			     void *arg);
+
+/* ---- internal, shared by store.c / move.c / recover.c ---------------- */
 
 static inline tier_handle store_handle(const struct store *st, uint32_t slot)
 {
 	return ((uint64_t)st->blocks[slot].gen << 32) | slot;
 }
+
+uint64_t key_fingerprint(tier_key k);
+uint32_t store_slot_alloc(struct store *st);
+void store_slot_free(struct store *st, uint32_t s);
+/* Host memory for a block of class cls: its offset, or -ENOSPC / -EINPROGRESS. */
+int64_t store_host_room(struct store *st, uint32_t cls);
+void store_host_attach(struct store *st, uint32_t s, uint64_t off);
+void store_host_detach(struct store *st, uint32_t s);
+/* Forget a block entirely (index, policies, NVMe copy, memory), or defer while busy. */
+void store_forget(struct store *st, uint32_t s);
+/* Finish freeing a DROPPED block once nothing holds it. */
+void store_reap_dropped(struct store *st, uint32_t s);
+void store_dirty_add(struct store *st, uint32_t s);
+void store_dirty_del(struct store *st, uint32_t s);
+void store_nv_release(struct store *st, uint32_t s);
+void store_journal_put(struct store *st, uint32_t s, uint16_t type);
 
 #endif

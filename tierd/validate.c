@@ -20,6 +20,8 @@ static const size_t body_size[TIER_MSG__MAX] = {
 	[TIER_MSG_RELEASE] = sizeof(struct tier_msg_handle),
 	[TIER_MSG_DROP] = sizeof(struct tier_msg_key),
 	[TIER_MSG_STATS] = sizeof(struct tier_msg_stats),
+	[TIER_MSG_PREFETCH] = sizeof(struct tier_msg_lookup), /* + n keys */
+	[TIER_MSG_FLUSH] = sizeof(struct tier_msg_flush),
 };
 
 int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hdr *ret_hdr,
@@ -40,7 +42,7 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 		return -EPROTO;
 	if (h.type == 0 || h.type >= TIER_MSG__MAX || h.flags != 0 || h.status != 0)
 		return -EINVAL;
-	if (h.type == TIER_MSG_LOOKUP) {
+	if (h.type == TIER_MSG_LOOKUP || h.type == TIER_MSG_PREFETCH) {
 		struct tier_msg_lookup l;
 
 		if (blen < sizeof(l))

@@ -54,6 +54,20 @@ static json_object *tier_json(const struct tier_tier_stats *t)
 	json_object_object_add(o, "hits", json_object_new_uint64(t->hits));
 	json_object_object_add(o, "misses", json_object_new_uint64(t->misses));
 	json_object_object_add(o, "evictions", json_object_new_uint64(t->evictions));
+	if (strcmp(t->name, "nvme") == 0) {
+		json_object_object_add(o, "read_bytes", json_object_new_uint64(t->read_bytes));
+		json_object_object_add(o, "write_bytes", json_object_new_uint64(t->write_bytes));
+		json_object_object_add(o, "promotions", json_object_new_uint64(t->promotions));
+		json_object_object_add(o, "demotions", json_object_new_uint64(t->demotions));
+		json_object_object_add(o, "io_errors", json_object_new_uint64(t->io_errors));
+		json_object_object_add(o, "checksum_failures",
+				       json_object_new_uint64(t->checksum_failures));
+		json_object_object_add(o, "queue_depth", json_object_new_uint64(t->queue_depth));
+		json_object_object_add(o, "read_p50_us", json_object_new_double(t->read_p50_us));
+		json_object_object_add(o, "read_p99_us", json_object_new_double(t->read_p99_us));
+		json_object_object_add(o, "write_p50_us", json_object_new_double(t->write_p50_us));
+		json_object_object_add(o, "write_p99_us", json_object_new_double(t->write_p99_us));
+	}
 	return o;
 }
 
@@ -89,6 +103,8 @@ static json_object *stats_json(const struct tier_stats *s, const struct tier_ns_
 	OP(release);
 	OP(drop);
 	OP(errors);
+	OP(prefetch);
+	OP(flush);
 #undef OP
 	json_object_object_add(o, "ops", ops);
 	return o;
@@ -125,6 +141,21 @@ static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *
 		       t->capacity_bytes ? 100.0 * (double)t->used_bytes / (double)t->capacity_bytes
 					 : 0.0,
 		       t->blocks, t->pinned_blocks, t->hits, t->misses, t->evictions);
+	}
+	for (uint32_t i = 0; i < s->n_tiers && i < TIER_COUNT; i++) {
+		const struct tier_tier_stats *t = &s->tiers[i];
+		char rd[32], wr[32];
+
+		if (strcmp(t->name, "nvme"))
+			continue;
+		human_bytes(t->read_bytes, rd, sizeof(rd));
+		human_bytes(t->write_bytes, wr, sizeof(wr));
+		printf("\nnvme: read %s  written %s  promotions %" PRIu64 "  demotions %" PRIu64
+		       "  queue %" PRIu64 "\n      io errors %" PRIu64 "  checksum failures %" PRIu64
+		       "  read p50/p99 %.0f/%.0f us  write p50/p99 %.0f/%.0f us\n",
+		       rd, wr, t->promotions, t->demotions, t->queue_depth, t->io_errors,
+		       t->checksum_failures, t->read_p50_us, t->read_p99_us, t->write_p50_us,
+		       t->write_p99_us);
 	}
 	printf("\n%-24s %12s %10s %12s %12s %8s\n", "NAMESPACE", "BLOCK SIZE", "BLOCKS", "HITS",
 	       "MISSES", "HIT%");
@@ -192,8 +223,69 @@ static int verb_stats(int argc, char **argv)
 	return 0;
 }
 
+/* Find a namespace id by name through the stats (any client can). */
+static int ns_by_name(tier_client *c, const char *name, uint32_t *ret)
+{
+	static struct tier_ns_stats ns[MAX_NS];
+	struct tier_stats s = { .size = sizeof(s) };
+	int n = tier_stats_get(c, &s, ns, MAX_NS);
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		if (strcmp(ns[i].name, name) == 0) {
+			*ret = ns[i].id;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int verb_flush(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *name = NULL;
+	uint32_t ns = TIER_NS_ALL;
+	tier_client *c;
+	int o, r;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'n':
+			name = optarg;
+			break;
+		case 'h':
+			printf("Usage: tierctl flush [--namespace NAME]\n"
+			       "Make every block (of one namespace, or of all) durable on NVMe:\n"
+			       "written, journaled and synced.  Returns when done.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (connect_or_complain(&c) < 0)
+		return 1;
+	if (name && (r = ns_by_name(c, name, &ns)) < 0) {
+		fprintf(stderr, "tierctl: flush: namespace '%s': %s\n", name, tier_strerror(r));
+		tier_close(c);
+		return 1;
+	}
+	r = tier_flush(c, ns);
+	tier_close(c);
+	if (r < 0) {
+		fprintf(stderr, "tierctl: flush: %s\n", tier_strerror(r));
+		return 1;
+	}
+	return 0;
+}
+
 static const struct verb verbs[] = {
 	{ "stats", "show counters of every tier and namespace", verb_stats },
+	{ "flush", "make blocks durable on NVMe", verb_flush },
 };
 
 static void usage(FILE *f)

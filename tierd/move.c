@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Moving blocks between tiers: host eviction, demotion to NVMe, promotion
+ * back, NVMe eviction, and what happens when the I/O completes.
+ *
+ * Demotion is write-then-drop: a block that is only in host memory (dirty)
+ * is written to NVMe first and leaves host memory only once its header and
+ * data are on the device; a block already on NVMe (clean) leaves at once.
+ * Host room is made in the host policy's order over all size classes.  A
+ * request that needs room while demotions are in flight gets -EINPROGRESS
+ * and is retried by the daemon when they complete; with nothing evictable and
+ * nothing in flight it gets -ENOSPC at once, so nothing ever hangs.
+ *
+ * Every NVMe read is checked against the block's header (magic, checksum,
+ * key, sequence, length) and the data against its XXH3: a block that fails
+ * is dropped and counted, and the request that wanted it sees a miss.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "store.h"
+
+#define CLS_ANY UINT32_MAX
+
+/* ---- host memory of a block ---------------------------------------- */
+
+void store_host_attach(struct store *st, uint32_t s, uint64_t off)
+{
+	struct block *b = &st->blocks[s];
+
+	b->host_off = off;
+	st->host_owner[off / SLAB_ALIGN] = s;
+	st->used_bytes += st->slab.classes[b->cls].stride;
+}
+
+/* Free s's host memory; a host-resident ready block also leaves the host policy. */
+void store_host_detach(struct store *st, uint32_t s)
+{
+	struct block *b = &st->blocks[s];
+
+	if (b->state == BLOCK_READY && (b->res & RES_HOST)) {
+		if (!(b->flags & BLOCK_DROPPED))
+			st->evict->remove(st->evict_state, s);
+		st->host_blocks--;
+	}
+	b->res &= (uint8_t)~RES_HOST;
+	st->used_bytes -= st->slab.classes[b->cls].stride;
+	st->host_owner[b->host_off / SLAB_ALIGN] = SLOT_NONE;
+	slab_free(&st->slab, b->host_off);
+}
+
+/* ---- dirty lists (per namespace, in commit order) ------------------- */
+
+void store_dirty_add(struct store *st, uint32_t s)
+{
+	struct block *b = &st->blocks[s];
+	struct ns *n = &st->ns[b->ns];
+	uint32_t after = n->dirty_tail;
+
+	/* Usually the newest; a block that lost its NVMe copy goes back in order. */
+	while (after != SLOT_NONE && st->blocks[after].seq > b->seq)
+		after = st->blocks[after].dirty_prev;
+	b->dirty_prev = after;
+	b->dirty_next = after == SLOT_NONE ? n->dirty_head : st->blocks[after].dirty_next;
+	if (b->dirty_next != SLOT_NONE)
+		st->blocks[b->dirty_next].dirty_prev = s;
+	else
+		n->dirty_tail = s;
+	if (after != SLOT_NONE)
+		st->blocks[after].dirty_next = s;
+	else
+		n->dirty_head = s;
+	n->dirty++;
+}
+
+void store_dirty_del(struct store *st, uint32_t s)
+{
+	struct block *b = &st->blocks[s];
+	struct ns *n = &st->ns[b->ns];
+
+	if (b->dirty_prev != SLOT_NONE)
+		st->blocks[b->dirty_prev].dirty_next = b->dirty_next;
+	else
+		n->dirty_head = b->dirty_next;
+	if (b->dirty_next != SLOT_NONE)
+		st->blocks[b->dirty_next].dirty_prev = b->dirty_prev;
+	else
+		n->dirty_tail = b->dirty_prev;
+	b->dirty_prev = b->dirty_next = SLOT_NONE;
+	n->dirty--;
+}
+
+static bool is_dirty(const struct store *st, const struct block *b)
+{
+	return st->nvme && b->state == BLOCK_READY && (b->res & RES_HOST) &&
+	       !(b->res & RES_NVME) && !(b->flags & BLOCK_DROPPED);
+}
+
+/* ---- NVMe copy ------------------------------------------------------ */
+
+void store_journal_put(struct store *st, uint32_t s, uint16_t type)
+{
+	const struct block *b = &st->blocks[s];
+	struct jrec r = { .type = type, .seq = b->seq };
+
+	r.u.blk.ns = b->ns;
+	r.u.blk.dev = b->nv_dev;
+	r.u.blk.key = b->key;
+	r.u.blk.off = b->nv_off;
+	r.u.blk.length = st->ns[b->ns].block_size;
+	r.u.blk.data_csum = b->csum;
+	jrec_seal(&r);
+	/* Out of memory loses recoverability of this block after a restart, nothing else. */
+	(void)journal_add(&st->nv.journal, &r);
+}
+
+/* Free s's NVMe space (a copy, or the slot reserved for a write). */
+static void nv_free_space(struct store *st, uint32_t s)
+{
+	struct block *b = &st->blocks[s];
+	struct store_nv *nv = &st->nv;
+
+	nv->owner[b->nv_dev][b->nv_off / SLAB_ALIGN] = SLOT_NONE;
+	slab_free(&nv->slab[b->nv_dev], b->nv_off);
+}
+
+/* s's NVMe copy goes away (evicted, dropped, found corrupt). */
+void store_nv_release(struct store *st, uint32_t s)
+{
+	struct block *b = &st->blocks[s];
+	struct store_nv *nv = &st->nv;
+
+	if (!(b->res & RES_NVME))
+		return;
+	if (!(b->flags & BLOCK_DROPPED))
+		nv->evict->remove(nv->evict_state, s);
+	store_journal_put(st, s, JREC_DEL);
+	nv_free_space(st, s);
+	nv->used_bytes -= nv->slab[b->nv_dev].classes[st->ns[b->ns].nv_cls].stride;
+	nv->blocks--;
+	b->res &= (uint8_t)~RES_NVME;
+}
+
+/* ---- forgetting a block --------------------------------------------- */
+
+/* Free what is left of a dropped block once no pin and no I/O holds it. */
+void store_reap_dropped(struct store *st, uint32_t s)
+{
+	struct block *b = &st->blocks[s];
+
+	if (b->pins || b->io)
+		return;
+	if (b->res & RES_HOST)
+		store_host_detach(st, s);
+	store_nv_release(st, s);
+	store_slot_free(st, s);
+}
+
+void store_forget(struct store *st, uint32_t s)
+{
+	struct block *b = &st->blocks[s];
+	struct ns *n = &st->ns[b->ns];
+
+	index_del(&n->index, b->key);
+	n->blocks--;
+	st->ready_blocks--;
+	if (is_dirty(st, b))
+		store_dirty_del(st, s);
+	/* Out of both policies now; the memory follows when nothing holds it. */
+	if (b->res & RES_HOST)
+		st->evict->remove(st->evict_state, s);
+	if (b->res & RES_NVME)
+		st->nv.evict->remove(st->nv.evict_state, s);
+	b->flags |= BLOCK_DROPPED;
+	store_reap_dropped(st, s);
+}
+
+/* ---- eviction from the host ----------------------------------------- */
+
+struct evict_ctx {
+	struct store *st;
+	uint32_t cls;
+};
+
+static bool host_evictable(void *arg, uint32_t slot)
+{
+	struct evict_ctx *x = arg;
+	const struct block *b = &x->st->blocks[slot];
+
+	return b->state == BLOCK_READY && (b->res & RES_HOST) && b->pins == 0 && b->io == 0 &&
+	       !(b->flags & BLOCK_DROPPED) && (x->cls == CLS_ANY || b->cls == x->cls);
+}
+
+/* Write s to NVMe; with evict_after, its host copy goes once it is there. */
+static int start_writeback(struct store *st, uint32_t s, bool evict_after);
+
+/*
+ * Make s leave host memory: at once when it is clean or there is no NVMe
+ * tier (or the admission policy will not write it); else by a demotion.
+ * Returns 0 when it left, -EINPROGRESS when a demotion started, -EBUSY when
+ * too many demotions are in flight already.
+ */
+static int host_evict(struct store *st, uint32_t s)
+{
+	struct block *b = &st->blocks[s];
+	struct store_nv *nv = &st->nv;
+
+	if (b->res & RES_NVME) {
+		store_host_detach(st, s);
+		nv->demotions++;
+		st->c.evictions++;
+		return 0;
+	}
+	if (st->nvme && (!nv->admit->demote ||
+			 nv->admit->demote(nv->admit_state, s, key_fingerprint(b->key)))) {
+		if (nv->demote_inflight >= nv->demote_max)
+			return -EBUSY;
+		if (start_writeback(st, s, true) == 0)
+			return -EINPROGRESS;
+	}
+	/* Not written down: it leaves the cache. */
+	st->c.evictions++;
+	store_forget(st, s);
+	return 0;
+}
+
+/* Evict what can go of the slab holding s (another class needs the extents). */
+static int reclaim_slab_of(struct store *st, uint32_t victim)
+{
+	struct evict_ctx any = { st, CLS_ANY };
+	uint64_t offs[SLAB_EXTENT_BYTES / SLAB_ALIGN];
+	uint32_t n = slab_blocks_of(&st->slab, st->blocks[victim].host_off, offs,
+				    sizeof(offs) / sizeof(offs[0]));
+	int r = host_evict(st, victim), r2;
+
+	if (r == -EBUSY)
+		return r;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t s;
+
+		if (!slab_is_allocated(&st->slab, offs[i]))
+			continue;
+		s = st->host_owner[offs[i] / SLAB_ALIGN];
+		if (s == SLOT_NONE || !host_evictable(&any, s))
+			continue;
+		r2 = host_evict(st, s);
+		if (r2 == -EBUSY)
+			break;
+	}
+	return r;
+}
+
+int64_t store_host_room(struct store *st, uint32_t cls)
+{
+	for (;;) {
+		struct evict_ctx any = { st, CLS_ANY };
+		uint64_t off = slab_alloc(&st->slab, cls);
+		uint32_t v;
+		int r;
+
+		if (off != SLAB_OFF_NONE)
+			return (int64_t)off;
+		v = st->evict->pick_victim(st->evict_state, host_evictable, &any);
+		if (v == SLOT_NONE)
+			return st->nv.demote_inflight ? -EINPROGRESS : -ENOSPC;
+		r = st->blocks[v].cls == cls ? host_evict(st, v) : reclaim_slab_of(st, v);
+		if (r == -EBUSY)
+			return -EINPROGRESS;
+	}
+}
+
+void store_balance(struct store *st)
+{
+	struct store_nv *nv = &st->nv;
+	struct evict_ctx any = { st, CLS_ANY };
+
+	if (!st->nvme || st->used_bytes <= nv->high_bytes)
+		return;
+	/* Demote in policy order until what stays is under the low watermark. */
+	while (st->used_bytes - nv->demote_bytes > nv->low_bytes &&
+	       nv->demote_inflight < nv->demote_max) {
+		uint32_t v = st->evict->pick_victim(st->evict_state, host_evictable, &any);
+
+		if (v == SLOT_NONE || host_evict(st, v) == -EBUSY)
+			break;
+	}
+}
+
+/* ---- NVMe room ------------------------------------------------------ */
+
+static bool nv_evictable(void *arg, uint32_t slot)
+{
+	const struct block *b = &((struct store *)arg)->blocks[slot];
+
+	return b->state == BLOCK_READY && (b->res & RES_NVME) && !(b->io & IO_READ) &&
+	       !(b->flags & BLOCK_DROPPED);
+}
+
+/* s leaves NVMe to make room there; if it was nowhere else, it is gone. */
+static void nv_evict(struct store *st, uint32_t s)
+{
+	struct block *b = &st->blocks[s];
+
+	st->nv.evictions++;
+	if (!(b->res & RES_HOST)) {
+		store_forget(st, s);
+		return;
+	}
+	store_nv_release(st, s);
+	store_dirty_add(st, s); /* only in host memory again */
+}
+
+/* NVMe space for a block of namespace n: 0 with ret_dev and ret_off set, or -ENOSPC. */
+static int nv_room(struct store *st, const struct ns *n, uint32_t *ret_dev, uint64_t *ret_off)
+{
+	struct store_nv *nv = &st->nv;
+
+	for (;;) {
+		uint32_t v;
+
+		for (uint32_t i = 0; i < nv->n_devs; i++) {
+			uint32_t d = (nv->next_dev + i) % nv->n_devs;
+			uint64_t off = slab_alloc(&nv->slab[d], n->nv_cls);
+
+			if (off != SLAB_OFF_NONE) {
+				/* Stripe: the next block goes to the next device. */
+				nv->next_dev = (d + 1) % nv->n_devs;
+				*ret_dev = d;
+				*ret_off = off;
+				return 0;
+			}
+		}
+		v = nv->evict->pick_victim(nv->evict_state, nv_evictable, st);
+		if (v == SLOT_NONE)
+			return -ENOSPC;
+		/*
+		 * A victim of another size class frees space only once its whole
+		 * NVMe slab is empty; evicting in policy order gets there.
+		 */
+		nv_evict(st, v);
+	}
+}
+
+static int start_writeback(struct store *st, uint32_t s, bool evict_after)
+{
+	struct block *b = &st->blocks[s];
+	struct ns *n = &st->ns[b->ns];
+	struct store_nv *nv = &st->nv;
+	struct nv_hdr hdr = { .seq = b->seq, .key = b->key, .length = n->block_size,
+			      .block_size = n->block_size };
+	uint32_t dev;
+	uint64_t off;
+	int r;
+
+	if (b->io & IO_WRITE) {
+		if (evict_after && !(b->io & IO_EVICT_AFTER)) {
+			b->io |= IO_EVICT_AFTER;
+			nv->demote_inflight++;
+			nv->demote_bytes += st->slab.classes[b->cls].stride;
+		}
+		return 0;
+	}
+	r = nv_room(st, n, &dev, &off);
+	if (r < 0)
+		return r;
+	b->csum = XXH3_64bits(st->arena + b->host_off, n->block_size);
+	hdr.data_csum = b->csum;
+	memcpy(hdr.ns_name, n->name, sizeof(hdr.ns_name));
+	nv_hdr_seal(&hdr);
+	b->nv_dev = (uint16_t)dev;
+	b->nv_off = off;
+	nv->owner[dev][off / SLAB_ALIGN] = s;
+	r = st->io.write_block(st->io.ctx, store_handle(st, s), dev, off, &hdr, b->host_off,
+			       n->block_size);
+	if (r < 0) {
+		nv_free_space(st, s);
+		return r;
+	}
+	b->io |= IO_WRITE | (evict_after ? IO_EVICT_AFTER : 0);
+	nv->writes_inflight++;
+	if (evict_after) {
+		nv->demote_inflight++;
+		nv->demote_bytes += st->slab.classes[b->cls].stride;
+	}
+	return 0;
+}
+
+/* ---- completions ---------------------------------------------------- */
+
+/* The block of a completion, or SLOT_NONE if the handle is no longer its. */
+static uint32_t io_slot(const struct store *st, tier_handle h)
+{
+	uint32_t s = (uint32_t)h;
+
+	if (s >= st->used_slots || st->blocks[s].gen != (uint32_t)(h >> 32))
+		return SLOT_NONE;
+	return s;
+}
+
+void store_write_done(struct store *st, tier_handle h, int res)
+{
+	uint32_t s = io_slot(st, h);
+	struct store_nv *nv = &st->nv;
+	struct block *b;
+	bool evict_after;
+
+	if (s == SLOT_NONE)
+		return; /* cannot happen: a block with I/O in flight is never freed */
+	b = &st->blocks[s];
+	evict_after = b->io & IO_EVICT_AFTER;
+	b->io &= (uint8_t) ~(IO_WRITE | IO_EVICT_AFTER);
+	nv->writes_inflight--;
+	if (evict_after) {
+		nv->demote_inflight--;
+		nv->demote_bytes -= st->slab.classes[b->cls].stride;
+	}
+	if (res < 0) {
+		nv->io_errors++;
+		nv_free_space(st, s);
+		if (b->flags & BLOCK_DROPPED) {
+			store_reap_dropped(st, s);
+		} else if (evict_after && b->pins == 0 && !b->io) {
+			/* Could not keep it on NVMe and it must leave memory: a cache miss later. */
+			st->c.evictions++;
+			store_forget(st, s);
+		}
+		return;
+	}
+	b->res |= RES_NVME;
+	nv->blocks++;
+	nv->used_bytes += nv->slab[b->nv_dev].classes[st->ns[b->ns].nv_cls].stride;
+	nv->writebacks++;
+	if (b->flags & BLOCK_DROPPED) {
+		store_reap_dropped(st, s);
+		return;
+	}
+	store_dirty_del(st, s);
+	store_journal_put(st, s, JREC_PUT);
+
+	struct tier_access a = { .key = key_fingerprint(b->key), .parent = SLOT_NONE,
+				 .ns = b->ns, .now = st->now };
+	nv->evict->insert(nv->evict_state, s, &a);
+	if (evict_after && b->pins == 0 && !b->io) {
+		store_host_detach(st, s);
+		nv->demotions++;
+		st->c.evictions++;
+	}
+}
+
+void store_read_done(struct store *st, tier_handle h, int res, const struct nv_hdr *hdr)
+{
+	uint32_t s = io_slot(st, h);
+	struct store_nv *nv = &st->nv;
+	struct block *b;
+	const struct ns *n;
+	bool prefetch, ok;
+
+	if (s == SLOT_NONE)
+		return;
+	b = &st->blocks[s];
+	n = &st->ns[b->ns];
+	prefetch = b->io & IO_PREFETCH;
+	b->io &= (uint8_t) ~(IO_READ | IO_PREFETCH);
+	if (b->flags & BLOCK_DROPPED) {
+		store_host_detach(st, s);
+		store_reap_dropped(st, s);
+		return;
+	}
+	ok = res == 0 && hdr && nv_hdr_valid(hdr) && hdr->key.hi == b->key.hi &&
+	     hdr->key.lo == b->key.lo && hdr->seq == b->seq && hdr->length == n->block_size &&
+	     hdr->data_csum == b->csum &&
+	     XXH3_64bits(st->arena + b->host_off, n->block_size) == b->csum;
+	if (!ok) {
+		if (res < 0)
+			nv->io_errors++;
+		else
+			nv->checksum_failures++;
+		/* Never data: the block is a miss from now on. */
+		store_host_detach(st, s);
+		store_forget(st, s);
+		return;
+	}
+	b->res |= RES_HOST;
+	st->host_blocks++;
+	nv->promotions++;
+
+	struct tier_access a = { .key = key_fingerprint(b->key), .parent = SLOT_NONE,
+				 .ns = b->ns, .now = st->now,
+				 .flags = prefetch ? TIER_ACC_PREFETCH : 0 };
+	st->evict->insert(st->evict_state, s, &a);
+}
+
+/* ---- flush ---------------------------------------------------------- */
+
+static void flush_ns(struct store *st, struct ns *n)
+{
+	for (uint32_t s = n->dirty_head; s != SLOT_NONE;) {
+		uint32_t next = st->blocks[s].dirty_next;
+
+		if (!(st->blocks[s].io & IO_WRITE))
+			(void)start_writeback(st, s, false);
+		s = next;
+	}
+}
+
+int store_flush_start(struct store *st, uint32_t ns, uint64_t *ret_epoch)
+{
+	if (!st->nvme)
+		return -ENODEV;
+	if (ns != UINT32_MAX && ns >= st->n_ns)
+		return -ENOENT;
+	*ret_epoch = st->seq;
+	for (uint32_t i = 0; i < st->n_ns; i++)
+		if (ns == UINT32_MAX || ns == i)
+			flush_ns(st, &st->ns[i]);
+	return 0;
+}
+
+int store_flush_kick(struct store *st, uint32_t ns, uint64_t epoch)
+{
+	if (!store_flush_pending(st, ns, epoch))
+		return 0;
+	if (st->nv.writes_inflight)
+		return -EINPROGRESS;
+	/* Nothing on its way: start what could not start before, once more. */
+	for (uint32_t i = 0; i < st->n_ns; i++)
+		if (ns == UINT32_MAX || ns == i)
+			flush_ns(st, &st->ns[i]);
+	return st->nv.writes_inflight ? -EINPROGRESS : -ENOSPC;
+}
+
+bool store_flush_pending(const struct store *st, uint32_t ns, uint64_t epoch)
+{
+	for (uint32_t i = 0; i < st->n_ns; i++) {
+		uint32_t head = st->ns[i].dirty_head;
+
+		if ((ns == UINT32_MAX || ns == i) && head != SLOT_NONE &&
+		    st->blocks[head].seq <= epoch)
+			return true;
+	}
+	return false;
+}
