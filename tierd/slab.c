@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Size classes, memcached style.  The arena is cut into 2 MiB extents; a slab
+ * Size classes, memcached style.  The arena is cut into extents (2 MiB for
+ * host memory, larger on NVMe where blocks carry a header); a slab
  * is one or more contiguous extents given to one class and cut into blocks of
  * the class stride.  A slab whose blocks are all free goes back to the extent
  * pool at once, so a namespace that shrinks hands memory to one that grows
@@ -26,13 +27,16 @@ struct slab {
 	uint8_t *allocated;    /* per block */
 };
 
-int slab_init(struct slab_alloc *sa, uint64_t arena_bytes)
+int slab_init(struct slab_alloc *sa, uint64_t arena_bytes, uint64_t extent_bytes)
 {
 	memset(sa, 0, sizeof(*sa));
-	sa->n_extents = (uint32_t)(arena_bytes / SLAB_EXTENT_BYTES);
+	if (extent_bytes < SLAB_ALIGN || extent_bytes % SLAB_ALIGN)
+		return -EINVAL;
+	sa->extent_bytes = extent_bytes;
+	sa->n_extents = (uint32_t)(arena_bytes / sa->extent_bytes);
 	if (sa->n_extents == 0)
 		return -EINVAL;
-	sa->arena_bytes = (uint64_t)sa->n_extents * SLAB_EXTENT_BYTES;
+	sa->arena_bytes = (uint64_t)sa->n_extents * sa->extent_bytes;
 	sa->free_extents = sa->n_extents;
 	sa->extent_slab = malloc(sa->n_extents * sizeof(uint32_t));
 	sa->slabs = calloc(sa->n_extents, sizeof(struct slab));
@@ -72,8 +76,8 @@ int slab_class_for(struct slab_alloc *sa, uint64_t block_size)
 		return -ENOSPC;
 	c = &sa->classes[sa->n_classes];
 	c->stride = stride;
-	c->slab_extents = (uint32_t)((stride + SLAB_EXTENT_BYTES - 1) / SLAB_EXTENT_BYTES);
-	c->per_slab = (uint32_t)((uint64_t)c->slab_extents * SLAB_EXTENT_BYTES / stride);
+	c->slab_extents = (uint32_t)((stride + sa->extent_bytes - 1) / sa->extent_bytes);
+	c->per_slab = (uint32_t)((uint64_t)c->slab_extents * sa->extent_bytes / stride);
 	c->partial = SLAB_NONE;
 	if (c->slab_extents > sa->n_extents)
 		return -EINVAL;
@@ -173,8 +177,8 @@ int slab_claim(struct slab_alloc *sa, uint32_t cls, uint64_t off)
 	if (cls >= sa->n_classes || off >= sa->arena_bytes)
 		return -EINVAL;
 	c = &sa->classes[cls];
-	start = (uint32_t)(off / SLAB_EXTENT_BYTES);
-	if (c->slab_extents > 1 && off % SLAB_EXTENT_BYTES)
+	start = (uint32_t)(off / sa->extent_bytes);
+	if (c->slab_extents > 1 && off % sa->extent_bytes)
 		return -EINVAL;
 	if (sa->extent_slab[start] == SLAB_NONE) {
 		if (start + c->slab_extents > sa->n_extents)
@@ -189,7 +193,7 @@ int slab_claim(struct slab_alloc *sa, uint32_t cls, uint64_t off)
 	s = &sa->slabs[start];
 	if (s->cls != cls)
 		return -EINVAL;
-	rel = off - (uint64_t)start * SLAB_EXTENT_BYTES;
+	rel = off - (uint64_t)start * sa->extent_bytes;
 	if (rel % c->stride || rel / c->stride >= c->per_slab)
 		return -EINVAL;
 	idx = (uint32_t)(rel / c->stride);
@@ -223,14 +227,14 @@ uint64_t slab_alloc(struct slab_alloc *sa, uint32_t cls)
 	s = &sa->slabs[id];
 	idx = s->free_stack[s->nfree - 1];
 	take_index(sa, id, idx);
-	return (uint64_t)id * SLAB_EXTENT_BYTES + (uint64_t)idx * c->stride;
+	return (uint64_t)id * sa->extent_bytes + (uint64_t)idx * c->stride;
 }
 
 static uint32_t slab_id_of(const struct slab_alloc *sa, uint64_t off)
 {
 	if (off >= sa->arena_bytes)
 		return SLAB_NONE;
-	return sa->extent_slab[off / SLAB_EXTENT_BYTES];
+	return sa->extent_slab[off / sa->extent_bytes];
 }
 
 static int slab_index_of(const struct slab_alloc *sa, uint64_t off, uint32_t *ret_id)
@@ -242,7 +246,7 @@ static int slab_index_of(const struct slab_alloc *sa, uint64_t off, uint32_t *re
 	if (id == SLAB_NONE)
 		return -1;
 	c = &sa->classes[sa->slabs[id].cls];
-	rel = off - (uint64_t)id * SLAB_EXTENT_BYTES;
+	rel = off - (uint64_t)id * sa->extent_bytes;
 	if (rel % c->stride || rel / c->stride >= c->per_slab)
 		return -1;
 	*ret_id = id;
@@ -302,11 +306,11 @@ uint32_t slab_blocks_of(const struct slab_alloc *sa, uint64_t off, uint64_t *ret
 		return 0;
 	c = &sa->classes[sa->slabs[id].cls];
 	for (uint32_t i = 0; i < c->per_slab && n < max; i++)
-		ret[n++] = (uint64_t)id * SLAB_EXTENT_BYTES + (uint64_t)i * c->stride;
+		ret[n++] = (uint64_t)id * sa->extent_bytes + (uint64_t)i * c->stride;
 	return n;
 }
 
 uint64_t slab_carved_bytes(const struct slab_alloc *sa)
 {
-	return (uint64_t)(sa->n_extents - sa->free_extents) * SLAB_EXTENT_BYTES;
+	return (uint64_t)(sa->n_extents - sa->free_extents) * sa->extent_bytes;
 }

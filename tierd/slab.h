@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SLAB_EXTENT_BYTES (2ULL << 20) /* a huge page: the unit slabs are carved in */
+#define SLAB_EXTENT_BYTES (2ULL << 20) /* host arena extents: a huge page */
 #define SLAB_ALIGN 4096ULL             /* block stride alignment (O_DIRECT-ready) */
 #define SLAB_MAX_CLASSES 64
 #define SLAB_NONE UINT32_MAX
@@ -29,6 +29,7 @@ struct slab_class {
 
 struct slab_alloc {
 	uint64_t arena_bytes;
+	uint64_t extent_bytes;          /* the unit slabs are carved in */
 	uint32_t n_extents;
 	uint32_t free_extents;
 	uint32_t *extent_slab;          /* extent -> slab id covering it, or SLAB_NONE */
@@ -37,7 +38,8 @@ struct slab_alloc {
 	uint32_t n_classes;
 };
 
-int slab_init(struct slab_alloc *sa, uint64_t arena_bytes);
+/* Manage arena_bytes (rounded down to whole extents) in extents of extent_bytes. */
+int slab_init(struct slab_alloc *sa, uint64_t arena_bytes, uint64_t extent_bytes);
 void slab_deinit(struct slab_alloc *sa);
 
 /* The class for blocks of block_size bytes, created on first use.  >= 0 or -ENOSPC/-EINVAL. */

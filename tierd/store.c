@@ -79,6 +79,21 @@ static struct ns *ns_get(struct store *st, uint32_t id)
 
 /* ---- life cycle ---------------------------------------------------- */
 
+/*
+ * NVMe extents: a block there is its data plus a 4 KiB header, so a
+ * power-of-two block would waste most of a 2 MiB extent.  A 64th of the
+ * device, between 2 MiB and 256 MiB, keeps the waste a few percent while
+ * leaving room for several size classes.
+ */
+static uint64_t nv_extent_bytes(uint64_t dev_bytes)
+{
+	uint64_t e = SLAB_EXTENT_BYTES;
+
+	while (e < (256ULL << 20) && e * 2 * 64 <= dev_bytes)
+		e *= 2;
+	return e;
+}
+
 int store_init(struct store *st, const struct store_params *p)
 {
 	struct tier_policy_params pp;
@@ -89,7 +104,7 @@ int store_init(struct store *st, const struct store_params *p)
 	st->free_slot = SLOT_NONE;
 	st->arena = p->arena;
 	st->io = p->io;
-	r = slab_init(&st->slab, p->arena_bytes);
+	r = slab_init(&st->slab, p->arena_bytes, SLAB_EXTENT_BYTES);
 	if (r < 0)
 		return r;
 	/*
@@ -130,7 +145,7 @@ int store_init(struct store *st, const struct store_params *p)
 
 		nv->n_devs = p->nv_devs;
 		for (uint32_t d = 0; d < nv->n_devs; d++) {
-			r = slab_init(&nv->slab[d], p->nv_dev_bytes);
+			r = slab_init(&nv->slab[d], p->nv_dev_bytes, nv_extent_bytes(p->nv_dev_bytes));
 			if (r < 0)
 				goto fail;
 			nv->capacity += nv->slab[d].arena_bytes;

@@ -47,6 +47,10 @@ struct opts {
 	bool datapath;
 	bool verify;
 	bool block_mode;  /* every block one access (the trace README's replay) */
+	bool nvme_bench;
+	bool keep;        /* leave the benchmark's blocks in the daemon */
+	uint64_t nvme_bytes;
+	size_t window;
 	const char *ns_name;
 };
 
@@ -513,6 +517,112 @@ static int run_datapath(const struct opts *o)
 	return 0;
 }
 
+/*
+ * NVMe tier benchmark: write bytes_total of blocks of one size through the
+ * daemon (alloc, fill, commit; the daemon demotes to NVMe as host memory
+ * fills) and make them durable with tier_flush; then read them all back in
+ * write order (the oldest are only on NVMe), keeping a window of prefetches
+ * ahead of the acquires, and check every byte.
+ */
+static int run_nvme_bench(const struct opts *o)
+{
+	size_t bs = o->block_bytes, n = (size_t)(o->nvme_bytes / bs), src_n;
+	uint8_t *src, *dst;
+	tier_client *c;
+	char name[48];
+	uint32_t ns;
+	double t0, t_write, t_read;
+	uint64_t wrong = 0;
+	json_object *out;
+	int r;
+
+	r = tier_connect(o->socket, &c);
+	if (r < 0)
+		die("connect", r);
+	snprintf(name, sizeof(name), "nvbench-%zu", bs);
+	r = tier_namespace(c, name, bs, &ns);
+	if (r < 0)
+		die("namespace", r);
+	/* A source of 64 MiB of distinct blocks, reused cyclically. */
+	src_n = (64u << 20) / bs ? (64u << 20) / bs : 1;
+	src = malloc(src_n * bs);
+	dst = malloc(bs);
+	if (!src || !dst)
+		die("malloc", -ENOMEM);
+	for (size_t i = 0; i < src_n; i++)
+		fill_block(src + i * bs, bs, bench_key(bs, i));
+
+	t0 = now_s();
+	for (size_t i = 0; i < n; i++) {
+		tier_handle h;
+
+		r = tier_alloc(c, ns, &h);
+		if (r < 0)
+			die("alloc", r);
+		memcpy(tier_data(c, h), src + (i % src_n) * bs, bs);
+		r = tier_commit(c, h, bench_key(bs, i + (1ull << 40)));
+		if (r < 0 && r != -EEXIST)
+			die("commit", r);
+	}
+	r = tier_flush(c, ns);
+	if (r < 0)
+		die("flush", r);
+	t_write = now_s() - t0;
+
+	t0 = now_s();
+	for (size_t i = 0; i < n; i++) {
+		tier_handle h;
+		tier_key k = bench_key(bs, i + (1ull << 40));
+
+		/* Keep the window full: one new prefetch per block consumed. */
+		if (i == 0) {
+			for (size_t j = 0; j < o->window && j < n; j++) {
+				tier_key pk = bench_key(bs, j + (1ull << 40));
+
+				tier_prefetch(c, ns, &pk, 1);
+			}
+		} else if (i + o->window - 1 < n) {
+			tier_key pk = bench_key(bs, i + o->window - 1 + (1ull << 40));
+
+			tier_prefetch(c, ns, &pk, 1);
+		}
+		r = tier_acquire(c, ns, k, &h);
+		if (r < 0)
+			die("acquire", r);
+		memcpy(dst, tier_data(c, h), bs);
+		if (memcmp(dst, src + (i % src_n) * bs, bs))
+			wrong++;
+		r = tier_release(c, h);
+		if (r < 0)
+			die("release", r);
+	}
+	t_read = now_s() - t0;
+
+	out = json_object_new_object();
+	json_object_object_add(out, "block_bytes", json_object_new_uint64(bs));
+	json_object_object_add(out, "blocks", json_object_new_uint64(n));
+	json_object_object_add(out, "bytes", json_object_new_uint64((uint64_t)n * bs));
+	json_object_object_add(out, "prefetch_window", json_object_new_uint64(o->window));
+	json_object_object_add(out, "write_s", json_object_new_double(t_write));
+	json_object_object_add(out, "write_MBps",
+			       json_object_new_double((double)n * (double)bs / t_write / 1e6));
+	json_object_object_add(out, "read_s", json_object_new_double(t_read));
+	json_object_object_add(out, "read_MBps",
+			       json_object_new_double((double)n * (double)bs / t_read / 1e6));
+	json_object_object_add(out, "wrong_blocks", json_object_new_uint64(wrong));
+	json_object_object_add(out, "tiers", daemon_stats_json(c));
+	puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(out);
+	if (!o->keep)
+		for (size_t i = 0; i < n; i++)
+			tier_drop(c, ns, bench_key(bs, i + (1ull << 40)));
+	tier_close(c);
+	free(src);
+	free(dst);
+	return wrong ? 1 : 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -531,13 +641,18 @@ static void usage(FILE *f)
 		"                         as tiersim replays (default with --trace)\n"
 		"      --no-verify        do not check the bytes of every hit\n"
 		"      --datapath         data path (256 KiB, 2 MiB blocks vs memcpy) and\n"
-		"                         round-trip benchmark instead of a workload\n",
+		"                         round-trip benchmark instead of a workload\n"
+		"      --nvme-bench BYTES write BYTES of blocks through the daemon (demoted to\n"
+		"                         NVMe), flush, read them back with prefetch; MB/s\n"
+		"      --window N         prefetch window of --nvme-bench (default 64)\n"
+		"      --keep             leave --nvme-bench's blocks in the daemon\n",
 		TIER_DEFAULT_SOCKET, DEFAULT_REQUESTS, DEFAULT_BLOCK_BYTES);
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SEED = 0x100, OPT_NOVERIFY, OPT_DATAPATH, OPT_NS, OPT_MODE };
+	enum { OPT_SEED = 0x100, OPT_NOVERIFY, OPT_DATAPATH, OPT_NS, OPT_MODE, OPT_NVME,
+	       OPT_WINDOW, OPT_KEEP };
 	const char *mode = NULL;
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -548,13 +663,16 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "no-verify", no_argument, NULL, OPT_NOVERIFY },
 		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "nvme-bench", required_argument, NULL, OPT_NVME },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "keep", no_argument, NULL, OPT_KEEP },
 		{ "datapath", no_argument, NULL, OPT_DATAPATH },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct opts o = {
 		.block_bytes = DEFAULT_BLOCK_BYTES, .requests = DEFAULT_REQUESTS, .seed = 1,
-		.verify = true, .ns_name = "tierbench",
+		.verify = true, .ns_name = "tierbench", .window = 64,
 	};
 	int c;
 
@@ -569,6 +687,12 @@ int main(int argc, char **argv)
 		case OPT_NOVERIFY: o.verify = false; break;
 		case OPT_DATAPATH: o.datapath = true; break;
 		case OPT_MODE: mode = optarg; break;
+		case OPT_NVME:
+			o.nvme_bench = true;
+			o.nvme_bytes = strtoull(optarg, NULL, 0);
+			break;
+		case OPT_WINDOW: o.window = strtoul(optarg, NULL, 0); break;
+		case OPT_KEEP: o.keep = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -582,5 +706,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	o.block_mode = mode ? strcmp(mode, "block") == 0 : o.trace != NULL;
+	if (o.nvme_bench)
+		return o.nvme_bytes && o.window ? run_nvme_bench(&o) : 2;
 	return o.datapath ? run_datapath(&o) : run_workload(&o);
 }
