@@ -7,6 +7,7 @@
  * is gone.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +64,7 @@ static int writer(void *arg)
 static int reader(void *arg)
 {
 	static tier_key keys[NBLOCKS];
+	static tier_handle held[NBLOCKS];
 	tier_client *c;
 	uint32_t ns;
 	int bad = 0;
@@ -72,19 +74,21 @@ static int reader(void *arg)
 	T_CHILD_CHECK(tier_connect(d.sock, &c) == 0);
 	T_CHILD_CHECK(tier_namespace(c, "model-a", BS, &ns) == 0);
 	T_CHILD_CHECK(tier_lookup(c, ns, keys, NBLOCKS) == NBLOCKS);
+	/* All 1,000 held at once (the library's table of holds grows), then read. */
+	for (uint32_t i = 0; i < NBLOCKS; i++)
+		T_CHILD_CHECK(tier_acquire(c, ns, keys[i], &held[i]) == 0);
 	for (uint32_t i = 0; i < NBLOCKS; i++) {
-		tier_handle h;
-		const void *p;
+		const void *p = tier_data(c, held[i]);
 
-		T_CHILD_CHECK(tier_acquire(c, ns, keys[i], &h) == 0);
-		p = tier_data(c, h);
 		T_CHILD_CHECK(p != NULL);
 		if (!t_verify(p, BS, keys[i])) {
 			fprintf(stderr, "reader: block %u has wrong bytes\n", i);
 			bad++;
 		}
-		T_CHILD_CHECK(tier_release(c, h) == 0);
-		T_CHILD_CHECK(tier_data(c, h) == NULL);
+	}
+	for (uint32_t i = 0; i < NBLOCKS; i++) {
+		T_CHILD_CHECK(tier_release(c, held[i]) == 0);
+		T_CHILD_CHECK(tier_data(c, held[i]) == NULL);
 	}
 	T_CHILD_CHECK(bad == 0);
 	/* A key that was never written, and a prefix that stops at it. */
@@ -333,6 +337,39 @@ START_TEST(test_namespace_and_connreset)
 }
 END_TEST
 
+/*
+ * A long-lived client's memory follows what it holds, not how many calls it
+ * has made: 20,000 alloc/commit cycles holding at most one block at a time.
+ */
+START_TEST(test_client_memory_bounded)
+{
+	tier_key k = t_key(11, 0);
+	struct mallinfo2 m0, m1;
+	tier_client *c;
+	tier_handle h;
+	uint32_t ns;
+
+	tdaemon_start(&d, "32M", NULL);
+	c = t_connect(&d);
+	ck_assert_int_eq(tier_namespace(c, "n", 4096, &ns), 0);
+	ck_assert_int_eq(tier_alloc(c, ns, &h), 0);
+	ck_assert_int_eq(tier_commit(c, h, k), 0);
+	m0 = mallinfo2();
+	for (int i = 0; i < 20000; i++) {
+		ck_assert_int_eq(tier_alloc(c, ns, &h), 0);
+		if (tier_commit(c, h, k) != -EEXIST)
+			ck_abort_msg("commit %d did not lose to the first writer", i);
+	}
+	m1 = mallinfo2();
+	/* Large allocations are mmapped (hblkhd), small ones are in the heap (uordblks). */
+	ck_assert_msg(m1.uordblks + m1.hblkhd < m0.uordblks + m0.hblkhd + 64 * 1024,
+		      "client memory grew by %zu bytes over 20000 calls holding one block",
+		      m1.uordblks + m1.hblkhd - m0.uordblks - m0.hblkhd);
+	tier_close(c);
+	ck_assert_int_eq(tdaemon_stop(&d), 0);
+}
+END_TEST
+
 static Suite *clients_suite(void)
 {
 	Suite *s = suite_create("clients");
@@ -343,6 +380,7 @@ static Suite *clients_suite(void)
 	tcase_add_test(tc, test_first_writer_wins);
 	tcase_add_test(tc, test_bad_handles);
 	tcase_add_test(tc, test_namespace_and_connreset);
+	tcase_add_test(tc, test_client_memory_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
