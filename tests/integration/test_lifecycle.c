@@ -297,6 +297,35 @@ START_TEST(test_tierctl_table_and_errors)
 }
 END_TEST
 
+/* daemon.max_clients: one more client is refused; the others are served. */
+START_TEST(test_max_clients)
+{
+	tier_client *a, *b, *x = NULL;
+	struct tier_stats s;
+	int r;
+
+	tdaemon_start(&d, "32M", "daemon.max_clients=2", NULL);
+	a = t_connect(&d);
+	b = t_connect(&d);
+	r = tier_connect(d.sock, &x);
+	ck_assert_msg(r < 0, "a third client was accepted");
+	ck_assert_ptr_null(x);
+	t_stats(a, &s, NULL, 0);
+	ck_assert_uint_eq(s.clients, 2);
+	tier_close(b);
+	/* Room again once one has gone (hang-ups are handled asynchronously). */
+	for (int tries = 0; tries < 100 && r < 0; tries++) {
+		r = tier_connect(d.sock, &x);
+		if (r < 0)
+			t_msleep(10);
+	}
+	ck_assert_int_eq(r, 0);
+	tier_close(x);
+	tier_close(a);
+	ck_assert_int_eq(tdaemon_stop(&d), 0);
+}
+END_TEST
+
 /* ---- 9. clean exit on SIGTERM / SIGINT ------------------------------- */
 
 static const int stop_signals[] = { SIGTERM, SIGINT };
@@ -344,6 +373,7 @@ static Suite *lifecycle_suite(void)
 	tcase_add_test(tc, test_config_file_missing_and_check_config);
 	tcase_add_test(tc, test_tierctl_json);
 	tcase_add_test(tc, test_tierctl_table_and_errors);
+	tcase_add_test(tc, test_max_clients);
 	tcase_add_loop_test(tc, test_signal_clean_exit, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
