@@ -69,14 +69,26 @@ static struct held *held_find(tier_client *c, tier_handle h)
 	}
 }
 
+/*
+ * Rehash into a table with room for the live entries, dropping tombstones.
+ * The size follows what is held, not how many handles were ever added: a
+ * client that allocates and commits forever keeps a small table.
+ */
 static int held_grow(tier_client *c)
 {
-	size_t ncap = c->held_cap ? c->held_cap * 2 : 64;
-	struct held *old = c->held, *n = calloc(ncap, sizeof(*n));
-	size_t live = 0;
+	size_t ncap = c->held_cap ? c->held_cap : 64, live = 0;
+	struct held *old = c->held, *n;
 
+	for (size_t i = 0; i < c->held_cap; i++)
+		if (old[i].h != HELD_EMPTY && old[i].h != HELD_TOMB)
+			live++;
+	/* At most a quarter full afterwards, so rehashes stay amortised O(1). */
+	while ((live + 1) * 4 > ncap)
+		ncap *= 2;
+	n = calloc(ncap, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
+	live = 0;
 	for (size_t i = 0; i < c->held_cap; i++) {
 		if (old[i].h == HELD_EMPTY || old[i].h == HELD_TOMB)
 			continue;

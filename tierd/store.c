@@ -599,6 +599,8 @@ void store_holder_init(struct holder *h, uint32_t id)
 {
 	memset(h, 0, sizeof(*h));
 	h->id = id;
+	/* No lookup yet: every acquire is an access of its own (see store_acquire). */
+	h->lookup_start = UINT64_MAX;
 	u32map_init(&h->holds);
 }
 

@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the block store (tierd/store.c) with the LRU policy: the
+ * semantics and errors of libtier/tier.h at the store's level (handles and
+ * generations, first writer wins, pins, drop of a pinned block, -ENOSPC
+ * without a hang), LRU eviction order, holders going away, two namespaces of
+ * different block sizes sharing the arena, and the counters.
+ *
+ * The arena is 32 MiB: 16 extents, 128 blocks of 256 KiB.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../helpers/testutil.h"
+#include "store.h"
+
+#define MiB (1ULL << 20)
+#define ARENA (32 * MiB)
+#define BS (256 * 1024)      /* block size of namespace "a" */
+#define CAP (ARENA / BS)     /* blocks of "a" that fit */
+
+static struct store st;
+static struct holder h1, h2;
+static uint32_t ns_a;
+
+static void setup(void)
+{
+	struct store_params p = {
+		.arena_bytes = ARENA, .max_namespaces = 4, .evict = &tier_evict_lru, .seed = 1,
+	};
+
+	ck_assert_int_eq(store_init(&st, &p), 0);
+	store_holder_init(&h1, 1);
+	store_holder_init(&h2, 2);
+	ck_assert_int_eq(store_ns_open(&st, "a", BS, &ns_a), 0);
+}
+
+static void teardown(void)
+{
+	store_holder_release_all(&st, &h1);
+	store_holder_release_all(&st, &h2);
+	store_deinit(&st);
+}
+
+static tier_key K(uint64_t i)
+{
+	return (tier_key){ .hi = 0x1000 + i, .lo = i * 0x9E3779B97F4A7C15ULL };
+}
+
+/* Alloc and commit key in ns for holder h; returns the block's offset. */
+static uint64_t put(struct holder *h, uint32_t ns, tier_key key)
+{
+	tier_handle hd;
+	uint64_t off, size;
+
+	ck_assert_int_eq(store_alloc(&st, h, ns, &hd, &off, &size), 0);
+	ck_assert_int_eq(store_commit(&st, h, hd, key, NULL), 0);
+	return off;
+}
+
+static bool present(uint32_t ns, tier_key key)
+{
+	return index_get(&st.ns[ns].index, key) != INDEX_NONE;
+}
+
+static tier_handle acquire(struct holder *h, uint32_t ns, tier_key key, uint64_t *ret_off)
+{
+	tier_handle hd;
+	uint64_t off, size;
+
+	ck_assert_int_eq(store_acquire(&st, h, ns, key, &hd, &off, &size), 0);
+	if (ret_off)
+		*ret_off = off;
+	return hd;
+}
+
+START_TEST(test_life_cycle)
+{
+	tier_handle hd, hd2;
+	uint64_t off, off2, size;
+	tier_key k = K(1);
+
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &hd, &off, &size), 0);
+	ck_assert_uint_eq(size, BS);
+	ck_assert_uint_eq(off % SLAB_ALIGN, 0);
+	ck_assert_uint_le(off + size, ARENA);
+	ck_assert_uint_eq(st.used_bytes, BS);
+	ck_assert_uint_eq(st.ready_blocks, 0);
+	/* Not visible before commit. */
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT), 0);
+	ck_assert_int_eq(store_acquire(&st, &h1, ns_a, k, &hd2, &off2, &size), -ENOENT);
+
+	ck_assert_int_eq(store_commit(&st, &h1, hd, k, NULL), 0);
+	ck_assert_uint_eq(st.ready_blocks, 1);
+	ck_assert_uint_eq(st.ns[ns_a].blocks, 1);
+	ck_assert_int_eq(store_lookup(&st, &h2, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT), 1);
+
+	/* Another holder acquires it: the same block, same bytes. */
+	ck_assert_int_eq(store_acquire(&st, &h2, ns_a, k, &hd2, &off2, &size), 0);
+	ck_assert_uint_eq(hd2, hd);
+	ck_assert_uint_eq(off2, off);
+	ck_assert_uint_eq(size, BS);
+	ck_assert_uint_eq(st.pinned_blocks, 1);
+	ck_assert_uint_eq(h2.pins, 1);
+	ck_assert_int_eq(store_release(&st, &h2, hd2), 0);
+	ck_assert_uint_eq(st.pinned_blocks, 0);
+	ck_assert_uint_eq(h2.pins, 0);
+	ck_assert_int_eq(store_release(&st, &h2, hd2), -EINVAL);
+
+	ck_assert_int_eq(store_drop(&st, ns_a, k), 0);
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT), 0);
+	ck_assert_uint_eq(st.used_bytes, 0);
+	ck_assert_uint_eq(st.ready_blocks, 0);
+	ck_assert_uint_eq(st.ns[ns_a].blocks, 0);
+	/* The handle outlived its block: stale, for every call. */
+	ck_assert_int_eq(store_release(&st, &h2, hd), -ESTALE);
+	ck_assert_int_eq(store_commit(&st, &h1, hd, k, NULL), -ESTALE);
+	ck_assert_int_eq(store_drop(&st, ns_a, k), -ENOENT);
+
+	ck_assert_uint_eq(st.c.alloc, 1);
+	ck_assert_uint_eq(st.c.commit, 2);
+	ck_assert_uint_eq(st.c.lookup, 3);
+	ck_assert_uint_eq(st.c.acquire, 2);
+	ck_assert_uint_eq(st.c.release, 3);
+	ck_assert_uint_eq(st.c.drop, 2);
+}
+END_TEST
+
+START_TEST(test_generations)
+{
+	tier_handle a, b;
+	uint64_t off, size;
+
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &a, &off, &size), 0);
+	ck_assert_uint_ne(a >> 32, 0);
+	ck_assert_int_eq(store_commit(&st, &h1, a, K(1), NULL), 0);
+	ck_assert_int_eq(store_drop(&st, ns_a, K(1)), 0);
+	/* The freed slot is reused with a new generation. */
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &b, &off, &size), 0);
+	ck_assert_uint_eq((uint32_t)a, (uint32_t)b);
+	ck_assert_uint_ne(a, b);
+	ck_assert_int_eq(store_commit(&st, &h1, a, K(2), NULL), -ESTALE);
+	ck_assert_int_eq(store_release(&st, &h1, a), -ESTALE);
+	/* Forged handles: a slot never used, generation 0. */
+	ck_assert_int_eq(store_commit(&st, &h1, ((tier_handle)1 << 32) | 4000, K(2), NULL),
+			 -EINVAL);
+	ck_assert_int_eq(store_commit(&st, &h1, (uint32_t)b, K(2), NULL), -EINVAL);
+	ck_assert_int_eq(store_release(&st, &h1, ~(tier_handle)0), -EINVAL);
+	/* The right handle still works after all that. */
+	ck_assert_int_eq(store_commit(&st, &h1, b, K(2), NULL), 0);
+	ck_assert(present(ns_a, K(2)));
+	ck_assert(!present(ns_a, K(1)));
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+	tier_handle a, b, x;
+	uint64_t off_a, off_b, off, size;
+
+	ck_assert_int_eq(store_alloc(&st, &h1, 3, &x, &off, &size), -ENOENT);
+	ck_assert_int_eq(store_alloc(&st, &h1, UINT32_MAX, &x, &off, &size), -ENOENT);
+	ck_assert_int_eq(store_lookup(&st, &h1, 3, &(tier_key){ 1, 1 }, 1, 0, 1, TIER_KEY_ROOT),
+			 -ENOENT);
+	ck_assert_int_eq(store_acquire(&st, &h1, 3, K(1), &x, &off, &size), -ENOENT);
+	ck_assert_int_eq(store_acquire(&st, &h1, ns_a, K(1), &x, &off, &size), -ENOENT);
+	ck_assert_int_eq(store_drop(&st, 3, K(1)), -ENOENT);
+	ck_assert_int_eq(store_drop(&st, ns_a, K(1)), -ENOENT);
+
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &a, &off_a, &size), 0);
+	ck_assert_int_eq(store_alloc(&st, &h2, ns_a, &b, &off_b, &size), 0);
+	ck_assert_uint_ne(off_a, off_b);
+	/* Only the writer commits its block; a writing block cannot be released. */
+	ck_assert_int_eq(store_commit(&st, &h2, a, K(1), NULL), -EINVAL);
+	ck_assert_int_eq(store_release(&st, &h1, a), -EINVAL);
+	ck_assert_int_eq(store_acquire(&st, &h1, ns_a, K(1), &x, &off, &size), -ENOENT);
+	ck_assert_int_eq(store_commit(&st, &h1, a, K(1), NULL), 0);
+	/* Committed: no longer held as a writing block. */
+	ck_assert_int_eq(store_commit(&st, &h1, a, K(9), NULL), -EINVAL);
+	ck_assert_int_eq(store_release(&st, &h1, a), -EINVAL);
+
+	/* Second writer of the same key loses and its block is freed. */
+	ck_assert_uint_eq(st.used_bytes, 2 * BS);
+	ck_assert_int_eq(store_commit(&st, &h2, b, K(1), NULL), -EEXIST);
+	ck_assert_uint_eq(st.used_bytes, BS);
+	ck_assert_uint_eq(st.ready_blocks, 1);
+	ck_assert(!slab_is_allocated(&st.slab, off_b));
+	ck_assert_int_eq(store_commit(&st, &h2, b, K(2), NULL), -ESTALE);
+	ck_assert_uint_eq(h2.holds.n, 0);
+	ck_assert_int_eq(store_acquire(&st, &h2, ns_a, K(1), &x, &off, &size), 0);
+	ck_assert_uint_eq(x, a);
+	ck_assert_uint_eq(off, off_a);
+
+	/* Releasing more pins than were taken. */
+	ck_assert_int_eq(store_release(&st, &h1, x), -EINVAL); /* h1 holds no pin */
+	ck_assert_int_eq(store_release(&st, &h2, x), 0);
+	ck_assert_int_eq(store_release(&st, &h2, x), -EINVAL);
+	ck_assert_uint_eq(st.pinned_blocks, 0);
+}
+END_TEST
+
+START_TEST(test_double_acquire)
+{
+	tier_handle a, b;
+
+	put(&h1, ns_a, K(1));
+	a = acquire(&h1, ns_a, K(1), NULL);
+	b = acquire(&h1, ns_a, K(1), NULL);
+	ck_assert_uint_eq(a, b);
+	ck_assert_uint_eq(st.pinned_blocks, 1);
+	ck_assert_uint_eq(h1.pins, 2);
+	ck_assert_uint_eq(st.blocks[(uint32_t)a].pins, 2);
+	ck_assert_int_eq(store_release(&st, &h1, a), 0);
+	ck_assert_uint_eq(st.pinned_blocks, 1);
+	ck_assert_int_eq(store_release(&st, &h1, a), 0);
+	ck_assert_uint_eq(st.pinned_blocks, 0);
+	ck_assert_int_eq(store_release(&st, &h1, a), -EINVAL);
+}
+END_TEST
+
+/* Everything being written: -ENOSPC, at once, and nothing is lost. */
+START_TEST(test_enospc_writing)
+{
+	tier_handle hd[CAP], x;
+	uint64_t off, size;
+
+	for (unsigned i = 0; i < CAP; i++)
+		ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &hd[i], &off, &size), 0);
+	ck_assert_uint_eq(st.used_bytes, ARENA);
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &x, &off, &size), -ENOSPC);
+	ck_assert_int_eq(store_alloc(&st, &h2, ns_a, &x, &off, &size), -ENOSPC);
+	ck_assert_uint_eq(st.c.evictions, 0);
+	/* One committed (unpinned) block can go: the next alloc evicts it. */
+	ck_assert_int_eq(store_commit(&st, &h1, hd[0], K(0), NULL), 0);
+	ck_assert_int_eq(store_alloc(&st, &h2, ns_a, &x, &off, &size), 0);
+	ck_assert_uint_eq(st.c.evictions, 1);
+	ck_assert(!present(ns_a, K(0)));
+	ck_assert_int_eq(store_alloc(&st, &h2, ns_a, &x, &off, &size), -ENOSPC);
+	for (unsigned i = 1; i < CAP; i++)
+		ck_assert_int_eq(store_commit(&st, &h1, hd[i], K(i), NULL), 0);
+	ck_assert_uint_eq(st.ready_blocks, CAP - 1);
+}
+END_TEST
+
+START_TEST(test_enospc_pinned)
+{
+	tier_handle pins[CAP], x;
+	uint64_t off, size, pinned_off[CAP];
+
+	for (unsigned i = 0; i < CAP; i++) {
+		put(&h1, ns_a, K(i));
+		pins[i] = acquire(&h2, ns_a, K(i), &pinned_off[i]);
+	}
+	ck_assert_uint_eq(st.pinned_blocks, CAP);
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &x, &off, &size), -ENOSPC);
+	ck_assert_uint_eq(st.c.evictions, 0);
+	ck_assert_uint_eq(st.ready_blocks, CAP);
+	/* Unpin one: exactly that one is evicted for the next block. */
+	ck_assert_int_eq(store_release(&st, &h2, pins[77]), 0);
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &x, &off, &size), 0);
+	ck_assert_uint_eq(off, pinned_off[77]);
+	ck_assert_uint_eq(st.c.evictions, 1);
+	ck_assert(!present(ns_a, K(77)));
+	for (unsigned i = 0; i < CAP; i++)
+		ck_assert(i == 77 || present(ns_a, K(i)));
+}
+END_TEST
+
+/* Fill past capacity: the least recently used blocks go first. */
+START_TEST(test_lru_order)
+{
+	tier_key touched[10];
+
+	for (unsigned i = 0; i < CAP; i++)
+		put(&h1, ns_a, K(i));
+	ck_assert_uint_eq(st.c.evictions, 0);
+	/* Touch k0..k9 through a lookup: they become the most recent. */
+	for (unsigned i = 0; i < 10; i++)
+		touched[i] = K(i);
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, touched, 10, 0, 10, TIER_KEY_ROOT), 10);
+	for (unsigned i = 0; i < 20; i++)
+		put(&h1, ns_a, K(1000 + i));
+	ck_assert_uint_eq(st.c.evictions, 20);
+	for (unsigned i = 0; i < CAP; i++)
+		ck_assert_msg(present(ns_a, K(i)) == (i < 10 || i >= 30),
+			      "k%u %s", i, present(ns_a, K(i)) ? "survived" : "evicted");
+	for (unsigned i = 0; i < 20; i++)
+		ck_assert(present(ns_a, K(1000 + i)));
+	ck_assert_uint_eq(st.ready_blocks, CAP);
+	ck_assert_uint_eq(st.ns[ns_a].blocks, CAP);
+	ck_assert_uint_eq(st.used_bytes, ARENA);
+	/* Next in line: k30. */
+	put(&h1, ns_a, K(2000));
+	ck_assert(!present(ns_a, K(30)));
+	ck_assert(present(ns_a, K(31)));
+}
+END_TEST
+
+/*
+ * An acquire is an access: a block acquired (and released) by a client that
+ * never called lookup becomes the most recently used and is not the next
+ * victim.
+ */
+START_TEST(test_acquire_refreshes_lru)
+{
+	tier_handle hd;
+
+	for (unsigned i = 0; i < CAP; i++)
+		put(&h1, ns_a, K(i));
+	hd = acquire(&h2, ns_a, K(0), NULL);
+	ck_assert_int_eq(store_release(&st, &h2, hd), 0);
+	ck_assert_uint_eq(st.c.hits, 1);
+	ck_assert_uint_eq(st.ns[ns_a].hits, 1);
+	put(&h1, ns_a, K(1000));
+	ck_assert_msg(present(ns_a, K(0)), "the block just acquired was evicted");
+	ck_assert(!present(ns_a, K(1)));
+
+	/* After a lookup by the same holder, the acquire of a hit is the same access. */
+	tier_key k2 = K(2);
+
+	ck_assert_int_eq(store_lookup(&st, &h2, ns_a, &k2, 1, 0, 1, TIER_KEY_ROOT), 1);
+	ck_assert_uint_eq(st.c.hits, 2);
+	hd = acquire(&h2, ns_a, K(2), NULL);
+	ck_assert_uint_eq(st.c.hits, 2);
+	ck_assert_int_eq(store_release(&st, &h2, hd), 0);
+	put(&h1, ns_a, K(1001));
+	ck_assert(present(ns_a, K(2)));
+	ck_assert(!present(ns_a, K(3)));
+}
+END_TEST
+
+START_TEST(test_pinned_never_evicted)
+{
+	uint64_t pinned_off, off, size;
+	tier_handle pin, hd;
+
+	put(&h1, ns_a, K(0));
+	pin = acquire(&h2, ns_a, K(0), &pinned_off);
+	for (unsigned i = 1; i < CAP; i++)
+		put(&h1, ns_a, K(i));
+	/* k0 is the least recently used, and pinned: it must stay through churn. */
+	for (unsigned i = 0; i < 3 * CAP; i++) {
+		ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &hd, &off, &size), 0);
+		ck_assert_uint_ne(off, pinned_off);
+		ck_assert_int_eq(store_commit(&st, &h1, hd, K(1000 + i), NULL), 0);
+	}
+	ck_assert_uint_eq(st.c.evictions, 3 * CAP);
+	ck_assert(present(ns_a, K(0)));
+	ck_assert_uint_eq(st.pinned_blocks, 1);
+	ck_assert(slab_is_allocated(&st.slab, pinned_off));
+	/* Unpinned, it is the oldest again and goes next. */
+	ck_assert_int_eq(store_release(&st, &h2, pin), 0);
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &hd, &off, &size), 0);
+	ck_assert_uint_eq(off, pinned_off);
+	ck_assert(!present(ns_a, K(0)));
+}
+END_TEST
+
+START_TEST(test_drop_pinned)
+{
+	uint64_t off, off2, size, used;
+	tier_handle p1, p2, hd;
+	tier_key k = K(5);
+
+	put(&h1, ns_a, k);
+	p1 = acquire(&h1, ns_a, k, &off);
+	p2 = acquire(&h2, ns_a, k, NULL);
+	ck_assert_int_eq(store_drop(&st, ns_a, k), 0);
+	/* Gone from lookups at once... */
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT), 0);
+	ck_assert_int_eq(store_acquire(&st, &h1, ns_a, k, &hd, &off2, &size), -ENOENT);
+	ck_assert_int_eq(store_drop(&st, ns_a, k), -ENOENT);
+	ck_assert_uint_eq(st.ready_blocks, 0);
+	ck_assert_uint_eq(st.ns[ns_a].blocks, 0);
+	/* ...but its memory stays for the pins. */
+	ck_assert_uint_eq(st.pinned_blocks, 1);
+	ck_assert_uint_eq(st.used_bytes, BS);
+	ck_assert(slab_is_allocated(&st.slab, off));
+	/* Churn: the dropped, pinned block's bytes are never handed out. */
+	for (unsigned i = 0; i < 2 * CAP; i++) {
+		ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &hd, &off2, &size), 0);
+		ck_assert_uint_ne(off2, off);
+		ck_assert_int_eq(store_commit(&st, &h1, hd, K(100 + i), NULL), 0);
+	}
+	/* The key can be committed anew while the old copy is still pinned. */
+	ck_assert_uint_ne(put(&h2, ns_a, k), off);
+	ck_assert(present(ns_a, k));
+	ck_assert_int_eq(store_release(&st, &h1, p1), 0);
+	ck_assert(slab_is_allocated(&st.slab, off));
+	used = st.used_bytes;
+	ck_assert_int_eq(store_release(&st, &h2, p2), 0);
+	/* Last pin gone: freed. */
+	ck_assert_uint_eq(st.pinned_blocks, 0);
+	ck_assert_uint_eq(st.used_bytes, used - BS);
+	ck_assert(!slab_is_allocated(&st.slab, off));
+	ck_assert_int_eq(store_release(&st, &h2, p2), -ESTALE);
+	/* The new copy is unaffected. */
+	ck_assert(present(ns_a, k));
+}
+END_TEST
+
+START_TEST(test_holder_release_all)
+{
+	tier_handle w[3], p, shared, dropped, x;
+	uint64_t off, size, used0;
+
+	for (unsigned i = 0; i < 5; i++)
+		put(&h1, ns_a, K(i));
+	used0 = st.used_bytes;
+	for (unsigned i = 0; i < 3; i++)
+		ck_assert_int_eq(store_alloc(&st, &h2, ns_a, &w[i], &off, &size), 0);
+	p = acquire(&h2, ns_a, K(0), NULL);
+	acquire(&h2, ns_a, K(0), NULL);
+	acquire(&h2, ns_a, K(1), NULL);
+	shared = acquire(&h2, ns_a, K(2), NULL);
+	acquire(&h1, ns_a, K(2), NULL);
+	dropped = acquire(&h2, ns_a, K(3), NULL);
+	ck_assert_int_eq(store_drop(&st, ns_a, K(3)), 0);
+	ck_assert_uint_eq(st.pinned_blocks, 4);
+	ck_assert_uint_eq(st.used_bytes, used0 + 3 * BS);
+
+	store_holder_release_all(&st, &h2);
+	ck_assert_uint_eq(h2.pins, 0);
+	/* Only h1's pin on k2 is left. */
+	ck_assert_uint_eq(st.pinned_blocks, 1);
+	ck_assert_uint_eq(st.blocks[(uint32_t)shared].pins, 1);
+	ck_assert_uint_eq(st.blocks[(uint32_t)p].pins, 0);
+	/* Writing blocks freed, and the dropped block with its last pin. */
+	ck_assert_uint_eq(st.used_bytes, used0 - BS);
+	for (unsigned i = 0; i < 3; i++)
+		ck_assert_int_eq(store_commit(&st, &h2, w[i], K(50 + i), NULL), -ESTALE);
+	ck_assert_int_eq(store_release(&st, &h2, dropped), -ESTALE);
+	/* Ready blocks stay. */
+	ck_assert_uint_eq(st.ready_blocks, 4);
+	ck_assert(present(ns_a, K(0)) && present(ns_a, K(1)) && present(ns_a, K(4)));
+	/* The holder can be used again (a fresh one in the daemon, but it must not crash). */
+	store_holder_init(&h2, 2);
+	ck_assert_int_eq(store_alloc(&st, &h2, ns_a, &x, &off, &size), 0);
+}
+END_TEST
+
+/*
+ * Namespaces of different block sizes take slabs from each other.  Room for
+ * a block comes first from its own class's victims, so a namespace takes a
+ * slab from another when it has nothing of its own to evict: here, when it
+ * has no blocks yet, when its blocks are all being written, or all pinned.
+ */
+START_TEST(test_two_namespaces)
+{
+	const uint64_t bs_b = 64 * 1024, per_b = SLAB_EXTENT_BYTES / bs_b;
+	const uint64_t per_a = SLAB_EXTENT_BYTES / BS;
+	tier_handle wb[4 * SLAB_EXTENT_BYTES / (64 * 1024)], x;
+	uint64_t off, size;
+	uint32_t ns_b;
+
+	ck_assert_int_eq(store_ns_open(&st, "b", bs_b, &ns_b), 0);
+	ck_assert_uint_ne(ns_b, ns_a);
+	for (unsigned i = 0; i < CAP; i++)
+		put(&h1, ns_a, K(i));
+	ck_assert_uint_eq(st.slab.free_extents, 0);
+	/* B's first block takes A's least recently used slab, all of it. */
+	ck_assert_int_eq(store_alloc(&st, &h2, ns_b, &wb[0], &off, &size), 0);
+	ck_assert_uint_eq(size, bs_b);
+	ck_assert_uint_eq(st.c.evictions, per_a);
+	ck_assert_uint_eq(st.ns[ns_a].blocks, CAP - per_a);
+	for (unsigned i = 0; i < per_a; i++)
+		ck_assert(!present(ns_a, K(i)));
+	ck_assert(present(ns_a, K(per_a)));
+	/* Three more slabs' worth of B, all being written: each takes one A slab. */
+	for (unsigned i = 1; i < 4 * per_b; i++)
+		ck_assert_int_eq(store_alloc(&st, &h2, ns_b, &wb[i], &off, &size), 0);
+	ck_assert_uint_eq(st.c.evictions, 4 * per_a);
+	ck_assert_uint_eq(st.ns[ns_a].blocks, CAP - 4 * per_a);
+	for (unsigned i = 0; i < 4 * per_a; i++)
+		ck_assert(!present(ns_a, K(i)));
+	for (unsigned i = 4 * per_a; i < CAP; i++)
+		ck_assert(present(ns_a, K(i)));
+	for (unsigned i = 0; i < 4 * per_b; i++)
+		ck_assert_int_eq(store_commit(&st, &h2, wb[i], K(5000 + i), NULL), 0);
+	ck_assert_uint_eq(st.ns[ns_b].blocks, 4 * per_b);
+	ck_assert_uint_eq(st.used_bytes, ARENA);
+	ck_assert_uint_eq(st.ready_blocks, CAP - 4 * per_a + 4 * per_b);
+
+	/* With every A block pinned, A gets room back from B's oldest slab. */
+	for (unsigned i = 4 * per_a; i < CAP; i++)
+		acquire(&h2, ns_a, K(i), NULL);
+	put(&h1, ns_a, K(9000));
+	ck_assert_uint_eq(st.ns[ns_b].blocks, 3 * per_b);
+	ck_assert_uint_eq(st.c.evictions, 4 * per_a + per_b);
+	for (unsigned i = 0; i < per_b; i++)
+		ck_assert(!present(ns_b, K(5000 + i)));
+	for (unsigned i = per_b; i < 4 * per_b; i++)
+		ck_assert(present(ns_b, K(5000 + i)));
+	ck_assert(present(ns_a, K(9000)));
+	for (unsigned i = 1; i < per_a; i++)
+		put(&h1, ns_a, K(9000 + i)); /* the rest of A's new slab */
+	ck_assert_uint_eq(st.ns[ns_b].blocks, 3 * per_b);
+
+	/*
+	 * All of A pinned, and one B block pinned in each B slab: no slab can be
+	 * freed for A.  -ENOSPC, no hang, and no pinned block lost.
+	 */
+	for (unsigned i = 0; i < per_a; i++)
+		acquire(&h2, ns_a, K(9000 + i), NULL);
+	for (unsigned s = 1; s < 4; s++)
+		acquire(&h2, ns_b, K(5000 + s * per_b), NULL);
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &x, &off, &size), -ENOSPC);
+	for (unsigned s = 1; s < 4; s++)
+		ck_assert(present(ns_b, K(5000 + s * per_b)));
+	for (unsigned i = 4 * per_a; i < CAP; i++)
+		ck_assert(present(ns_a, K(i)));
+	ck_assert_uint_le(st.used_bytes, ARENA);
+	/* B itself still gets blocks where its slabs have room. */
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_b, &x, &off, &size), 0);
+}
+END_TEST
+
+START_TEST(test_counters)
+{
+	tier_key keys[4] = { K(0), K(1), K(99), K(2) };
+	tier_handle hd, x;
+	uint64_t off, size;
+
+	for (unsigned i = 0; i < 3; i++)
+		put(&h1, ns_a, K(i));
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, keys, 4, 0, 4, TIER_KEY_ROOT), 2);
+	/* One hit per key found, one miss for the key that ended the prefix. */
+	ck_assert_uint_eq(st.c.hits, 2);
+	ck_assert_uint_eq(st.c.misses, 1);
+	ck_assert_uint_eq(st.ns[ns_a].hits, 2);
+	ck_assert_uint_eq(st.ns[ns_a].misses, 1);
+	ck_assert_int_eq(store_acquire(&st, &h1, ns_a, K(99), &x, &off, &size), -ENOENT);
+	ck_assert_uint_eq(st.c.misses, 2);
+	ck_assert_uint_eq(st.ns[ns_a].misses, 2);
+	/* A batch that continues a list (first_pos > 0). */
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &keys[1], 1, 1, 2, keys[0]), 1);
+	ck_assert_uint_eq(st.c.hits, 3);
+
+	hd = acquire(&h2, ns_a, K(0), NULL);
+	ck_assert_uint_eq(st.pinned_blocks, 1);
+	ck_assert_uint_eq(st.used_bytes, 3 * BS);
+	ck_assert_uint_eq(st.ready_blocks, 3);
+	ck_assert_int_eq(store_release(&st, &h2, hd), 0);
+	ck_assert_uint_eq(st.pinned_blocks, 0);
+	ck_assert_uint_eq(st.c.alloc, 3);
+	ck_assert_uint_eq(st.c.commit, 3);
+	ck_assert_uint_eq(st.c.lookup, 2);
+	ck_assert_uint_eq(st.c.acquire, 2);
+	ck_assert_uint_eq(st.c.release, 1);
+	ck_assert_uint_eq(st.c.evictions, 0);
+	for (unsigned i = 3; i < CAP + 5; i++)
+		put(&h1, ns_a, K(i));
+	ck_assert_uint_eq(st.c.evictions, 5);
+	ck_assert_uint_eq(st.ready_blocks, CAP);
+	ck_assert_uint_eq(st.used_bytes, ARENA);
+}
+END_TEST
+
+START_TEST(test_namespaces)
+{
+	char name[TIER_NAME_MAX + 2];
+	uint32_t id, id2;
+
+	ck_assert_uint_eq(store_max_block_size(&st), ARENA / 4);
+	ck_assert_int_eq(store_ns_open(&st, "a", BS, &id), 0);
+	ck_assert_uint_eq(id, ns_a);
+	ck_assert_int_eq(store_ns_open(&st, "a", BS + 1, &id), -EINVAL);
+	ck_assert_int_eq(store_ns_open(&st, "a", 4096, &id), -EINVAL);
+	ck_assert_int_eq(store_ns_open(&st, "", 4096, &id), -EINVAL);
+	ck_assert_int_eq(store_ns_open(&st, "z", 0, &id), -EINVAL);
+	ck_assert_int_eq(store_ns_open(&st, "z", ARENA / 4 + 1, &id), -EINVAL);
+	memset(name, 'n', sizeof(name));
+	name[TIER_NAME_MAX + 1] = 0;
+	ck_assert_int_eq(store_ns_open(&st, name, 4096, &id), -EINVAL);
+	name[TIER_NAME_MAX] = 0;
+	ck_assert_int_eq(store_ns_open(&st, name, ARENA / 4, &id), 0);
+	ck_assert_int_eq(store_ns_open(&st, name, ARENA / 4, &id2), 0);
+	ck_assert_uint_eq(id, id2);
+	ck_assert_int_eq(store_ns_open(&st, "c", 100, &id), 0);
+	ck_assert_int_eq(store_ns_open(&st, "d", 100, &id2), 0);
+	ck_assert_uint_ne(id, id2);
+	/* max_namespaces is 4. */
+	ck_assert_int_eq(store_ns_open(&st, "e", 100, &id), -ENOSPC);
+	ck_assert_int_eq(store_ns_open(&st, "c", 100, &id), 0);
+	/* Two namespaces of one class keep their keys apart. */
+	put(&h1, id, K(1));
+	ck_assert(present(id, K(1)));
+	ck_assert(!present(id2, K(1)));
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_life_cycle);
+	tcase_add_test(tc, test_generations);
+	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_double_acquire);
+	tcase_add_test(tc, test_enospc_writing);
+	tcase_add_test(tc, test_enospc_pinned);
+	tcase_add_test(tc, test_lru_order);
+	tcase_add_test(tc, test_acquire_refreshes_lru);
+	tcase_add_test(tc, test_pinned_never_evicted);
+	tcase_add_test(tc, test_drop_pinned);
+	tcase_add_test(tc, test_holder_release_all);
+	tcase_add_test(tc, test_two_namespaces);
+	tcase_add_test(tc, test_counters);
+	tcase_add_test(tc, test_namespaces);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return t_run_suite(store_suite());
+}
