@@ -40,9 +40,9 @@ void store_host_detach(struct store *st, uint32_t s)
 {
 	struct block *b = &st->blocks[s];
 
-	if (b->state == BLOCK_READY && (b->res & RES_HOST)) {
-		if (!(b->flags & BLOCK_DROPPED))
-			st->evict->remove(st->evict_state, s);
+	/* A dropped block left the policy and the counts when it was dropped. */
+	if (b->state == BLOCK_READY && (b->res & RES_HOST) && !(b->flags & BLOCK_DROPPED)) {
+		st->evict->remove(st->evict_state, s);
 		st->host_blocks--;
 	}
 	b->res &= (uint8_t)~RES_HOST;
@@ -134,12 +134,13 @@ void store_nv_release(struct store *st, uint32_t s)
 
 	if (!(b->res & RES_NVME))
 		return;
-	if (!(b->flags & BLOCK_DROPPED))
+	if (!(b->flags & BLOCK_DROPPED)) {
 		nv->evict->remove(nv->evict_state, s);
+		nv->blocks--;
+	}
 	store_journal_put(st, s, JREC_DEL);
 	nv_free_space(st, s);
 	nv->used_bytes -= nv->slab[b->nv_dev].classes[st->ns[b->ns].nv_cls].stride;
-	nv->blocks--;
 	b->res &= (uint8_t)~RES_NVME;
 }
 
@@ -168,11 +169,15 @@ void store_forget(struct store *st, uint32_t s)
 	st->ready_blocks--;
 	if (is_dirty(st, b))
 		store_dirty_del(st, s);
-	/* Out of both policies now; the memory follows when nothing holds it. */
-	if (b->res & RES_HOST)
+	/* Out of both policies and counts now; the memory follows when nothing holds it. */
+	if (b->res & RES_HOST) {
 		st->evict->remove(st->evict_state, s);
-	if (b->res & RES_NVME)
+		st->host_blocks--;
+	}
+	if (b->res & RES_NVME) {
 		st->nv.evict->remove(st->nv.evict_state, s);
+		st->nv.blocks--;
+	}
 	b->flags |= BLOCK_DROPPED;
 	store_reap_dropped(st, s);
 }
@@ -428,14 +433,16 @@ void store_write_done(struct store *st, tier_handle h, int res)
 		}
 		return;
 	}
-	b->res |= RES_NVME;
-	nv->blocks++;
-	nv->used_bytes += nv->slab[b->nv_dev].classes[st->ns[b->ns].nv_cls].stride;
 	nv->writebacks++;
 	if (b->flags & BLOCK_DROPPED) {
+		/* Dropped while being written: the copy is not wanted. */
+		nv_free_space(st, s);
 		store_reap_dropped(st, s);
 		return;
 	}
+	b->res |= RES_NVME;
+	nv->blocks++;
+	nv->used_bytes += nv->slab[b->nv_dev].classes[st->ns[b->ns].nv_cls].stride;
 	store_dirty_del(st, s);
 	store_journal_put(st, s, JREC_PUT);
 

@@ -23,7 +23,7 @@ START_TEST(test_class_stride)
 	struct slab_alloc sa;
 	int c1, c2, c3, c4;
 
-	ck_assert_int_eq(slab_init(&sa, 32 * MiB), 0);
+	ck_assert_int_eq(slab_init(&sa, 32 * MiB, SLAB_EXTENT_BYTES), 0);
 	ck_assert_uint_eq(sa.n_extents, 16);
 	c1 = slab_class_for(&sa, 1);
 	c2 = slab_class_for(&sa, 4096);
@@ -51,7 +51,7 @@ START_TEST(test_class_stride)
 	ck_assert_int_eq(slab_class_for(&sa, 32 * MiB + 1), -EINVAL);
 	/* An arena below one extent is refused. */
 	slab_deinit(&sa);
-	ck_assert_int_eq(slab_init(&sa, SLAB_EXTENT_BYTES - 1), -EINVAL);
+	ck_assert_int_eq(slab_init(&sa, SLAB_EXTENT_BYTES - 1, SLAB_EXTENT_BYTES), -EINVAL);
 }
 END_TEST
 
@@ -59,7 +59,7 @@ START_TEST(test_class_limit)
 {
 	struct slab_alloc sa;
 
-	ck_assert_int_eq(slab_init(&sa, 512 * MiB), 0);
+	ck_assert_int_eq(slab_init(&sa, 512 * MiB, SLAB_EXTENT_BYTES), 0);
 	for (uint32_t i = 0; i < SLAB_MAX_CLASSES; i++)
 		ck_assert_int_eq(slab_class_for(&sa, (i + 1) * SLAB_ALIGN), (int)i);
 	ck_assert_int_eq(slab_class_for(&sa, (SLAB_MAX_CLASSES + 1) * SLAB_ALIGN), -ENOSPC);
@@ -77,7 +77,7 @@ START_TEST(test_sizes_coexist)
 	uint64_t offs[6][3];
 	int cls[6];
 
-	ck_assert_int_eq(slab_init(&sa, 64 * MiB), 0);
+	ck_assert_int_eq(slab_init(&sa, 64 * MiB, SLAB_EXTENT_BYTES), 0);
 	for (int i = 0; i < 6; i++) {
 		cls[i] = slab_class_for(&sa, sizes[i]);
 		ck_assert_int_ge(cls[i], 0);
@@ -123,7 +123,7 @@ START_TEST(test_empty_slab_returns_extents)
 	uint64_t first, off[512];
 	uint32_t per;
 
-	ck_assert_int_eq(slab_init(&sa, 8 * MiB), 0);
+	ck_assert_int_eq(slab_init(&sa, 8 * MiB, SLAB_EXTENT_BYTES), 0);
 	small = slab_class_for(&sa, 4096);
 	big = slab_class_for(&sa, 2 * MiB);
 	per = sa.classes[small].per_slab;
@@ -176,7 +176,7 @@ START_TEST(test_free_bogus)
 	int c;
 	uint64_t a, b;
 
-	ck_assert_int_eq(slab_init(&sa, 8 * MiB), 0);
+	ck_assert_int_eq(slab_init(&sa, 8 * MiB, SLAB_EXTENT_BYTES), 0);
 	c = slab_class_for(&sa, 8192);
 	a = slab_alloc(&sa, (uint32_t)c);
 	b = slab_alloc(&sa, (uint32_t)c);
@@ -200,7 +200,7 @@ START_TEST(test_multi_extent_class)
 	uint64_t off[4], s;
 	uint64_t buf[8];
 
-	ck_assert_int_eq(slab_init(&sa, 16 * MiB), 0);
+	ck_assert_int_eq(slab_init(&sa, 16 * MiB, SLAB_EXTENT_BYTES), 0);
 	big = slab_class_for(&sa, 3 * MiB);
 	ck_assert_int_ge(big, 0);
 	ck_assert_uint_eq(sa.classes[big].slab_extents, 2);
@@ -245,7 +245,7 @@ START_TEST(test_exhaustion)
 	uint64_t size = exhaust_sizes[_i], n = 0, expect;
 	int c;
 
-	t_check_eq(slab_init(&sa, 32 * MiB), 0);
+	t_check_eq(slab_init(&sa, 32 * MiB, SLAB_EXTENT_BYTES), 0);
 	c = slab_class_for(&sa, size);
 	t_check(c >= 0);
 	expect = (uint64_t)(sa.n_extents / sa.classes[c].slab_extents) * sa.classes[c].per_slab;
@@ -278,7 +278,7 @@ START_TEST(test_random_no_overlap)
 
 	t_check(bitmap);
 	t_check(live);
-	t_check_eq(slab_init(&sa, arena), 0);
+	t_check_eq(slab_init(&sa, arena, SLAB_EXTENT_BYTES), 0);
 	for (int i = 0; i < NCLS; i++)
 		cls[i] = slab_class_for(&sa, sizes[i]);
 	for (int op = 0; op < OPS; op++) {

@@ -26,6 +26,8 @@ static size_t expected_body(uint16_t type)
 	case TIER_MSG_RELEASE: return sizeof(struct tier_msg_handle);
 	case TIER_MSG_DROP: return sizeof(struct tier_msg_key);
 	case TIER_MSG_STATS: return sizeof(struct tier_msg_stats);
+	case TIER_MSG_PREFETCH: return sizeof(struct tier_msg_lookup);
+	case TIER_MSG_FLUSH: return sizeof(struct tier_msg_flush);
 	default: return SIZE_MAX;
 	}
 }
