@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libtier client: the control path to tierd and the client's view of the
+ * libtier client: the connection to tierd and the client's view of the
  * shared host arena.
  *
- * Every call is one request datagram and one reply on a SOCK_SEQPACKET
- * socket.  Block bytes never travel over it: at HELLO the daemon passes the
- * arena memfd, we map it once, and ALLOC/ACQUIRE replies say at which offset
- * a block lives.  The client keeps a small table of the handles it holds
- * (handle -> offset, pin count) so that tier_data() is a local lookup and
- * returns NULL for anything it does not hold; the daemon checks every handle
- * again on every use, so this table is a convenience, not the protection.
+ * The socket (SOCK_SEQPACKET, one datagram per request and reply) carries
+ * the handshake, namespaces, statistics and flushes, and every operation when
+ * TIER_TRANSPORT=socket.  Otherwise block operations go through the shared-
+ * memory rings (client_ring.c).  Block bytes never travel either way: at
+ * HELLO the daemon passes the arena memfd, we map it once, and ALLOC/ACQUIRE
+ * answers say at which offset a block lives (held.c remembers it).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -20,123 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "proto.h"
-#include "tier.h"
-
-#define HELD_EMPTY 0
-#define HELD_TOMB UINT64_MAX
-
-struct held {
-	tier_handle h;     /* HELD_EMPTY, HELD_TOMB or a handle */
-	uint64_t off;
-	uint32_t refs;     /* pins (acquired) or 1 (writing) */
-	uint32_t writing;
-};
-
-struct tier_client {
-	int fd;
-	uint32_t seq;
-	uint32_t client_id;
-	uint8_t *base;
-	size_t arena_bytes;
-	uint64_t max_block_size;
-	struct held *held;
-	size_t held_cap, held_used; /* used counts tombstones too */
-	uint8_t buf[TIER_MSG_MAX];
-};
-
-/* ---- held-handle table: open addressing, linear probing ------------ */
-
-static size_t held_hash(tier_handle h, size_t cap)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return (size_t)h & (cap - 1);
-}
-
-static struct held *held_find(tier_client *c, tier_handle h)
-{
-	if (!c->held_cap || h == HELD_EMPTY || h == HELD_TOMB)
-		return NULL;
-	for (size_t i = held_hash(h, c->held_cap);; i = (i + 1) & (c->held_cap - 1)) {
-		struct held *e = &c->held[i];
-
-		if (e->h == h)
-			return e;
-		if (e->h == HELD_EMPTY)
-			return NULL;
-	}
-}
-
-/*
- * Rehash into a table with room for the live entries, dropping tombstones.
- * The size follows what is held, not how many handles were ever added: a
- * client that allocates and commits forever keeps a small table.
- */
-static int held_grow(tier_client *c)
-{
-	size_t ncap = c->held_cap ? c->held_cap : 64, live = 0;
-	struct held *old = c->held, *n;
-
-	for (size_t i = 0; i < c->held_cap; i++)
-		if (old[i].h != HELD_EMPTY && old[i].h != HELD_TOMB)
-			live++;
-	/* At most a quarter full afterwards, so rehashes stay amortised O(1). */
-	while ((live + 1) * 4 > ncap)
-		ncap *= 2;
-	n = calloc(ncap, sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	live = 0;
-	for (size_t i = 0; i < c->held_cap; i++) {
-		if (old[i].h == HELD_EMPTY || old[i].h == HELD_TOMB)
-			continue;
-		size_t j = held_hash(old[i].h, ncap);
-
-		while (n[j].h != HELD_EMPTY)
-			j = (j + 1) & (ncap - 1);
-		n[j] = old[i];
-		live++;
-	}
-	free(old);
-	c->held = n;
-	c->held_cap = ncap;
-	c->held_used = live;
-	return 0;
-}
-
-/* Record one more hold of h at off. */
-static int held_add(tier_client *c, tier_handle h, uint64_t off, bool writing)
-{
-	struct held *e = held_find(c, h);
-
-	if (e) {
-		e->refs++;
-		return 0;
-	}
-	if ((c->held_used + 1) * 2 > c->held_cap) {
-		int r = held_grow(c);
-
-		if (r < 0)
-			return r;
-	}
-	for (size_t i = held_hash(h, c->held_cap);; i = (i + 1) & (c->held_cap - 1)) {
-		e = &c->held[i];
-		if (e->h == HELD_EMPTY || e->h == HELD_TOMB) {
-			if (e->h == HELD_EMPTY)
-				c->held_used++;
-			*e = (struct held){ .h = h, .off = off, .refs = 1, .writing = writing };
-			return 0;
-		}
-	}
-}
-
-static void held_put(tier_client *c, struct held *e)
-{
-	if (--e->refs == 0)
-		e->h = HELD_TOMB;
-}
+#include "client.h"
 
 /* ---- request/reply ------------------------------------------------- */
 
@@ -177,7 +60,7 @@ static int recv_reply(tier_client *c, uint16_t type, const uint8_t **ret_body, s
 {
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(3 * sizeof(int))];
 	} cbuf;
 	struct iovec iov = { .iov_base = c->buf, .iov_len = sizeof(c->buf) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -185,7 +68,7 @@ static int recv_reply(tier_client *c, uint16_t type, const uint8_t **ret_body, s
 	ssize_t n;
 
 	if (ret_fd) {
-		*ret_fd = -1;
+		ret_fd[0] = ret_fd[1] = ret_fd[2] = -1;
 		mh.msg_control = cbuf.buf;
 		mh.msg_controllen = sizeof(cbuf.buf);
 	}
@@ -197,10 +80,21 @@ static int recv_reply(tier_client *c, uint16_t type, const uint8_t **ret_body, s
 	if (n == 0)
 		return -ECONNRESET;
 	if (ret_fd) {
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-			    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-				memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			size_t k;
+
+			if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+				continue;
+			k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			memcpy(ret_fd, CMSG_DATA(cm), (k > 3 ? 3 : k) * sizeof(int));
+			/* More than we asked for: not from our daemon; close the rest. */
+			for (size_t i = 3; i < k; i++) {
+				int extra;
+
+				memcpy(&extra, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				close(extra);
+			}
+		}
 	}
 	if ((size_t)n < sizeof(hdr))
 		return -EPROTO;
@@ -242,21 +136,24 @@ static int handshake(tier_client *c)
 {
 	struct tier_msg_hello hello = { .abi_version = TIER_ABI_VERSION, .pid = (uint32_t)getpid() };
 	struct tier_msg_hello_reply rep;
+	const char *transport = getenv("TIER_TRANSPORT");
 	const uint8_t *rb;
 	size_t got;
-	int fd = -1, r;
+	int fd[3] = { -1, -1, -1 }, r;
 	void *p;
 
 	/* The process name helps operators read `tierctl clients`. */
 	if (program_invocation_short_name)
 		strncpy(hello.name, program_invocation_short_name, sizeof(hello.name) - 1);
+	if (transport && strcmp(transport, "socket") == 0)
+		hello.flags |= TIER_HELLO_NO_RING;
 	r = send_msg(c, TIER_MSG_HELLO, &hello, sizeof(hello));
 	if (r < 0)
 		return r;
-	r = recv_reply(c, TIER_MSG_HELLO, &rb, &got, &fd);
+	r = recv_reply(c, TIER_MSG_HELLO, &rb, &got, fd);
 	if (r < 0)
 		goto out;
-	if (got != sizeof(rep) || fd < 0) {
+	if (got != sizeof(rep) || fd[0] < 0) {
 		r = -EPROTO;
 		goto out;
 	}
@@ -265,7 +162,7 @@ static int handshake(tier_client *c)
 		r = -EPROTO;
 		goto out;
 	}
-	p = mmap(NULL, rep.arena_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, rep.arena_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd[0], 0);
 	if (p == MAP_FAILED) {
 		r = -errno;
 		goto out;
@@ -274,10 +171,17 @@ static int handshake(tier_client *c)
 	c->arena_bytes = rep.arena_bytes;
 	c->client_id = rep.client_id;
 	c->max_block_size = rep.max_block_size;
+	if (fd[1] >= 0 && fd[2] >= 0) {
+		r = ring_attach(c, fd[1], fd[2]);
+		if (r < 0)
+			goto out;
+		fd[2] = -1; /* the doorbell is the ring's now */
+	}
 	r = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	for (int i = 0; i < 3; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
 	return r;
 }
 
@@ -328,6 +232,7 @@ void tier_close(tier_client *c)
 	/* Closing the socket is the release: the daemon drops our holds on hang-up. */
 	if (c->fd >= 0)
 		close(c->fd);
+	ring_detach(c);
 	if (c->base)
 		munmap(c->base, c->arena_bytes);
 	free(c->held);
@@ -369,14 +274,44 @@ static int take_block(tier_client *c, const struct tier_msg_block_reply *rep, bo
 	return 0;
 }
 
+/* One single-block operation over the ring; the completion in *ret. */
+static int ring_op(tier_client *c, uint8_t opcode, uint32_t ns, tier_key key, tier_handle h,
+		   const tier_key *parent, struct tier_ring_cqe *ret)
+{
+	struct tier_sqe e = { .opcode = opcode, .ns = ns, .key = key, .handle = h };
+	int r;
+
+	if (parent) {
+		e.parent = *parent;
+		e.flags = TIER_OPF_PARENT;
+	}
+	r = ring_call(c, &e, ret);
+	return r < 0 ? r : ret->res;
+}
+
+/* An ALLOC or ACQUIRE completion from the ring, as a block reply. */
+static struct tier_msg_block_reply ring_block(const struct tier_ring_cqe *e, uint64_t size)
+{
+	return (struct tier_msg_block_reply){ .handle = e->handle, .offset = e->offset,
+					      .size = size };
+}
+
 int tier_alloc(tier_client *c, uint32_t ns, tier_handle *ret)
 {
 	struct tier_msg_alloc req = { .ns = ns };
 	struct tier_msg_block_reply rep;
+	struct tier_ring_cqe e;
 	int r;
 
 	if (!c || !ret)
 		return -EINVAL;
+	if (c->seg) {
+		r = ring_op(c, TIER_OP_ALLOC, ns, TIER_KEY_ROOT, 0, NULL, &e);
+		if (r < 0)
+			return r;
+		rep = ring_block(&e, 0);
+		return take_block(c, &rep, true, ret);
+	}
 	r = call(c, TIER_MSG_ALLOC, &req, sizeof(req), &rep, sizeof(rep));
 	if (r < 0)
 		return r;
@@ -401,11 +336,17 @@ static int commit(tier_client *c, tier_handle h, const tier_key *parent, tier_ke
 
 	if (!c)
 		return -EINVAL;
-	if (parent) {
-		req.parent = *parent;
-		req.flags = TIER_COMMIT_HAS_PARENT;
+	if (c->seg) {
+		struct tier_ring_cqe ce;
+
+		r = ring_op(c, TIER_OP_COMMIT, 0, key, h, parent, &ce);
+	} else {
+		if (parent) {
+			req.parent = *parent;
+			req.flags = TIER_COMMIT_HAS_PARENT;
+		}
+		r = call(c, TIER_MSG_COMMIT, &req, sizeof(req), NULL, 0);
 	}
-	r = call(c, TIER_MSG_COMMIT, &req, sizeof(req), NULL, 0);
 	/* Success and -EEXIST both end the hold: the block is now the daemon's. */
 	if (r == 0 || r == -EEXIST) {
 		e = held_find(c, h);
@@ -461,6 +402,8 @@ static int key_batches(tier_client *c, uint16_t type, uint32_t ns, const tier_ke
 
 int tier_lookup(tier_client *c, uint32_t ns, const tier_key *keys, size_t n)
 {
+	if (c && c->seg)
+		return tier_lookup_many(c, ns, keys, n, NULL);
 	return key_batches(c, TIER_MSG_LOOKUP, ns, keys, n, true);
 }
 
@@ -486,15 +429,28 @@ int tier_acquire(tier_client *c, uint32_t ns, tier_key key, tier_handle *ret)
 
 	if (!c || !ret)
 		return -EINVAL;
-	r = call(c, TIER_MSG_ACQUIRE, &req, sizeof(req), &rep, sizeof(rep));
-	if (r < 0)
-		return r;
+	if (c->seg) {
+		struct tier_ring_cqe e;
+
+		r = ring_op(c, TIER_OP_ACQUIRE, ns, key, 0, NULL, &e);
+		if (r < 0)
+			return r;
+		rep = ring_block(&e, 0);
+	} else {
+		r = call(c, TIER_MSG_ACQUIRE, &req, sizeof(req), &rep, sizeof(rep));
+		if (r < 0)
+			return r;
+	}
 	r = take_block(c, &rep, false, ret);
 	if (r < 0) {
 		/* Could not record it locally: give the pin back. */
 		struct tier_msg_handle rel = { .handle = rep.handle };
+		struct tier_ring_cqe e;
 
-		call(c, TIER_MSG_RELEASE, &rel, sizeof(rel), NULL, 0);
+		if (c->seg)
+			ring_op(c, TIER_OP_RELEASE, 0, TIER_KEY_ROOT, rep.handle, NULL, &e);
+		else
+			call(c, TIER_MSG_RELEASE, &rel, sizeof(rel), NULL, 0);
 	}
 	return r;
 }
@@ -507,7 +463,13 @@ int tier_release(tier_client *c, tier_handle h)
 
 	if (!c)
 		return -EINVAL;
-	r = call(c, TIER_MSG_RELEASE, &req, sizeof(req), NULL, 0);
+	if (c->seg) {
+		struct tier_ring_cqe ce;
+
+		r = ring_op(c, TIER_OP_RELEASE, 0, TIER_KEY_ROOT, h, NULL, &ce);
+	} else {
+		r = call(c, TIER_MSG_RELEASE, &req, sizeof(req), NULL, 0);
+	}
 	if (r == 0) {
 		e = held_find(c, h);
 		if (e && !e->writing)
@@ -519,9 +481,12 @@ int tier_release(tier_client *c, tier_handle h)
 int tier_drop(tier_client *c, uint32_t ns, tier_key key)
 {
 	struct tier_msg_key req = { .ns = ns, .key = key };
+	struct tier_ring_cqe e;
 
 	if (!c)
 		return -EINVAL;
+	if (c->seg)
+		return ring_op(c, TIER_OP_DROP, ns, key, 0, NULL, &e);
 	return call(c, TIER_MSG_DROP, &req, sizeof(req), NULL, 0);
 }
 

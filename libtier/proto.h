@@ -54,11 +54,19 @@ struct tier_msg_hdr {
 	int32_t status;  /* replies: >= 0 or -errno; requests: 0 */
 };
 
-/* HELLO: the first message.  The reply carries the arena memfd (SCM_RIGHTS). */
+enum { TIER_HELLO_NO_RING = 1u << 0 }; /* the client uses the socket for everything */
+
+/*
+ * HELLO: the first message.  The reply carries, with SCM_RIGHTS, the arena
+ * memfd and, unless TIER_HELLO_NO_RING, the ring segment memfd and the
+ * doorbell eventfd (in that order).
+ */
 struct tier_msg_hello {
 	uint32_t abi_version;
 	uint32_t pid;    /* informational; the daemon trusts SO_PEERCRED */
 	char name[TIER_CLIENT_NAME_MAX + 1];
+	uint32_t flags;  /* TIER_HELLO_* */
+	uint32_t pad;
 };
 
 struct tier_msg_hello_reply {

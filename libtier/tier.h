@@ -13,6 +13,11 @@
  * and a negative errno on failure; errno itself is never the channel.  A
  * tier_client is not thread-safe: use one per thread, or serialise calls.
  *
+ * Transport: operations travel through a pair of shared-memory rings (no
+ * system call per operation while both sides are busy); the socket carries
+ * the handshake, namespaces, statistics and flushes.  TIER_TRANSPORT=socket
+ * in the environment sends everything over the socket instead.
+ *
  * Errors common to all calls that talk to the daemon:
  *   -ECONNRESET  the daemon is gone (the client must reconnect);
  *   -EPROTO      the daemon speaks another ABI version;
@@ -149,6 +154,78 @@ int tier_prefetch(tier_client *c, uint32_t ns, const tier_key *keys, size_t n);
  * cached; call again to retry).
  */
 int tier_flush(tier_client *c, uint32_t ns);
+
+/* ---- Batches and asynchronous operations (the shared-memory ring path) ---- */
+
+/*
+ * Per key of keys[0..n): its tier in ret_tier[i] (TIER_HOST, TIER_NVME or
+ * TIER_NONE; ret_tier may be NULL).  Returns the leading count, as
+ * tier_lookup.  n is at most 65536 per call.
+ */
+int tier_lookup_many(tier_client *c, uint32_t ns, const tier_key *keys, size_t n,
+		     uint8_t *ret_tier);
+
+/*
+ * Pin the leading present keys of keys[0..n) (promoting those on NVMe, all
+ * in flight together) and return how many were pinned; their handles are in
+ * ret[0..count).  Nothing is pinned past the first absent key.
+ */
+int tier_acquire_many(tier_client *c, uint32_t ns, const tier_key *keys, size_t n,
+		      tier_handle *ret);
+
+/* Release h[0..n); returns how many were released (each invalid one is skipped). */
+int tier_release_many(tier_client *c, const tier_handle *h, size_t n);
+
+/*
+ * Commit h[i] under keys[i] for i < n; returns how many became ready (a key
+ * already present frees that block, as tier_commit's -EEXIST does).
+ */
+int tier_commit_many(tier_client *c, const tier_handle *h, const tier_key *keys, size_t n);
+
+enum tier_op_code {
+	TIER_OP_NOP = 0,
+	TIER_OP_LOOKUP,   /* key -> res: its tier (TIER_HOST/TIER_NVME), or -ENOENT */
+	TIER_OP_ACQUIRE,  /* key -> handle (tier_data valid once reaped) */
+	TIER_OP_RELEASE,  /* handle */
+	TIER_OP_ALLOC,    /* -> handle of a writing block */
+	TIER_OP_COMMIT,   /* handle, key (and parent with TIER_OPF_PARENT) */
+	TIER_OP_DROP,     /* key */
+	TIER_OP_PREFETCH, /* key -> 1 when a promotion started, else 0 */
+};
+
+#define TIER_OPF_PARENT 0x01 /* TIER_OP_COMMIT: parent is the key before key */
+
+/* An asynchronous operation; user_data comes back in its completion. */
+struct tier_op {
+	uint8_t opcode;       /* enum tier_op_code */
+	uint8_t flags;        /* TIER_OPF_* */
+	uint16_t reserved;    /* 0 */
+	uint32_t ns;
+	uint64_t user_data;
+	tier_key key;
+	tier_key parent;
+	tier_handle handle;
+};
+
+struct tier_cqe {
+	uint64_t user_data;
+	int32_t res;          /* as the synchronous call would return */
+	uint32_t reserved;
+	tier_handle handle;   /* TIER_OP_ACQUIRE, TIER_OP_ALLOC */
+};
+
+/*
+ * Queue ops[0..n) and return at once with how many were queued (fewer when
+ * the ring is full: reap, then submit the rest).  Each queued op completes
+ * with one struct tier_cqe.  -EOPNOTSUPP on the socket transport.
+ */
+int tier_submit(tier_client *c, struct tier_op *ops, size_t n);
+
+/*
+ * Up to max completions into ret; waits up to timeout_ms (0: do not wait,
+ * -1: until at least one) for the first.  Returns how many.
+ */
+int tier_reap(tier_client *c, struct tier_cqe *ret, size_t max, int timeout_ms);
 
 /* A static, human-readable message for a negative errno from this API. */
 const char *tier_strerror(int err);

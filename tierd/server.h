@@ -12,10 +12,28 @@
 #include "host.h"
 #include "nvme.h"
 #include "proto.h"
+#include "ring.h"
 #include "store.h"
+
+/* The daemon's end of a client's rings (ring.c). */
+struct ring {
+	int memfd;                  /* passed to the client */
+	int doorbell;               /* eventfd the client writes when we are idle */
+	struct tier_ring_seg *seg;  /* shared: read every field as untrusted */
+	size_t bytes;
+	struct tier_sqe *sq;        /* our own pointers, from our own geometry */
+	struct tier_ring_cqe *cq;
+	uint8_t *data;
+	uint32_t sq_head, cq_tail;  /* our copies of the indices we own */
+	struct tier_sqe *parked;    /* entries waiting for I/O */
+	uint32_t n_parked, cap_parked;
+	bool posted;                /* completions posted since the last wake check */
+};
 
 struct session {
 	int fd;
+	uint32_t live;         /* index in server.live */
+	struct ring ring;
 	uint32_t id;
 	uint32_t index;        /* in server.sessions */
 	bool hello_done;
@@ -45,6 +63,8 @@ struct server {
 	int signal_fd;
 	struct session **sessions; /* max_clients entries */
 	uint32_t n_sessions;
+	struct session **live;     /* the connected sessions, packed (n_sessions) */
+	uint64_t last_work_ns;     /* last time a ring had work: spin a while after */
 	uint32_t next_client_id;
 	struct timespec started;
 	bool stopping;
@@ -57,6 +77,16 @@ struct server {
 };
 
 struct store_io server_store_io(struct server *s);
+
+/* ring.c */
+int ring_create(struct ring *r, uint64_t block_max);
+void ring_destroy(struct ring *r);
+/* Consume and answer submissions: how many, or -EBADMSG for a corrupt ring. */
+int ring_poll(struct server *s, struct session *se);
+/* Try the parked entries again (after I/O completions). */
+void ring_retry(struct server *s, struct session *se);
+bool ring_pending(const struct ring *r);
+void ring_set_idle(struct ring *r, bool idle);
 
 /* Create everything (arena, store, socket).  0 or a negative errno (logged). */
 int server_init(struct server *s, const struct tierd_config *cfg);

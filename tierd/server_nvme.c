@@ -280,11 +280,16 @@ struct store_io server_store_io(struct server *s)
 
 static void retry_parked(struct server *s)
 {
-	for (uint32_t i = 0; i < s->cfg.max_clients && s->n_parked; i++) {
-		struct session *se = s->sessions[i];
+	for (uint32_t i = 0; i < s->n_sessions;) {
+		struct session *se = s->live[i];
 
-		if (se && se->parked && !session_retry(s, se))
-			session_close(s, se);
+		if (se->ring.n_parked)
+			ring_retry(s, se);
+		if (se->parked && !session_retry(s, se)) {
+			session_close(s, se); /* the last live session moved to i */
+			continue;
+		}
+		i++;
 	}
 }
 
@@ -309,7 +314,7 @@ void server_nvme_turn(struct server *s)
 		return;
 	nvme_reap(s->nvme);
 	/* Parked requests first: they are waiting clients; demotion is background. */
-	if (s->io_progress || s->n_parked) {
+	if (s->io_progress) {
 		s->io_progress = false;
 		retry_parked(s);
 	}

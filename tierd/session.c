@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "op.h"
 #include "server.h"
 #include "validate.h"
 
@@ -21,9 +22,9 @@
 /* Datagrams handled per wake-up, so one busy client cannot starve others. */
 #define MAX_MSGS_PER_WAKE 64
 
-/* Answer req.  Every error answer is counted in ops.errors. */
-static int send_reply(struct server *s, struct session *se, const struct tier_msg_hdr *req,
-		      int status, const void *body, size_t blen, int pass_fd)
+/* Answer req, passing n_fds descriptors.  Every error answer is counted in ops.errors. */
+static int send_reply_fds(struct server *s, struct session *se, const struct tier_msg_hdr *req,
+			  int status, const void *body, size_t blen, const int *fds, int n_fds)
 {
 	struct tier_msg_hdr hdr = {
 		.magic = TIER_PROTO_MAGIC, .type = req->type, .seq = req->seq, .status = status,
@@ -34,29 +35,35 @@ static int send_reply(struct server *s, struct session *se, const struct tier_ms
 	};
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(3 * sizeof(int))];
 	} cbuf;
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = blen ? 2 : 1 };
 	ssize_t n;
 
 	if (status < 0)
 		s->store.c.errors++;
-	if (pass_fd >= 0) {
+	if (n_fds > 0 && n_fds <= 3) {
 		struct cmsghdr *cm;
 
 		memset(&cbuf, 0, sizeof(cbuf));
 		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = sizeof(cbuf.buf);
+		mh.msg_controllen = CMSG_SPACE((size_t)n_fds * sizeof(int));
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+		cm->cmsg_len = CMSG_LEN((size_t)n_fds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, (size_t)n_fds * sizeof(int));
 	}
 	do
 		n = sendmsg(se->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : 0;
+}
+
+static int send_reply(struct server *s, struct session *se, const struct tier_msg_hdr *req,
+		      int status, const void *body, size_t blen, int pass_fd)
+{
+	return send_reply_fds(s, se, req, status, body, blen, &pass_fd, pass_fd >= 0 ? 1 : 0);
 }
 
 static int do_hello(struct server *s, struct session *se, const struct tier_msg_hdr *h,
@@ -80,6 +87,21 @@ static int do_hello(struct server *s, struct session *se, const struct tier_msg_
 	se->hello_done = true;
 	log_debug("client %u: hello from pid %d uid %d (%s)", se->id, (int)se->cred.pid,
 		  (int)se->cred.uid, se->name);
+	if (!(m.flags & TIER_HELLO_NO_RING)) {
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.ptr = (void *)((uintptr_t)se | 1) };
+		int r = ring_create(&se->ring, rep.max_block_size);
+
+		if (r < 0 || epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, se->ring.doorbell, &ev) < 0) {
+			log_warning("client %u: no rings (%s), ignoring: it uses the socket",
+				    se->id, strerror(r < 0 ? -r : errno));
+			ring_destroy(&se->ring);
+		} else {
+			int fds[3] = { s->arena.fd, se->ring.memfd, se->ring.doorbell };
+
+			return send_reply_fds(s, se, h, 0, &rep, sizeof(rep), fds, 3);
+		}
+	}
 	return send_reply(s, se, h, 0, &rep, sizeof(rep), s->arena.fd);
 }
 
@@ -158,18 +180,69 @@ static int do_flush(struct server *s, struct session *se, const struct tier_msg_
 	return send_reply(s, se, h, se->fsync_res, NULL, 0, -1);
 }
 
-static void count_op(struct store *st, uint16_t type)
+/* A block operation from a socket message, as an op_req (validated already). */
+static void msg_to_op(const struct tier_msg_hdr *h, const void *body, struct op_req *q)
 {
-	switch (type) {
-	case TIER_MSG_ALLOC: st->c.alloc++; break;
-	case TIER_MSG_COMMIT: st->c.commit++; break;
-	case TIER_MSG_LOOKUP: st->c.lookup++; break;
-	case TIER_MSG_ACQUIRE: st->c.acquire++; break;
-	case TIER_MSG_RELEASE: st->c.release++; break;
-	case TIER_MSG_DROP: st->c.drop++; break;
-	case TIER_MSG_PREFETCH: st->c.prefetch++; break;
-	case TIER_MSG_FLUSH: st->c.flush++; break;
-	default: break;
+	/* Keys are copied out: the datagram buffer need not be aligned. */
+	static tier_key keys[TIER_LOOKUP_BATCH];
+
+	memset(q, 0, sizeof(*q));
+	switch (h->type) {
+	case TIER_MSG_ALLOC: {
+		struct tier_msg_alloc m;
+
+		memcpy(&m, body, sizeof(m));
+		q->code = TIER_OP_ALLOC;
+		q->ns = m.ns;
+		break;
+	}
+	case TIER_MSG_COMMIT: {
+		struct tier_msg_commit m;
+
+		memcpy(&m, body, sizeof(m));
+		q->code = TIER_OP_COMMIT;
+		q->handle = m.handle;
+		q->key = m.key;
+		q->parent = m.parent;
+		q->flags = (m.flags & TIER_COMMIT_HAS_PARENT) ? TIER_OPF_PARENT : 0;
+		break;
+	}
+	case TIER_MSG_LOOKUP:
+	case TIER_MSG_PREFETCH: {
+		struct tier_msg_lookup m;
+
+		memcpy(&m, body, sizeof(m));
+		memcpy(keys, (const uint8_t *)body + sizeof(m), (size_t)m.n * sizeof(tier_key));
+		q->code = h->type == TIER_MSG_LOOKUP ? TIER_OP_LOOKUP : TIER_OP_PREFETCH;
+		q->ns = m.ns;
+		q->keys = keys;
+		q->n = m.n;
+		q->first_pos = m.first_pos;
+		q->total = m.total;
+		q->list_parent = m.parent;
+		break;
+	}
+	case TIER_MSG_ACQUIRE:
+	case TIER_MSG_DROP: {
+		struct tier_msg_key m;
+
+		memcpy(&m, body, sizeof(m));
+		q->code = h->type == TIER_MSG_ACQUIRE ? TIER_OP_ACQUIRE : TIER_OP_DROP;
+		q->ns = m.ns;
+		q->key = m.key;
+		break;
+	}
+	case TIER_MSG_RELEASE: {
+		struct tier_msg_handle m;
+
+		memcpy(&m, body, sizeof(m));
+		q->code = TIER_OP_RELEASE;
+		q->handle = m.handle;
+		break;
+	}
+	default:
+		q->code = 0xff; /* not a block operation */
+		break;
 	}
 }
 
@@ -182,12 +255,12 @@ static int handle(struct server *s, struct session *se, const struct tier_msg_hd
 {
 	struct store *st = &s->store;
 	struct tier_msg_block_reply br;
+	struct op_req q;
+	struct op_res res;
 	int r;
 
-	if (!retry) {
+	if (!retry)
 		se->ops++;
-		count_op(st, h->type);
-	}
 	switch (h->type) {
 	case TIER_MSG_HELLO:
 		return do_hello(s, se, h, body);
@@ -201,71 +274,27 @@ static int handle(struct server *s, struct session *se, const struct tier_msg_hd
 			rep.block_size = m.block_size;
 		return send_reply(s, se, h, r, &rep, r == 0 ? sizeof(rep) : 0, -1);
 	}
-	case TIER_MSG_ALLOC: {
-		struct tier_msg_alloc m;
-
-		memcpy(&m, body, sizeof(m));
-		r = store_alloc(st, &se->holder, m.ns, &br.handle, &br.offset, &br.size);
-		if (r == -EINPROGRESS)
-			return PARK;
-		return send_reply(s, se, h, r, &br, r == 0 ? sizeof(br) : 0, -1);
-	}
-	case TIER_MSG_COMMIT: {
-		struct tier_msg_commit m;
-
-		memcpy(&m, body, sizeof(m));
-		r = store_commit(st, &se->holder, m.handle, m.key,
-				 (m.flags & TIER_COMMIT_HAS_PARENT) ? &m.parent : NULL);
-		return send_reply(s, se, h, r, NULL, 0, -1);
-	}
-	case TIER_MSG_LOOKUP:
-	case TIER_MSG_PREFETCH: {
-		struct tier_msg_lookup m;
-		/* Keys are copied out: the datagram buffer need not be aligned. */
-		static tier_key keys[TIER_LOOKUP_BATCH];
-
-		memcpy(&m, body, sizeof(m));
-		memcpy(keys, (const uint8_t *)body + sizeof(m), (size_t)m.n * sizeof(tier_key));
-		if (h->type == TIER_MSG_LOOKUP)
-			r = store_lookup(st, &se->holder, m.ns, keys, m.n, m.first_pos, m.total,
-					 m.parent);
-		else
-			r = store_prefetch(st, m.ns, keys, m.n);
-		return send_reply(s, se, h, r, NULL, 0, -1);
-	}
-	case TIER_MSG_ACQUIRE: {
-		struct tier_msg_key m;
-
-		memcpy(&m, body, sizeof(m));
-		r = store_acquire(st, &se->holder, m.ns, m.key, retry, &br.handle, &br.offset,
-				  &br.size);
-		if (r == -EINPROGRESS)
-			return PARK;
-		return send_reply(s, se, h, r, &br, r == 0 ? sizeof(br) : 0, -1);
-	}
-	case TIER_MSG_RELEASE: {
-		struct tier_msg_handle m;
-
-		memcpy(&m, body, sizeof(m));
-		r = store_release(st, &se->holder, m.handle);
-		return send_reply(s, se, h, r, NULL, 0, -1);
-	}
-	case TIER_MSG_DROP: {
-		struct tier_msg_key m;
-
-		memcpy(&m, body, sizeof(m));
-		r = store_drop(st, m.ns, m.key);
-		return send_reply(s, se, h, r, NULL, 0, -1);
-	}
 	case TIER_MSG_STATS:
 		return do_stats(s, se, h, body);
 	case TIER_MSG_FLUSH:
+		if (!retry)
+			st->c.flush++;
 		if (!s->nvme)
 			return send_reply(s, se, h, -ENODEV, NULL, 0, -1);
 		return do_flush(s, se, h, body, retry);
 	default:
-		return send_reply(s, se, h, -EINVAL, NULL, 0, -1);
+		break;
 	}
+	msg_to_op(h, body, &q);
+	r = op_exec(st, &se->holder, &q, retry, &res);
+	if (r == -EINPROGRESS)
+		return PARK;
+	if (h->type == TIER_MSG_ALLOC || h->type == TIER_MSG_ACQUIRE) {
+		br = (struct tier_msg_block_reply){ .handle = res.handle, .offset = res.offset,
+						    .size = res.size };
+		return send_reply(s, se, h, r, &br, r == 0 ? sizeof(br) : 0, -1);
+	}
+	return send_reply(s, se, h, r, NULL, 0, -1);
 }
 
 /* Stop (or resume) reading a client while its request waits; hang-ups still arrive. */
@@ -413,7 +442,14 @@ void session_close(struct server *s, struct session *se)
 	store_holder_release_all(&s->store, &se->holder);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, se->fd, NULL);
 	close(se->fd);
+	if (se->ring.seg) {
+		epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, se->ring.doorbell, NULL);
+		ring_destroy(&se->ring);
+	}
 	s->sessions[se->index] = NULL;
+	/* Keep the live list packed: the last one takes this place. */
+	s->live[se->live] = s->live[s->n_sessions - 1];
+	s->live[se->live]->live = se->live;
 	s->n_sessions--;
 	free(se);
 }

@@ -408,8 +408,14 @@ static void count_misses(struct store *st, struct ns *n, uint64_t k)
 		st->nv.misses += k;
 }
 
+static uint8_t tier_of(const struct block *b)
+{
+	return (b->res & RES_HOST) ? TIER_HOST : (b->res & RES_NVME) ? TIER_NVME : TIER_NONE;
+}
+
 int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key *keys,
-		 uint32_t n_keys, uint32_t first_pos, uint32_t total, tier_key parent)
+		 uint32_t n_keys, uint32_t first_pos, uint32_t total, tier_key parent,
+		 uint8_t *ret_tier)
 {
 	struct ns *n = ns_get(st, ns);
 	uint32_t prev, i;
@@ -428,6 +434,8 @@ int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key
 			count_misses(st, n, total - (first_pos + i));
 			break;
 		}
+		if (ret_tier)
+			ret_tier[i] = tier_of(&st->blocks[s]);
 		count_hit(st, n, &st->blocks[s]);
 		st->blocks[s].touched = ++st->now;
 
@@ -446,6 +454,13 @@ int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key
 		prev = s;
 	}
 	h->lookup_end = st->now;
+	/* Per-key answers past the prefix, for callers that want them (no policy effect). */
+	if (ret_tier)
+		for (uint32_t j = i; j < n_keys; j++) {
+			uint32_t s = index_get(&n->index, keys[j]);
+
+			ret_tier[j] = s == INDEX_NONE ? TIER_NONE : tier_of(&st->blocks[s]);
+		}
 	return (int)i;
 }
 
@@ -525,6 +540,67 @@ int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key,
 	*ret_off = b->host_off;
 	*ret_size = n->block_size;
 	return 0;
+}
+
+int store_acquire_many(struct store *st, struct holder *h, uint32_t ns, const tier_key *keys,
+		       uint32_t n_keys, bool retry, tier_handle *ret, uint64_t *ret_off)
+{
+	uint32_t want = n_keys;
+	bool waiting = false;
+	uint64_t size;
+
+	if (!ns_get(st, ns))
+		return -ENOENT;
+	/*
+	 * First every key is looked at (counted once, on the first pass) and
+	 * every one only on NVMe is sent for; only when all are in host memory
+	 * are they pinned, so a parked batch holds nothing while it waits.
+	 */
+	for (uint32_t i = 0; i < n_keys; i++) {
+		uint32_t s = index_get(&st->ns[ns].index, keys[i]);
+		const struct block *b;
+		int r;
+
+		if (s == INDEX_NONE) {
+			if (!retry)
+				count_misses(st, &st->ns[ns], n_keys - i);
+			want = i;
+			break;
+		}
+		b = &st->blocks[s];
+		if (!retry) {
+			struct tier_access a = { .key = key_fingerprint(keys[i]), .parent = SLOT_NONE,
+						 .ns = ns, .pos = i, .req_len = n_keys,
+						 .prefix_hits = i, .now = ++st->now,
+						 .flags = TIER_ACC_PIN };
+
+			count_hit(st, &st->ns[ns], b);
+			st->blocks[s].touched = st->now;
+			note_access(st, s, &a);
+		}
+		if (b->res & RES_HOST)
+			continue;
+		r = (b->io & IO_READ) ? -EINPROGRESS : promote(st, s, false);
+		if (r == -EINPROGRESS) {
+			waiting = true;
+		} else if (r < 0) {
+			want = i; /* no room or gone: the batch ends here */
+			break;
+		}
+	}
+	if (waiting)
+		return -EINPROGRESS;
+	for (uint32_t i = 0; i < want; i++) {
+		int r = store_acquire(st, h, ns, keys[i], true, &ret[i], &ret_off[i], &size);
+
+		if (r < 0) {
+			/* Cannot happen after the pass above; stay consistent if it does. */
+			for (uint32_t j = 0; j < i; j++)
+				store_release(st, h, ret[j]);
+			return r == -EINPROGRESS ? r : (int)0;
+		}
+	}
+	return (int)want;
 }
 
 /* Take count pins off slot s for holder h. */

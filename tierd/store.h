@@ -184,7 +184,15 @@ int store_alloc(struct store *st, struct holder *h, uint32_t ns, tier_handle *re
 int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_key key,
 		 const tier_key *parent);
 int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key *keys,
-		 uint32_t n, uint32_t first_pos, uint32_t total, tier_key parent);
+		 uint32_t n, uint32_t first_pos, uint32_t total, tier_key parent,
+		 uint8_t *ret_tier);
+/*
+ * Pin the leading present keys, all at once: -EINPROGRESS while any of them
+ * is on its way up from NVMe (nothing is pinned meanwhile), else how many
+ * were pinned (handles and arena offsets in ret/ret_off).
+ */
+int store_acquire_many(struct store *st, struct holder *h, uint32_t ns, const tier_key *keys,
+		       uint32_t n, bool retry, tier_handle *ret, uint64_t *ret_off);
 int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key, bool retry,
 		  tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size);
 int store_release(struct store *st, struct holder *h, tier_handle handle);

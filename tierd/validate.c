@@ -61,7 +61,8 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 		struct tier_msg_hello m;
 
 		memcpy(&m, body, sizeof(m));
-		if (hello_done || !memchr(m.name, 0, sizeof(m.name)))
+		if (hello_done || !memchr(m.name, 0, sizeof(m.name)) ||
+		    (m.flags & ~(uint32_t)TIER_HELLO_NO_RING) || m.pad)
 			return -EINVAL;
 		break;
 	}
@@ -86,5 +87,49 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 	}
 	*ret_body = body;
 	*ret_body_len = blen;
+	return 0;
+}
+
+int validate_sqe(const struct tier_sqe *e, uint64_t data_bytes)
+{
+	uint64_t in, out;
+
+	if (e->pad || (e->flags & ~(uint8_t)TIER_OPF_PARENT))
+		return -EINVAL;
+	if (e->flags && e->opcode != TIER_OP_COMMIT)
+		return -EINVAL;
+	switch (e->opcode) {
+	case TIER_OP_NOP:
+	case TIER_OP_LOOKUP:
+	case TIER_OP_ACQUIRE:
+	case TIER_OP_RELEASE:
+	case TIER_OP_ALLOC:
+	case TIER_OP_COMMIT:
+	case TIER_OP_DROP:
+	case TIER_OP_PREFETCH:
+		return e->n || e->data_off ? -EINVAL : 0;
+	case TIER_SQE_LOOKUP_MANY:
+		in = sizeof(tier_key);
+		out = 1;
+		break;
+	case TIER_SQE_ACQUIRE_MANY:
+		in = sizeof(tier_key);
+		out = sizeof(tier_handle) + sizeof(uint64_t);
+		break;
+	case TIER_SQE_RELEASE_MANY:
+		in = sizeof(tier_handle);
+		out = 0;
+		break;
+	case TIER_SQE_COMMIT_MANY:
+		in = sizeof(tier_handle) + sizeof(tier_key);
+		out = 0;
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* 64-bit arithmetic: n and data_off are 32-bit, so nothing here overflows. */
+	if (e->n == 0 || e->data_off % 8 ||
+	    (uint64_t)e->data_off + (uint64_t)e->n * (in + out) > data_bytes)
+		return -EINVAL;
 	return 0;
 }

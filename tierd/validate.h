@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "proto.h"
+#include "ring.h"
 
 /*
  * Check one datagram of len bytes.  Returns:
@@ -19,5 +20,13 @@
  */
 int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hdr *ret_hdr,
 		 const void **ret_body, size_t *ret_body_len);
+
+/*
+ * Check one ring submission entry (already copied out of shared memory):
+ * known opcode, known flags, zero reserved fields, and for batches a count
+ * within limits and a data-area range (inputs and outputs) inside
+ * data_bytes.  0 or -EINVAL.
+ */
+int validate_sqe(const struct tier_sqe *e, uint64_t data_bytes);
 
 #endif

@@ -87,13 +87,13 @@ START_TEST(test_life_cycle)
 	ck_assert_uint_eq(st.used_bytes, BS);
 	ck_assert_uint_eq(st.ready_blocks, 0);
 	/* Not visible before commit. */
-	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT), 0);
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT, NULL), 0);
 	ck_assert_int_eq(store_acquire(&st, &h1, ns_a, k, false, &hd2, &off2, &size), -ENOENT);
 
 	ck_assert_int_eq(store_commit(&st, &h1, hd, k, NULL), 0);
 	ck_assert_uint_eq(st.ready_blocks, 1);
 	ck_assert_uint_eq(st.ns[ns_a].blocks, 1);
-	ck_assert_int_eq(store_lookup(&st, &h2, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT), 1);
+	ck_assert_int_eq(store_lookup(&st, &h2, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT, NULL), 1);
 
 	/* Another holder acquires it: the same block, same bytes. */
 	ck_assert_int_eq(store_acquire(&st, &h2, ns_a, k, false, &hd2, &off2, &size), 0);
@@ -108,7 +108,7 @@ START_TEST(test_life_cycle)
 	ck_assert_int_eq(store_release(&st, &h2, hd2), -EINVAL);
 
 	ck_assert_int_eq(store_drop(&st, ns_a, k), 0);
-	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT), 0);
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT, NULL), 0);
 	ck_assert_uint_eq(st.used_bytes, 0);
 	ck_assert_uint_eq(st.ready_blocks, 0);
 	ck_assert_uint_eq(st.ns[ns_a].blocks, 0);
@@ -155,7 +155,7 @@ START_TEST(test_errors)
 
 	ck_assert_int_eq(store_alloc(&st, &h1, 3, &x, &off, &size), -ENOENT);
 	ck_assert_int_eq(store_alloc(&st, &h1, UINT32_MAX, &x, &off, &size), -ENOENT);
-	ck_assert_int_eq(store_lookup(&st, &h1, 3, &(tier_key){ 1, 1 }, 1, 0, 1, TIER_KEY_ROOT),
+	ck_assert_int_eq(store_lookup(&st, &h1, 3, &(tier_key){ 1, 1 }, 1, 0, 1, TIER_KEY_ROOT, NULL),
 			 -ENOENT);
 	ck_assert_int_eq(store_acquire(&st, &h1, 3, K(1), false, &x, &off, &size), -ENOENT);
 	ck_assert_int_eq(store_acquire(&st, &h1, ns_a, K(1), false, &x, &off, &size), -ENOENT);
@@ -272,7 +272,7 @@ START_TEST(test_lru_order)
 	/* Touch k0..k9 through a lookup: they become the most recent. */
 	for (unsigned i = 0; i < 10; i++)
 		touched[i] = K(i);
-	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, touched, 10, 0, 10, TIER_KEY_ROOT), 10);
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, touched, 10, 0, 10, TIER_KEY_ROOT, NULL), 10);
 	for (unsigned i = 0; i < 20; i++)
 		put(&h1, ns_a, K(1000 + i));
 	ck_assert_uint_eq(st.c.evictions, 20);
@@ -313,7 +313,7 @@ START_TEST(test_acquire_refreshes_lru)
 	/* After a lookup by the same holder, the acquire of a hit is the same access. */
 	tier_key k2 = K(2);
 
-	ck_assert_int_eq(store_lookup(&st, &h2, ns_a, &k2, 1, 0, 1, TIER_KEY_ROOT), 1);
+	ck_assert_int_eq(store_lookup(&st, &h2, ns_a, &k2, 1, 0, 1, TIER_KEY_ROOT, NULL), 1);
 	ck_assert_uint_eq(st.c.hits, 2);
 	hd = acquire(&h2, ns_a, K(2), NULL);
 	ck_assert_uint_eq(st.c.hits, 2);
@@ -362,7 +362,7 @@ START_TEST(test_drop_pinned)
 	p2 = acquire(&h2, ns_a, k, NULL);
 	ck_assert_int_eq(store_drop(&st, ns_a, k), 0);
 	/* Gone from lookups at once... */
-	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT), 0);
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &k, 1, 0, 1, TIER_KEY_ROOT, NULL), 0);
 	ck_assert_int_eq(store_acquire(&st, &h1, ns_a, k, false, &hd, &off2, &size), -ENOENT);
 	ck_assert_int_eq(store_drop(&st, ns_a, k), -ENOENT);
 	ck_assert_uint_eq(st.ready_blocks, 0);
@@ -518,7 +518,7 @@ START_TEST(test_counters)
 
 	for (unsigned i = 0; i < 3; i++)
 		put(&h1, ns_a, K(i));
-	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, keys, 4, 0, 4, TIER_KEY_ROOT), 2);
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, keys, 4, 0, 4, TIER_KEY_ROOT, NULL), 2);
 	/*
 	 * One hit per key found; every key from the first absent one on is a
 	 * miss (the caller cannot use a block without its prefix).
@@ -531,7 +531,7 @@ START_TEST(test_counters)
 	ck_assert_uint_eq(st.c.misses, 3);
 	ck_assert_uint_eq(st.ns[ns_a].misses, 3);
 	/* A batch that continues a list (first_pos > 0). */
-	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &keys[1], 1, 1, 2, keys[0]), 1);
+	ck_assert_int_eq(store_lookup(&st, &h1, ns_a, &keys[1], 1, 1, 2, keys[0], NULL), 1);
 	ck_assert_uint_eq(st.c.hits, 3);
 
 	hd = acquire(&h2, ns_a, K(0), NULL);
