@@ -17,7 +17,9 @@
  *   - m, how many blocks the request appended after its hits (log buckets):
  *     a short turn on top of a conversation is typically extended again, a
  *     long new document on top of a shared prefix typically is not (later
- *     requests branch off before it).
+ *     requests branch off before it);
+ *   - whether the request is a conversation's first turn or a later one
+ *     (turn = 1 + the turn that appended the deepest block it re-read).
  * k and m are only known at the request's first miss (or its last block),
  * so the blocks it re-read get their final class then, by walking the parent
  * links back through the request: O(k) once per request, O(1) amortised.
@@ -25,8 +27,12 @@
  * What it learns, per class and per age (log scale, 2 buckets an octave):
  * reuse events (a hit, or a miss whose key is in the ghost: the hit it would
  * have been) and death events (a key that leaves the ghost unused).  The
- * ghost is a FIFO of evicted keys, HZ_GHOST_FACTOR x capacity long, so the
- * estimate is not limited to the ages the cache happens to keep blocks for.
+ * ghost is a FIFO of evicted keys as long as the cache (ARC's choice), so
+ * the estimate sees reuses a little beyond the ages the cache happens to
+ * keep blocks for, and what it estimates is the chance of a reuse within
+ * about two residence times: the reuses a cache of this size can still win.
+ * (Measured: a ghost 4-8 x longer, or an infinite-horizon estimate, ranks
+ * worse: they value blocks for reuses that come too late to be kept for.)
  * From these, P(reused later | class, alive at age a) = reuses at ages >= a
  * over all events at ages >= a (a Kaplan-Meier style survival estimate);
  * sparse classes lean on the all-classes curve.  Counts decay slowly, so the
@@ -40,9 +46,10 @@
  * gone, and a returning conversation re-reads its prefix first.  Engine hints
  * scale the probability (h > 0: x (1 + h); h < 0: / (1 - h)).
  *
- * Cost: 25 bytes a slot (links 8, request stamp 4, parent 4, key 8, class 1)
- * plus the ghost, 21 bytes per remembered key, HZ_GHOST_FACTOR per block of
- * capacity; fixed tables of HZ_CLASSES x HZ_AGES x 20 bytes.  Every hook is
+ * Cost: 27 bytes a slot (links 8, request stamp 4, parent 4, key 8, class,
+ * turn and hint 1 each) plus the ghost, 21 bytes per remembered key (key 8,
+ * stamp 4, class 1, index 8), one key per block of capacity: 48 bytes a
+ * block; fixed tables of HZ_CLASSES x HZ_AGES x 20 bytes (129 KB).  Every hook is
  * O(1) amortised; pick_victim is O(HZ_CLASSES) plus non-evictable skips.
  */
 #include <errno.h>
@@ -54,13 +61,13 @@
 
 #define HZ_AGES 64
 #define HZ_B 5                             /* log buckets of k and m */
-#define HZ_CLASSES (1 + 2 * HZ_B * HZ_B)   /* partial + {appended, re-read} x k x m */
-#ifndef HZ_GHOST_FACTOR
-#define HZ_GHOST_FACTOR 8                  /* ghost keys per block of capacity */
-#endif
+#define HZ_D 2                             /* first turn of a conversation, or a later one */
+#define HZ_CLASSES (1 + 2 * HZ_B * HZ_B * HZ_D) /* partial + {appended, re-read} x k x m x turn */
+#define HZ_GHOST_FACTOR 1                  /* ghost keys per block of capacity */
 #define HZ_FIT_PERIOD 1024u                /* accesses between refits */
 #define HZ_PRIOR 2.0                       /* weight, in events, of the all-classes curve */
 #define HZ_GHOST_WAYS 4
+#define HZ_OUT 0xff                        /* cls of a slot that is not in */
 
 struct hz_ghost {
 	uint64_t *fp;      /* ring of evicted keys, 0 = taken */
@@ -78,9 +85,11 @@ struct horizon {
 	uint32_t *parent;            /* slot -> parent slot as last seen, or NONE */
 	uint64_t *key;
 	uint8_t *cls;
+	uint8_t *turn;               /* slot -> turn of the conversation that appended it */
 	int8_t *hint;
 	uint32_t max_slots;
 	uint32_t now, req, walked, since_fit;
+	unsigned req_turn;
 	double decay;
 	double reuse[HZ_CLASSES][HZ_AGES], dead[HZ_CLASSES][HZ_AGES];
 	float prob[HZ_CLASSES][HZ_AGES];
@@ -106,11 +115,13 @@ static unsigned hz_log(uint32_t x)
 	return b < HZ_B ? b : HZ_B - 1;
 }
 
-static unsigned hz_class(bool partial, bool reread, uint32_t k, uint32_t m)
+static unsigned hz_class(bool partial, bool reread, uint32_t k, uint32_t m, unsigned turn)
 {
 	if (partial)
 		return 0;
-	return 1 + ((reread ? 1u : 0u) * HZ_B + hz_log(k)) * HZ_B + hz_log(m);
+	if (turn >= HZ_D)
+		turn = HZ_D - 1;
+	return 1 + (((reread ? 1u : 0u) * HZ_B + hz_log(k)) * HZ_B + hz_log(m)) * HZ_D + turn;
 }
 
 /* ---- ghost: a FIFO ring of evicted keys with a set-associative index ---- */
@@ -259,10 +270,14 @@ static void hz_settle(struct horizon *h, uint32_t s, const struct tier_access *a
 	uint32_t steps = a->pos + 1;
 
 	h->walked = h->req;
+	/* a conversation's turn: one more than the turn that appended the deepest block hit */
+	h->req_turn = 0;
+	if (k >= 2 && s != TIER_SLOT_NONE && s < h->max_slots && h->cls[s] != HZ_OUT)
+		h->req_turn = h->turn[s] + 1u < 255 ? h->turn[s] + 1u : 254;
 	while (s != TIER_SLOT_NONE && s < h->max_slots && steps-- > 0 && h->stamp[s] == h->req &&
-	       h->cls[s] != 0) {
+	       h->cls[s] != 0 && h->cls[s] != HZ_OUT) {
 		hz_unlink(h, s);
-		h->cls[s] = (uint8_t)hz_class(false, true, k, m);
+		h->cls[s] = (uint8_t)hz_class(false, true, k, m, h->req_turn);
 		slist_push_head(&h->list[h->cls[s]], &h->k, s);
 		s = h->parent[s];
 	}
@@ -302,6 +317,7 @@ static void horizon_destroy(void *st)
 	free(h->parent);
 	free(h->key);
 	free(h->cls);
+	free(h->turn);
 	free(h->hint);
 	free(h->g.fp);
 	free(h->g.stamp);
@@ -318,7 +334,7 @@ static int horizon_create(const struct tier_policy_params *p, void **ret)
 
 	if (!h)
 		return -ENOMEM;
-	gs = HZ_GHOST_FACTOR * cap;
+	gs = HZ_GHOST_FACTOR * cap + 1;
 	if (gs > (1u << 30))
 		gs = 1u << 30;
 	while (nb * HZ_GHOST_WAYS < 2 * gs)
@@ -331,17 +347,19 @@ static int horizon_create(const struct tier_policy_params *p, void **ret)
 	h->stamp = calloc(n, sizeof(*h->stamp));
 	h->parent = calloc(n, sizeof(*h->parent));
 	h->key = calloc(n, sizeof(*h->key));
-	h->cls = calloc(n, 1);
+	h->cls = malloc(n);
+	h->turn = calloc(n, 1);
 	h->hint = calloc(n, 1);
 	h->g.fp = calloc(gs, sizeof(*h->g.fp));
 	h->g.stamp = calloc(gs, sizeof(*h->g.stamp));
 	h->g.cls = calloc(gs, 1);
 	h->g.index = calloc(nb * HZ_GHOST_WAYS, sizeof(*h->g.index));
-	if (!h->stamp || !h->parent || !h->key || !h->cls || !h->hint || !h->g.fp || !h->g.stamp ||
+	if (!h->stamp || !h->parent || !h->key || !h->cls || !h->turn || !h->hint || !h->g.fp || !h->g.stamp ||
 	    !h->g.cls || !h->g.index) {
 		horizon_destroy(h);
 		return -ENOMEM;
 	}
+	memset(h->cls, HZ_OUT, n);
 	h->g.size = (uint32_t)gs;
 	h->g.imask = (uint32_t)(nb - 1);
 	/* counts halve over ~ 4 x (capacity + ghost) accesses: slow, but they follow drift */
@@ -367,6 +385,7 @@ static void horizon_insert(void *st, uint32_t s, const struct tier_access *a)
 	uint32_t m = a->req_len > a->prefix_hits ? a->req_len - a->prefix_hits : 0;
 	int64_t gi;
 
+
 	hz_tick(h, a);
 	gi = ghost_find(&h->g, a->key);
 	if (gi >= 0) {
@@ -374,13 +393,19 @@ static void horizon_insert(void *st, uint32_t s, const struct tier_access *a)
 		hz_event(h, h->reuse, h->g.cls[gi], h->g.stamp[gi]);
 		h->g.fp[gi] = 0;
 	}
-	if (h->walked != h->req && a->pos == a->prefix_hits && a->pos > 0)
-		hz_settle(h, a->parent, a, a->prefix_hits, m);
-	h->walked = h->req;
+	if (h->walked != h->req) {
+		/* the request's first miss: its leading hits are known now */
+		if (a->pos == a->prefix_hits && a->pos > 0)
+			hz_settle(h, a->parent, a, a->prefix_hits, m);
+		else
+			h->req_turn = 0;
+		h->walked = h->req;
+	}
 	h->key[s] = a->key;
 	h->stamp[s] = h->req;
 	h->parent[s] = a->parent;
-	h->cls[s] = (uint8_t)hz_class(partial, false, a->prefix_hits, m);
+	h->turn[s] = (uint8_t)h->req_turn;
+	h->cls[s] = (uint8_t)hz_class(partial, false, a->prefix_hits, m, h->req_turn);
 	hz_set_hint(h, s, a->hint);
 	hz_place(h, s);
 }
@@ -391,7 +416,6 @@ static void horizon_access(void *st, uint32_t s, const struct tier_access *a)
 	bool partial = a->flags & TIER_ACC_PARTIAL;
 	bool leading = a->pos == a->prefix_hits;
 	uint32_t k = a->prefix_hits + (leading ? 1 : 0);
-	uint32_t m = a->req_len > k ? a->req_len - k : 0;
 
 	hz_tick(h, a);
 	hz_event(h, h->reuse, h->cls[s], h->stamp[s]);
@@ -403,7 +427,8 @@ static void horizon_access(void *st, uint32_t s, const struct tier_access *a)
 	 * too; settled at the first miss.  A hit after a miss: k and m are final.
 	 */
 	h->cls[s] = (uint8_t)hz_class(partial, true, leading ? k : a->prefix_hits,
-				     leading ? 0 : a->req_len - a->prefix_hits);
+				     leading ? 0 : a->req_len - a->prefix_hits,
+				     leading ? 0 : h->req_turn);
 	if (a->hint)
 		hz_set_hint(h, s, a->hint);
 	hz_place(h, s);
@@ -417,6 +442,7 @@ static void horizon_remove(void *st, uint32_t s)
 
 	hz_unlink(h, s);
 	ghost_put(h, h->key[s], h->stamp[s], h->cls[s]);
+	h->cls[s] = HZ_OUT;
 }
 
 static void horizon_hint(void *st, uint32_t s, int32_t prio)
@@ -471,6 +497,6 @@ const struct tier_evict_ops tier_evict_horizon = {
 	.remove = horizon_remove,
 	.pick_victim = horizon_pick_victim,
 	.hint = horizon_hint,
-	/* slot state 25 bytes; ghost 21 bytes per key, HZ_GHOST_FACTOR keys per block of capacity */
-	.bytes_per_block = 25 + HZ_GHOST_FACTOR * 21,
+	/* slot state 27 bytes; ghost 21 bytes per key, HZ_GHOST_FACTOR keys per block of capacity */
+	.bytes_per_block = 27 + HZ_GHOST_FACTOR * 21,
 };
