@@ -104,7 +104,7 @@ const struct tier_evict_ops *tier_evict_find(const char *name);
 /* Policies in registry order; *ret_n is set to their count. */
 const struct tier_evict_ops *const *tier_evict_list(size_t *ret_n);
 
-#define TIER_EVICT_DEFAULT "lru"
+#define TIER_EVICT_DEFAULT "horizon"
 
 extern const struct tier_evict_ops tier_evict_lru;
 extern const struct tier_evict_ops tier_evict_clock;
@@ -112,6 +112,7 @@ extern const struct tier_evict_ops tier_evict_sieve;
 extern const struct tier_evict_ops tier_evict_s3fifo;
 extern const struct tier_evict_ops tier_evict_wtinylfu;
 extern const struct tier_evict_ops tier_evict_chain;
+extern const struct tier_evict_ops tier_evict_horizon;
 
 /*
  * Admission policy of one tier: whether a block is cached there at all.

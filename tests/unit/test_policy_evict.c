@@ -224,6 +224,117 @@ START_TEST(chain_order)
 }
 END_TEST
 
+/*
+ * horizon: requests replayed as tiersim and the daemon present them (pos,
+ * req_len, leading hits, parent slot when cached).  keys[i] == 0 means the
+ * key 1000 + slot.  Returns the number of hits.
+ */
+static unsigned hz_request(struct env *e, const uint32_t *slots, const uint64_t *keys, uint32_t n,
+			   bool partial_last, uint32_t cap)
+{
+	uint32_t ph = 0, hits = 0;
+	bool prefix = true;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t s = slots[i];
+		struct tier_access a = {
+			.key = keys && keys[i] ? keys[i] : 1000 + s,
+			.parent = (i && e->in[slots[i - 1]]) ? slots[i - 1] : TIER_SLOT_NONE,
+			.pos = i,
+			.req_len = n,
+			.prefix_hits = ph,
+			.now = ++e->now,
+			.flags = (partial_last && i == n - 1) ? TIER_ACC_PARTIAL : 0,
+		};
+
+		if (e->in[s] && (!keys || !keys[i])) {
+			hits++;
+			if (prefix)
+				ph++;
+			e->ops->access(e->st, s, &a);
+			continue;
+		}
+		if (e->in[s]) {
+			/* the slot is reused for another key: the old block is dropped */
+			e->ops->remove(e->st, s);
+			e->in[s] = false;
+		}
+		prefix = false;
+		for (uint32_t used = 0;;) {
+			used = 0;
+			for (uint32_t j = 0; j < MAXS; j++)
+				used += e->in[j];
+			if (used < cap)
+				break;
+			ck_assert_uint_ne(evict(e), TIER_SLOT_NONE);
+		}
+		e->ops->insert(e->st, s, &a);
+		e->in[s] = true;
+	}
+	return hits;
+}
+
+START_TEST(horizon_leaf_first)
+{
+	static const uint32_t ra[] = {0, 1, 2, 3}, rb[] = {0, 4, 5};
+	struct env e;
+
+	env_init(&e, "horizon", 32);
+	hz_request(&e, ra, NULL, 4, false, 32);
+	ck_assert_uint_eq(hz_request(&e, rb, NULL, 3, false, 32), 1);
+	/*
+	 * No statistics yet: every class alike, so the older request goes
+	 * first, each chain from its leaf toward its head (LRU would take 1,
+	 * 2, 3, then 0, 4, 5).  Block 0, re-read by the second request, ages
+	 * with it and goes after that request's own blocks.
+	 */
+	e.blocked[3] = true; /* a pinned leaf is passed over, its parent goes */
+	ck_assert_uint_eq(evict(&e), 2);
+	e.blocked[3] = false;
+	ck_assert_uint_eq(evict(&e), 3);
+	ck_assert_uint_eq(evict(&e), 1);
+	ck_assert_uint_eq(evict(&e), 5);
+	ck_assert_uint_eq(evict(&e), 4);
+	e.blocked[0] = true;
+	ck_assert_uint_eq(evict(&e), TIER_SLOT_NONE);
+	e.blocked[0] = false;
+	ck_assert_uint_eq(evict(&e), 0);
+	ck_assert_uint_eq(evict(&e), TIER_SLOT_NONE);
+	env_done(&e);
+}
+END_TEST
+
+START_TEST(horizon_learns_dead_class)
+{
+	struct env e;
+	uint32_t slots[3];
+	uint64_t keys[3];
+	uint32_t v;
+
+	/*
+	 * Conversations (slots 1..8) come back every 8 requests; every
+	 * request ends with a partial block under a fresh key (slots 20..49),
+	 * never seen again.  After a few refits the partial class has learned
+	 * a reuse probability near 0, so a partial block is evicted although
+	 * full blocks are older.
+	 */
+	env_init(&e, "horizon", 16);
+	for (uint32_t r = 0; r < 3000; r++) {
+		slots[0] = 0;
+		slots[1] = 1 + r % 8;
+		slots[2] = 20 + r % 30;
+		keys[0] = keys[1] = 0;
+		keys[2] = 100000 + r;
+		hz_request(&e, slots, keys, 3, true, 16);
+	}
+	v = evict(&e);
+	ck_assert_uint_ge(v, 20);
+	/* the conversations' blocks stay: they are the ones that come back */
+	ck_assert_uint_eq(hz_request(&e, (uint32_t[]){0, 1 + 3000 % 8}, NULL, 2, false, 16), 2);
+	env_done(&e);
+}
+END_TEST
+
 /* Every registered policy: random operations keep the contract. */
 START_TEST(contract)
 {
@@ -300,6 +411,8 @@ int main(void)
 	tcase_add_test(tc, s3fifo_order);
 	tcase_add_test(tc, wtinylfu_order);
 	tcase_add_test(tc, chain_order);
+	tcase_add_test(tc, horizon_leaf_first);
+	tcase_add_test(tc, horizon_learns_dead_class);
 	tcase_add_test(tc, registry);
 	tcase_add_loop_test(tc, contract, 0, (int)n);
 	suite_add_tcase(s, tc);
