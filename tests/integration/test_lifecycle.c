@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "daemon.h"
+#include "../../policies/policy.h"
 #include "testutil.h"
 
 static struct tdaemon d;
@@ -199,7 +200,7 @@ START_TEST(test_tierctl_json)
 	o = tierctl_json();
 	ck_assert_uint_le(get_u64(o, "uptime_s"), (uint64_t)(time(NULL) - t0) + 1);
 	ck_assert_uint_eq(get_u64(o, "clients"), 2); /* this test and tierctl */
-	ck_assert_str_eq(get_str(o, "policy_evict"), "lru");
+	ck_assert_str_eq(get_str(o, "policy_evict"), TIER_EVICT_DEFAULT);
 	tiers = get(o, "tiers");
 	ck_assert(json_object_is_type(tiers, json_type_array));
 	ck_assert_uint_eq(json_object_array_length(tiers), 1);

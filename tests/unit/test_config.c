@@ -11,6 +11,7 @@
 
 #include "../helpers/testutil.h"
 #include "config.h"
+#include "../../policies/policy.h"
 #include "log.h"
 
 #define MiB (1ULL << 20)
@@ -58,7 +59,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.host_bytes, DEFAULT_HOST_BYTES);
 	ck_assert_int_eq(c.numa_node, -1);
 	ck_assert_int_eq(c.hugepages, HUGEPAGES_AUTO);
-	ck_assert_str_eq(c.policy_evict, "lru");
+	ck_assert_str_eq(c.policy_evict, TIER_EVICT_DEFAULT);
 	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
 
 	/* Under systemd, the socket goes to $RUNTIME_DIRECTORY. */
