@@ -207,14 +207,21 @@ void store_deinit(struct store *st)
 	memset(st, 0, sizeof(*st));
 }
 
-int store_set_evict(struct store *st, const struct tier_evict_ops *ops)
+/* Blocks the host tier holds when full, in the first namespace's size (0: unknown yet). */
+static uint32_t host_capacity_blocks(const struct store *st)
 {
-	struct tier_policy_params pp = { .max_slots = st->max_slots };
+	if (!st->n_ns)
+		return 0;
+	return (uint32_t)(st->slab.arena_bytes / st->slab.classes[st->ns[0].cls].stride);
+}
+
+static int evict_replace(struct store *st, const struct tier_evict_ops *ops)
+{
+	struct tier_policy_params pp = { .max_slots = st->max_slots,
+					 .capacity = host_capacity_blocks(st) };
 	void *state;
 	int r;
 
-	if (ops == st->evict)
-		return 0;
 	r = ops->create(&pp, &state);
 	if (r < 0)
 		return r; /* the old policy stays */
@@ -231,6 +238,11 @@ int store_set_evict(struct store *st, const struct tier_evict_ops *ops)
 	st->evict = ops;
 	st->evict_state = state;
 	return 0;
+}
+
+int store_set_evict(struct store *st, const struct tier_evict_ops *ops)
+{
+	return ops == st->evict ? 0 : evict_replace(st, ops);
 }
 
 /* ---- namespaces ---------------------------------------------------- */
@@ -282,6 +294,13 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 	n->nv_cls = (uint32_t)nv_cls;
 	n->dirty_head = n->dirty_tail = SLOT_NONE;
 	*ret_ns = st->n_ns++;
+	/*
+	 * Policies size themselves (ghost lists, decay) by the tier's capacity in
+	 * blocks, known once a block size is: the first namespace's.  Nothing is
+	 * cached yet, so starting the policy again costs nothing.
+	 */
+	if (st->n_ns == 1 && st->ready_blocks == 0)
+		(void)evict_replace(st, st->evict);
 	if (st->nvme) {
 		struct jrec r2 = { .type = JREC_NS, .seq = st->seq };
 
@@ -295,6 +314,67 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 }
 
 /* ---- operations ---------------------------------------------------- */
+
+/* ---- the request a holder is serving -------------------------------- */
+
+#define REQ_MAX_KEYS 65536
+
+static void req_remember(struct holder *h, uint32_t ns, const tier_key *keys, uint32_t n,
+			 uint32_t first_pos)
+{
+	if (first_pos == 0) {
+		h->req_n = 0;
+		h->req_leading = 0;
+		h->req_ns = ns;
+		u32map_deinit(&h->req_pos);
+		u32map_init(&h->req_pos);
+	}
+	if (h->req_ns != ns || first_pos != h->req_n || h->req_n + n > REQ_MAX_KEYS)
+		return;
+	if (h->req_n + n > h->req_cap) {
+		uint32_t cap = (h->req_n + n) * 2;
+		tier_key *p = realloc(h->req_keys, (size_t)cap * sizeof(*p));
+
+		if (!p)
+			return;
+		h->req_keys = p;
+		h->req_cap = cap;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t *v = u32map_upsert(&h->req_pos, (uint32_t)key_fingerprint(keys[i]));
+
+		if (v && *v == 0)
+			*v = h->req_n + i + 1; /* position + 1: 0 means unset */
+		h->req_keys[h->req_n + i] = keys[i];
+	}
+	h->req_n += n;
+}
+
+/* Fill a's place in the holder's current request, if key is part of it. */
+static void req_place(struct store *st, const struct holder *h, uint32_t ns, tier_key key,
+		      struct tier_access *a)
+{
+	const uint32_t *v;
+	uint32_t pos;
+
+	if (h->req_ns != ns || !h->req_n)
+		return;
+	v = u32map_get(&h->req_pos, (uint32_t)key_fingerprint(key));
+	if (!v || !*v)
+		return;
+	pos = *v - 1;
+	if (pos >= h->req_n || h->req_keys[pos].hi != key.hi || h->req_keys[pos].lo != key.lo)
+		return;
+	a->pos = pos;
+	a->req_len = h->req_n;
+	a->prefix_hits = pos < h->req_leading ? pos : h->req_leading;
+	if (pos) {
+		uint32_t ps = index_get(&st->ns[ns].index, h->req_keys[pos - 1]);
+
+		a->parent_key = key_fingerprint(h->req_keys[pos - 1]);
+		a->parent = ps == INDEX_NONE ? SLOT_NONE : ps;
+	}
+}
 
 int store_alloc(struct store *st, struct holder *h, uint32_t ns, tier_handle *ret,
 		uint64_t *ret_off, uint64_t *ret_size)
@@ -371,6 +451,9 @@ int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_ke
 		.now = st->now,
 		.flags = TIER_ACC_WRITE,
 	};
+	req_place(st, h, b->ns, key, &a);
+	if (a.parent == INDEX_NONE)
+		a.parent = SLOT_NONE;
 	st->evict->insert(st->evict_state, s, &a);
 	return 0;
 }
@@ -424,6 +507,7 @@ int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key
 		return -ENOENT;
 	if (first_pos == 0)
 		h->lookup_start = st->now + 1;
+	req_remember(h, ns, keys, n_keys, first_pos);
 	prev = first_pos ? index_get(&n->index, parent) : SLOT_NONE;
 	for (i = 0; i < n_keys; i++) {
 		uint32_t s = index_get(&n->index, keys[i]);
@@ -454,6 +538,8 @@ int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key
 		prev = s;
 	}
 	h->lookup_end = st->now;
+	if (first_pos == 0 || h->req_leading == first_pos)
+		h->req_leading = first_pos + i;
 	/* Per-key answers past the prefix, for callers that want them (no policy effect). */
 	if (ret_tier)
 		for (uint32_t j = i; j < n_keys; j++) {
@@ -520,6 +606,7 @@ int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key,
 		struct tier_access a = { .key = key_fingerprint(key), .parent = SLOT_NONE,
 					 .ns = ns, .now = ++st->now, .flags = TIER_ACC_PIN };
 
+		req_place(st, h, ns, key, &a);
 		count_hit(st, n, b);
 		b->touched = st->now;
 		note_access(st, s, &a);
@@ -696,4 +783,8 @@ void store_holder_release_all(struct store *st, struct holder *h)
 	}
 	u32map_deinit(&h->holds);
 	h->pins = 0;
+	u32map_deinit(&h->req_pos);
+	free(h->req_keys);
+	h->req_keys = NULL;
+	h->req_n = h->req_cap = 0;
 }

@@ -87,6 +87,15 @@ struct holder {
 	uint64_t pins;         /* pins held, all blocks */
 	uint64_t lookup_start; /* logical times of this holder's latest lookup */
 	uint64_t lookup_end;
+	/*
+	 * The key list of its latest lookup (the request it is serving), so the
+	 * acquires and commits that follow reach the policy with their place in
+	 * the request, as the lookup's own accesses do.
+	 */
+	uint32_t req_ns;
+	uint32_t req_n, req_cap, req_leading;
+	tier_key *req_keys;
+	struct u32map req_pos;  /* low 32 bits of a key's fingerprint -> position */
 };
 
 /* I/O the store asks for.  Completions come back through store_*_done(). */

@@ -154,6 +154,15 @@ static void load_block(tier_client *c, const struct opts *o, tier_handle h, tier
 static void run_request_blocks(tier_client *c, uint32_t ns, const struct opts *o,
 			       const tier_key *keys, size_t n, struct replay_counts *rc)
 {
+	/*
+	 * The lookup tells the daemon which request follows (positions, chain)
+	 * and is the access of its leading hits; the acquires below of those
+	 * are the same accesses, not new ones.
+	 */
+	int r = tier_lookup(c, ns, keys, n);
+
+	if (r < 0)
+		die("lookup", r);
 	for (size_t i = 0; i < n; i++) {
 		tier_handle h;
 		int r = tier_acquire(c, ns, keys[i], &h);
