@@ -361,6 +361,37 @@ int tier_commit(tier_client *c, tier_handle h, tier_key key)
 	return commit(c, h, NULL, key);
 }
 
+int tier_commit_chain(tier_client *c, tier_handle h, tier_key parent, tier_key key)
+{
+	return commit(c, h, &parent, key);
+}
+
+int tier_hint(tier_client *c, uint32_t ns, const tier_key *keys, size_t n, int32_t priority)
+{
+	uint8_t msg[sizeof(struct tier_msg_hint) + TIER_LOOKUP_BATCH * sizeof(tier_key)];
+	size_t done = 0;
+	int found = 0;
+
+	if (!c || (!keys && n))
+		return -EINVAL;
+	if (n > INT32_MAX)
+		n = INT32_MAX;
+	while (done < n) {
+		size_t k = n - done < TIER_LOOKUP_BATCH ? n - done : TIER_LOOKUP_BATCH;
+		struct tier_msg_hint hdr = { .ns = ns, .n = (uint32_t)k, .priority = priority };
+		int r;
+
+		memcpy(msg, &hdr, sizeof(hdr));
+		memcpy(msg + sizeof(hdr), keys + done, k * sizeof(tier_key));
+		r = call(c, TIER_MSG_HINT, msg, sizeof(hdr) + k * sizeof(tier_key), NULL, 0);
+		if (r < 0)
+			return r;
+		found += r;
+		done += k;
+	}
+	return found;
+}
+
 /*
  * Send keys in batches of TIER_LOOKUP_BATCH as message type (LOOKUP or
  * PREFETCH).  With leading, stop at the first batch that is not fully

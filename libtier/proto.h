@@ -43,6 +43,7 @@ enum tier_msg_type {
 	TIER_MSG_STATS,
 	TIER_MSG_PREFETCH,  /* body: struct tier_msg_lookup + n keys; reply: promotions started */
 	TIER_MSG_FLUSH,     /* body: struct tier_msg_flush */
+	TIER_MSG_HINT,      /* body: struct tier_msg_hint + n keys; reply: keys present */
 	TIER_MSG__MAX,
 };
 
@@ -126,6 +127,13 @@ struct tier_msg_key {
 
 struct tier_msg_handle {
 	tier_handle handle;
+};
+
+struct tier_msg_hint {
+	uint32_t ns;
+	uint32_t n;
+	int32_t priority;
+	uint32_t pad;
 };
 
 struct tier_msg_flush {

@@ -134,6 +134,21 @@ int tier_release(tier_client *c, tier_handle h);
  */
 int tier_drop(tier_client *c, uint32_t ns, tier_key key);
 
+/*
+ * tier_commit, naming the block's parent (the key before it in the prompt):
+ * the daemon's policies learn the chain from it (a block is of no use
+ * without its parent).
+ */
+int tier_commit_chain(tier_client *c, tier_handle h, tier_key parent, tier_key key);
+
+/*
+ * An advisory priority for the blocks keys[0..n) of ns from the engine:
+ * higher = keep longer (an attention-importance score, "this session comes
+ * back soon"), negative = let go first.  Policies may use or ignore it.
+ * Returns how many of the keys are present.
+ */
+int tier_hint(tier_client *c, uint32_t ns, const tier_key *keys, size_t n, int32_t priority);
+
 /* tier_flush(c, TIER_NS_ALL): every namespace. */
 #define TIER_NS_ALL UINT32_MAX
 

@@ -137,6 +137,7 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 		.arena = s->arena.base,
 		.max_namespaces = s->cfg.max_namespaces,
 		.evict = tier_evict_find(s->cfg.policy_evict),
+		.prefetch = tier_prefetch_find(s->cfg.policy_prefetch),
 		.seed = random_seed(),
 		.nv_devs = s->cfg.nvme_n_paths,
 		.nv_dev_bytes = s->cfg.nvme_n_paths ? s->cfg.nvme_bytes / s->cfg.nvme_n_paths : 0,

@@ -276,6 +276,15 @@ static int handle(struct server *s, struct session *se, const struct tier_msg_hd
 	}
 	case TIER_MSG_STATS:
 		return do_stats(s, se, h, body);
+	case TIER_MSG_HINT: {
+		struct tier_msg_hint m;
+		static tier_key keys[TIER_LOOKUP_BATCH];
+
+		memcpy(&m, body, sizeof(m));
+		memcpy(keys, (const uint8_t *)body + sizeof(m), (size_t)m.n * sizeof(tier_key));
+		r = store_hint(st, m.ns, keys, m.n, m.priority);
+		return send_reply(s, se, h, r, NULL, 0, -1);
+	}
 	case TIER_MSG_FLUSH:
 		if (!retry)
 			st->c.flush++;

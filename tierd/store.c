@@ -57,6 +57,8 @@ void store_slot_free(struct store *st, uint32_t s)
 	b->gen = gen ? gen : 1;
 	b->next_free = st->free_slot;
 	st->free_slot = s;
+	if (st->prefetch && st->prefetch->remove)
+		st->prefetch->remove(st->prefetch_state, s);
 }
 
 /* Decode a handle: the slot, or -EINVAL (no such slot) / -ESTALE (old generation). */
@@ -139,6 +141,12 @@ int store_init(struct store *st, const struct store_params *p)
 	if (r < 0)
 		goto fail;
 	st->evict = p->evict;
+	if (p->prefetch) {
+		r = p->prefetch->create(&pp, &st->prefetch_state);
+		if (r < 0)
+			goto fail;
+		st->prefetch = p->prefetch;
+	}
 
 	if (p->nv_devs) {
 		struct store_nv *nv = &st->nv;
@@ -188,6 +196,8 @@ void store_deinit(struct store *st)
 
 	if (st->evict)
 		st->evict->destroy(st->evict_state);
+	if (st->prefetch)
+		st->prefetch->destroy(st->prefetch_state);
 	if (nv->evict)
 		nv->evict->destroy(nv->evict_state);
 	if (nv->admit && nv->admit->destroy)
@@ -469,6 +479,32 @@ static void note_access(struct store *st, uint32_t s, const struct tier_access *
 		st->nv.evict->access(st->nv.evict_state, s, a);
 	if (st->nvme && st->nv.admit->access)
 		st->nv.admit->access(st->nv.admit_state, a);
+	if (st->prefetch && st->prefetch->access)
+		st->prefetch->access(st->prefetch_state, s, a);
+}
+
+static int promote(struct store *st, uint32_t s, bool prefetch);
+
+/* Ask the prefetch policy what follows the access a to s; bring those up. */
+static void prefetch_after(struct store *st, uint32_t s, const struct tier_access *a)
+{
+	uint32_t slots[16];
+	uint64_t keys[16];
+	size_t n;
+
+	if (!st->prefetch || !st->nvme)
+		return;
+	n = st->prefetch->suggest(st->prefetch_state, s, a, slots, keys, 16);
+	for (size_t i = 0; i < n && i < 16; i++) {
+		const struct block *b = slots[i] < st->used_slots ? &st->blocks[slots[i]] : NULL;
+
+		/* Slots are reused: only the block the policy saw, and only if on NVMe alone. */
+		if (!b || b->state != BLOCK_READY || (b->flags & BLOCK_DROPPED) ||
+		    key_fingerprint(b->key) != keys[i] || (b->res & RES_HOST) || (b->io & IO_READ))
+			continue;
+		if (promote(st, slots[i], true) == -EINPROGRESS)
+			st->prefetches++;
+	}
 }
 
 /* Count a hit in the tier that serves s. */
@@ -535,6 +571,8 @@ int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key
 			.flags = TIER_ACC_LOOKUP,
 		};
 		note_access(st, s, &a);
+		if (i == 0 && first_pos == 0)
+			prefetch_after(st, s, &a);
 		prev = s;
 	}
 	h->lookup_end = st->now;
@@ -733,6 +771,30 @@ int store_drop(struct store *st, uint32_t ns, tier_key key)
 		return -ENOENT;
 	store_forget(st, s);
 	return 0;
+}
+
+int store_hint(struct store *st, uint32_t ns, const tier_key *keys, uint32_t n_keys,
+	       int32_t priority)
+{
+	struct ns *n = ns_get(st, ns);
+	int found = 0;
+
+	if (!n)
+		return -ENOENT;
+	for (uint32_t i = 0; i < n_keys; i++) {
+		uint32_t s = index_get(&n->index, keys[i]);
+		const struct block *b;
+
+		if (s == INDEX_NONE)
+			continue;
+		b = &st->blocks[s];
+		found++;
+		if ((b->res & RES_HOST) && st->evict->hint)
+			st->evict->hint(st->evict_state, s, priority);
+		if ((b->res & RES_NVME) && st->nv.evict->hint)
+			st->nv.evict->hint(st->nv.evict_state, s, priority);
+	}
+	return found;
 }
 
 int store_prefetch(struct store *st, uint32_t ns, const tier_key *keys, uint32_t n_keys)

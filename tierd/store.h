@@ -112,6 +112,7 @@ struct store_params {
 	uint8_t *arena;            /* for checksums (may be NULL without NVMe) */
 	uint32_t max_namespaces;
 	const struct tier_evict_ops *evict;
+	const struct tier_prefetch_ops *prefetch; /* NULL: none */
 	uint64_t seed;             /* key-index seed (random in the daemon) */
 	/* NVMe tier: n_devs == 0 means none */
 	uint32_t nv_devs;
@@ -160,6 +161,9 @@ struct store {
 	uint32_t n_ns, max_ns;
 	const struct tier_evict_ops *evict;
 	void *evict_state;
+	const struct tier_prefetch_ops *prefetch;
+	void *prefetch_state;
+	uint64_t prefetches;    /* promotions the prefetch policy started */
 	uint64_t now;           /* logical clock for policies */
 	uint64_t seq;           /* commit sequence */
 	uint64_t ready_blocks;  /* in the index, any tier */
@@ -206,6 +210,8 @@ int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key,
 		  tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size);
 int store_release(struct store *st, struct holder *h, tier_handle handle);
 int store_drop(struct store *st, uint32_t ns, tier_key key);
+/* An engine's priority for keys (higher = keep longer); how many were present. */
+int store_hint(struct store *st, uint32_t ns, const tier_key *keys, uint32_t n, int32_t priority);
 /* Start promotions of NVMe-only keys; the number started. */
 int store_prefetch(struct store *st, uint32_t ns, const tier_key *keys, uint32_t n);
 

@@ -22,6 +22,7 @@ static const size_t body_size[TIER_MSG__MAX] = {
 	[TIER_MSG_STATS] = sizeof(struct tier_msg_stats),
 	[TIER_MSG_PREFETCH] = sizeof(struct tier_msg_lookup), /* + n keys */
 	[TIER_MSG_FLUSH] = sizeof(struct tier_msg_flush),
+	[TIER_MSG_HINT] = sizeof(struct tier_msg_hint), /* + n keys */
 };
 
 int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hdr *ret_hdr,
@@ -52,6 +53,15 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 			return -EINVAL;
 		/* keys[0] sits at first_pos of a list of total keys. */
 		if (l.first_pos > l.total || l.n > l.total - l.first_pos)
+			return -EINVAL;
+	} else if (h.type == TIER_MSG_HINT) {
+		struct tier_msg_hint m;
+
+		if (blen < sizeof(m))
+			return -EINVAL;
+		memcpy(&m, body, sizeof(m));
+		if (m.n > TIER_LOOKUP_BATCH || m.pad ||
+		    blen != sizeof(m) + (size_t)m.n * sizeof(tier_key))
 			return -EINVAL;
 	} else if (blen != body_size[h.type]) {
 		return -EINVAL;

@@ -165,8 +165,8 @@ static void run_request_blocks(tier_client *c, uint32_t ns, const struct opts *o
 		die("lookup", r);
 	for (size_t i = 0; i < n; i++) {
 		tier_handle h;
-		int r = tier_acquire(c, ns, keys[i], &h);
 
+		r = tier_acquire(c, ns, keys[i], &h);
 		if (r == 0) {
 			rc->hits++;
 			load_block(c, o, h, keys[i], rc);

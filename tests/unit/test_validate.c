@@ -28,6 +28,7 @@ static size_t expected_body(uint16_t type)
 	case TIER_MSG_STATS: return sizeof(struct tier_msg_stats);
 	case TIER_MSG_PREFETCH: return sizeof(struct tier_msg_lookup);
 	case TIER_MSG_FLUSH: return sizeof(struct tier_msg_flush);
+	case TIER_MSG_HINT: return sizeof(struct tier_msg_hint);
 	default: return SIZE_MAX;
 	}
 }
