@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <check.h>
@@ -28,6 +30,14 @@ extern const char *h_tierctl_path;
 
 /* Check's main for these binaries: reads the paths, runs suite, returns the exit code. */
 int h_main(int argc, char **argv, Suite *suite);
+
+/* tcase_add_test, unless $TIER_TEST_ONLY names another test (to run one alone). */
+#define h_add_test(tc, tf)                                                          \
+	do {                                                                        \
+		const char *only_ = getenv("TIER_TEST_ONLY");                       \
+		if (!only_ || !strcmp(only_, (tf)->name))                           \
+			tcase_add_test(tc, tf);                                     \
+	} while (0)
 
 #define TD_MAX_OPTS 24
 

@@ -230,8 +230,8 @@ static Suite *nvme_crash_suite(void)
 
 	/* The long form (TIER_CRASH_ROUNDS=50) takes a few minutes. */
 	tcase_set_timeout(tc, 1200);
-	tcase_add_test(tc, test_kill9_keeps_flushed);
-	tcase_add_test(tc, test_crash_loop);
+	h_add_test(tc, test_kill9_keeps_flushed);
+	h_add_test(tc, test_crash_loop);
 	suite_add_tcase(s, tc);
 	return s;
 }

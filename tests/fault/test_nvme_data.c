@@ -406,12 +406,12 @@ static Suite *nvme_data_suite(void)
 	TCase *tc = tcase_create("nvme");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_past_dram_byte_exact);
-	tcase_add_test(tc, test_prefetch_makes_host_hits);
-	tcase_add_test(tc, test_flush_durable);
-	tcase_add_test(tc, test_flush_without_nvme);
-	tcase_add_test(tc, test_clean_restart);
-	tcase_add_test(tc, test_stats_json);
+	h_add_test(tc, test_past_dram_byte_exact);
+	h_add_test(tc, test_prefetch_makes_host_hits);
+	h_add_test(tc, test_flush_durable);
+	h_add_test(tc, test_flush_without_nvme);
+	h_add_test(tc, test_clean_restart);
+	h_add_test(tc, test_stats_json);
 	suite_add_tcase(s, tc);
 	return s;
 }
