@@ -72,15 +72,27 @@ END_TEST
 
 /* ---- the crash loop ------------------------------------------------- */
 
-#define LOOP_BLOCKS 100   /* per round: 6.25 MiB through 4 MiB of host memory */
-#define LOOP_FLUSH_EVERY 16
+/*
+ * Per round: 48 blocks, alternately 64 KiB and 192 KiB (two namespaces, so
+ * NVMe slabs of two size classes), 6 MiB through 4 MiB of host memory; a
+ * flush every 12 blocks, and after each flush a drop of an earlier block, so
+ * NVMe space is freed and reused across classes.
+ */
+#define LOOP_BLOCKS 48
+#define LOOP_FLUSH_EVERY 12
 #define LOOP_MAX_ROUNDS 1000
+#define BIG_BS (192 * KiB)
 
 /* What the writer of each round achieved, in memory shared with the test. */
 struct loop_shared {
 	uint64_t started[LOOP_MAX_ROUNDS];
 	uint64_t committed[LOOP_MAX_ROUNDS]; /* commits answered 0 */
 	uint64_t flushed[LOOP_MAX_ROUNDS];   /* blocks before the last flush answered 0 */
+	uint8_t dropped[LOOP_MAX_ROUNDS][LOOP_BLOCKS]; /* set before the drop is sent */
+};
+
+struct loop_ns {
+	uint32_t id[2];
 };
 
 static uint64_t salt_of(int round)
@@ -88,29 +100,16 @@ static uint64_t salt_of(int round)
 	return 1000 + (uint64_t)round;
 }
 
-static void writer(const struct tierd *d, struct loop_shared *sh, int round, pid_t parent)
+static size_t bs_of(uint64_t i)
 {
-	tier_client *c;
-	uint32_t ns;
+	return i % 2 ? BIG_BS : BS;
+}
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent || tier_connect(d->sock, &c) < 0 ||
-	    tier_namespace(c, "crash", BS, &ns) < 0)
-		_exit(1);
-	__atomic_store_n(&sh->started[round], 1, __ATOMIC_RELEASE);
-	for (uint64_t i = 0; i < LOOP_BLOCKS; i++) {
-		if (tk_put(c, ns, tk_key(salt_of(round), i), BS) < 0)
-			_exit(0); /* the daemon is gone */
-		__atomic_store_n(&sh->committed[round], i + 1, __ATOMIC_RELEASE);
-		if ((i + 1) % LOOP_FLUSH_EVERY == 0 || i + 1 == LOOP_BLOCKS) {
-			if (tier_flush(c, ns) < 0)
-				_exit(0);
-			__atomic_store_n(&sh->flushed[round], i + 1, __ATOMIC_RELEASE);
-		}
-	}
-	/* Done: wait to be killed, connected, like an idle engine. */
-	for (;;)
-		pause();
+static int open_loop_ns(tier_client *c, struct loop_ns *ns)
+{
+	int r = tier_namespace(c, "crash", BS, &ns->id[0]);
+
+	return r < 0 ? r : tier_namespace(c, "crash-big", BIG_BS, &ns->id[1]);
 }
 
 static uint64_t rng_next(uint64_t *x)
@@ -121,14 +120,50 @@ static uint64_t rng_next(uint64_t *x)
 	return *x;
 }
 
+static void writer(const struct tierd *d, struct loop_shared *sh, int round, pid_t parent,
+		   uint64_t rng)
+{
+	struct loop_ns ns;
+	tier_client *c;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent || tier_connect(d->sock, &c) < 0 || open_loop_ns(c, &ns) < 0)
+		_exit(1);
+	__atomic_store_n(&sh->started[round], 1, __ATOMIC_RELEASE);
+	for (uint64_t i = 0; i < LOOP_BLOCKS; i++) {
+		uint64_t j;
+
+		if (tk_put(c, ns.id[i % 2], tk_key(salt_of(round), i), bs_of(i)) < 0)
+			_exit(0); /* the daemon is gone */
+		__atomic_store_n(&sh->committed[round], i + 1, __ATOMIC_RELEASE);
+		if ((i + 1) % LOOP_FLUSH_EVERY && i + 1 != LOOP_BLOCKS)
+			continue;
+		if (tier_flush(c, TIER_NS_ALL) < 0)
+			_exit(0);
+		__atomic_store_n(&sh->flushed[round], i + 1, __ATOMIC_RELEASE);
+		j = rng_next(&rng) % (i + 1);
+		if (!sh->dropped[round][j]) {
+			__atomic_store_n(&sh->dropped[round][j], 1, __ATOMIC_RELEASE);
+			if (tier_drop(c, ns.id[j % 2], tk_key(salt_of(round), j)) < 0)
+				_exit(0);
+		}
+	}
+	/* Done: wait to be killed, connected, like an idle engine. */
+	for (;;)
+		pause();
+}
+
 /* Check round q's keys: flushed ones must all be there, every served one right. */
-static void verify_round(tier_client *c, uint32_t ns, const struct loop_shared *sh, int q,
-			 uint64_t stride, uint64_t offset)
+static void verify_round(tier_client *c, const struct loop_ns *ns, const struct loop_shared *sh,
+			 int q, uint64_t stride, uint64_t offset)
 {
 	struct tk_tally must = { 0 }, may = { 0 };
 
-	for (uint64_t i = offset % stride; i < LOOP_BLOCKS; i += stride)
-		tk_get(c, ns, tk_key(salt_of(q), i), BS, i < sh->flushed[q] ? &must : &may);
+	for (uint64_t i = offset % stride; i < LOOP_BLOCKS; i += stride) {
+		bool durable = i < sh->flushed[q] && !sh->dropped[q][i];
+
+		tk_get(c, ns->id[i % 2], tk_key(salt_of(q), i), bs_of(i), durable ? &must : &may);
+	}
 	ck_assert_msg(must.wrong + must.missing + must.errors == 0,
 		      "round %d: flushed blocks: %llu wrong, %llu missing, %llu errors (last %d)",
 		      q, (unsigned long long)must.wrong, (unsigned long long)must.missing,
@@ -148,6 +183,7 @@ START_TEST(test_crash_loop)
 				 : ((uint64_t)time(NULL) << 16) ^ (uint64_t)getpid();
 	uint64_t rng = seed ? seed : 1;
 	struct loop_shared *sh;
+	struct loop_ns ns;
 	struct tierd d;
 	int mid_write = 0;
 
@@ -162,19 +198,19 @@ START_TEST(test_crash_loop)
 	td_init(&d, "crash-loop");
 	td_opt(&d, "host.size=4M");
 	/* Room for every round's blocks: NVMe never has to evict a flushed one. */
-	td_opt(&d, "nvme.size=%dM", 32 + 8 * rounds);
+	td_opt(&d, "nvme.size=%dM", 32 + 7 * rounds);
 	td_start(&d);
 	for (int r = 0; r < rounds; r++) {
-		unsigned delay_us = (unsigned)(rng_next(&rng) % 30000);
+		/* The writer needs ~10-20 ms for its round: most kills land in the middle. */
+		unsigned delay_us = (unsigned)(rng_next(&rng) % 20000);
 		pid_t parent = getpid(), w;
 		tier_client *c;
-		uint32_t ns;
 		int status;
 
 		w = fork();
 		ck_assert_int_ge(w, 0);
 		if (w == 0)
-			writer(&d, sh, r, parent);
+			writer(&d, sh, r, parent, rng_next(&rng));
 		for (int i = 0; i < 6000 && !__atomic_load_n(&sh->started[r], __ATOMIC_ACQUIRE);
 		     i++) {
 			if (waitpid(w, &status, WNOHANG) == w)
@@ -195,9 +231,9 @@ START_TEST(test_crash_loop)
 
 		td_start(&d);
 		c = td_connect(&d);
-		ck_assert_int_eq(tier_namespace(c, "crash", BS, &ns), 0);
+		ck_assert_int_eq(open_loop_ns(c, &ns), 0);
 		for (int q = 0; q <= r; q++)
-			verify_round(c, ns, sh, q, q + 1 >= r ? 1 : 8, (uint64_t)r);
+			verify_round(c, &ns, sh, q, q + 1 >= r ? 1 : 8, (uint64_t)r);
 		tier_close(c);
 	}
 	printf("# %d of %d kills landed while the writer was writing\n", mid_write, rounds);
@@ -208,11 +244,10 @@ START_TEST(test_crash_loop)
 	{
 		tier_client *c = td_connect(&d);
 		struct tier_stats s;
-		uint32_t ns;
 
-		ck_assert_int_eq(tier_namespace(c, "crash", BS, &ns), 0);
+		ck_assert_int_eq(open_loop_ns(c, &ns), 0);
 		for (int q = 0; q < rounds; q++)
-			verify_round(c, ns, sh, q, 1, 0);
+			verify_round(c, &ns, sh, q, 1, 0);
 		h_stats(c, &s);
 		ck_assert_uint_eq(h_tier(&s, "nvme")->io_errors, 0);
 		tier_close(c);
