@@ -166,7 +166,8 @@ int tier_prefetch(tier_client *c, uint32_t ns, const tier_key *keys, size_t n);
  * durable on NVMe (written, recorded in the journal, and fdatasync'ed), so it
  * survives a restart, a crash and a power loss.  ns may be TIER_NS_ALL.
  * -ENODEV without an NVMe tier, -EIO when a write failed (the blocks stay
- * cached; call again to retry).
+ * cached; call again to retry), -ENOSPC when the NVMe tier has no room for
+ * them all (the rest stay cached).
  */
 int tier_flush(tier_client *c, uint32_t ns);
 

@@ -295,12 +295,18 @@ void store_balance(struct store *st)
 
 /* ---- NVMe room ------------------------------------------------------ */
 
+struct nv_evict_ctx {
+	struct store *st;
+	bool keep_host; /* spare blocks that also have a host copy */
+};
+
 static bool nv_evictable(void *arg, uint32_t slot)
 {
-	const struct block *b = &((struct store *)arg)->blocks[slot];
+	const struct nv_evict_ctx *x = arg;
+	const struct block *b = &x->st->blocks[slot];
 
 	return b->state == BLOCK_READY && (b->res & RES_NVME) && !(b->io & IO_READ) &&
-	       !(b->flags & BLOCK_DROPPED);
+	       !(b->flags & BLOCK_DROPPED) && !(x->keep_host && (b->res & RES_HOST));
 }
 
 /* s leaves NVMe to make room there; if it was nowhere else, it is gone. */
@@ -317,10 +323,17 @@ static void nv_evict(struct store *st, uint32_t s)
 	store_dirty_add(st, s); /* only in host memory again */
 }
 
-/* NVMe space for a block of namespace n: 0 with ret_dev and ret_off set, or -ENOSPC. */
-static int nv_room(struct store *st, const struct ns *n, uint32_t *ret_dev, uint64_t *ret_off)
+/*
+ * NVMe space for a block of namespace n: 0 with ret_dev and ret_off set, or
+ * -ENOSPC.  With keep_host (a flush), a victim that also has a host copy is
+ * not taken: evicting it only makes it dirty again, and a flush larger than
+ * the device would chase its own tail forever.
+ */
+static int nv_room(struct store *st, const struct ns *n, bool keep_host, uint32_t *ret_dev,
+		   uint64_t *ret_off)
 {
 	struct store_nv *nv = &st->nv;
+	struct nv_evict_ctx x = { st, keep_host };
 
 	for (;;) {
 		uint32_t v;
@@ -337,7 +350,7 @@ static int nv_room(struct store *st, const struct ns *n, uint32_t *ret_dev, uint
 				return 0;
 			}
 		}
-		v = nv->evict->pick_victim(nv->evict_state, nv_evictable, st);
+		v = nv->evict->pick_victim(nv->evict_state, nv_evictable, &x);
 		if (v == SLOT_NONE)
 			return -ENOSPC;
 		/*
@@ -367,7 +380,7 @@ static int start_writeback(struct store *st, uint32_t s, bool evict_after)
 		}
 		return 0;
 	}
-	r = nv_room(st, n, &dev, &off);
+	r = nv_room(st, n, !evict_after, &dev, &off);
 	if (r < 0)
 		return r;
 	b->csum = XXH3_64bits(st->arena + b->host_off, n->block_size);

@@ -339,7 +339,12 @@ void server_nvme_shutdown(struct server *s)
 	if (store_flush_start(st, TIER_NS_ALL, &epoch) == 0) {
 		uint64_t errors = st->nv.io_errors;
 
-		while (store_flush_pending(st, TIER_NS_ALL, epoch) && st->nv.io_errors == errors) {
+		/*
+		 * Wait only while writes are on their way: blocks that found no
+		 * NVMe room (-ENOSPC) would leave nothing to wait for, forever.
+		 */
+		while (store_flush_kick(st, TIER_NS_ALL, epoch) == -EINPROGRESS &&
+		       st->nv.io_errors == errors) {
 			journal_append(s);
 			if (nvme_wait(s->nvme) < 0)
 				break;
