@@ -29,6 +29,7 @@
 
 #include <json-c/json.h>
 
+#include "benchutil.h"
 #include "tier.h"
 #include "workload.h"
 
@@ -48,56 +49,15 @@ struct opts {
 	bool verify;
 	bool block_mode;  /* every block one access (the trace README's replay) */
 	bool nvme_bench;
+	bool fastpath;
+	const char *peers;
 	bool keep;        /* leave the benchmark's blocks in the daemon */
 	uint64_t nvme_bytes;
 	size_t window;
 	const char *ns_name;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what, int r)
-{
-	fprintf(stderr, "tierbench: %s: %s\n", what, tier_strerror(r));
-	exit(1);
-}
-
 /* The bytes of a block: 8-byte words from a simple generator seeded by the key. */
-static void fill_block(void *p, size_t len, tier_key k)
-{
-	uint64_t x = k.lo ^ (k.hi << 1), *w = p;
-	size_t n = len / 8;
-
-	for (size_t i = 0; i < n; i++) {
-		x += 0x9E3779B97F4A7C15ULL;
-		w[i] = x ^ (x >> 29);
-	}
-	memset((uint8_t *)p + n * 8, (int)(k.lo & 0xff), len - n * 8);
-}
-
-static bool check_block(const void *p, size_t len, tier_key k)
-{
-	uint64_t x = k.lo ^ (k.hi << 1), w;
-	size_t n = len / 8;
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		x += 0x9E3779B97F4A7C15ULL;
-		memcpy(&w, b + i * 8, 8);
-		if (w != (x ^ (x >> 29)))
-			return false;
-	}
-	for (size_t i = n * 8; i < len; i++)
-		if (b[i] != (uint8_t)(k.lo & 0xff))
-			return false;
-	return true;
-}
 
 /* ---- workload replay ----------------------------------------------- */
 
@@ -323,26 +283,6 @@ static int run_workload(const struct opts *o)
 
 /* ---- data path and round-trip benchmark ---------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
-static tier_key bench_key(uint64_t size, uint64_t i)
-{
-	uint64_t d[2] = { size, i };
-
-	return tier_key_next(TIER_KEY_ROOT, d, sizeof(d));
-}
-
 /*
  * One block size: write N blocks (alloc, memcpy in, commit), read them
  * (acquire, memcpy out, release), against memcpy of the same bytes between
@@ -440,18 +380,6 @@ static json_object *bench_block_size(tier_client *c, size_t bs)
 	free(src);
 	free(dst);
 	free(h);
-	return o;
-}
-
-static json_object *latency_json(double *us, int n)
-{
-	json_object *o = json_object_new_object();
-
-	qsort(us, (size_t)n, sizeof(*us), cmp_double);
-	json_object_object_add(o, "ops_per_s", json_object_new_double(0));
-	json_object_object_add(o, "p50_us", json_object_new_double(us[n / 2]));
-	json_object_object_add(o, "p99_us", json_object_new_double(us[(int)(n * 0.99)]));
-	json_object_object_add(o, "p999_us", json_object_new_double(us[(int)(n * 0.999)]));
 	return o;
 }
 
@@ -654,14 +582,19 @@ static void usage(FILE *f)
 		"      --nvme-bench BYTES write BYTES of blocks through the daemon (demoted to\n"
 		"                         NVMe), flush, read them back with prefetch; MB/s\n"
 		"      --window N         prefetch window of --nvme-bench (default 64)\n"
-		"      --keep             leave --nvme-bench's blocks in the daemon\n",
+		"      --keep             leave --nvme-bench's blocks in the daemon\n"
+		"      --fastpath         acquire+release latency through the rings, the socket\n"
+		"                         and a bare SOCK_SEQPACKET round trip; batched lookups\n"
+		"      --peers redis=PATH,memcached=PATH\n"
+		"                         store+fetch of 64 KiB, 256 KiB and 2 MiB blocks via\n"
+		"                         tierd, redis-server and memcached (Unix sockets), memcpy\n",
 		TIER_DEFAULT_SOCKET, DEFAULT_REQUESTS, DEFAULT_BLOCK_BYTES);
 }
 
 int main(int argc, char **argv)
 {
 	enum { OPT_SEED = 0x100, OPT_NOVERIFY, OPT_DATAPATH, OPT_NS, OPT_MODE, OPT_NVME,
-	       OPT_WINDOW, OPT_KEEP };
+	       OPT_WINDOW, OPT_KEEP, OPT_FAST, OPT_PEERS };
 	const char *mode = NULL;
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -675,6 +608,8 @@ int main(int argc, char **argv)
 		{ "nvme-bench", required_argument, NULL, OPT_NVME },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "fastpath", no_argument, NULL, OPT_FAST },
+		{ "peers", required_argument, NULL, OPT_PEERS },
 		{ "datapath", no_argument, NULL, OPT_DATAPATH },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -702,6 +637,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_WINDOW: o.window = strtoul(optarg, NULL, 0); break;
 		case OPT_KEEP: o.keep = true; break;
+		case OPT_FAST: o.fastpath = true; break;
+		case OPT_PEERS: o.peers = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -715,6 +652,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	o.block_mode = mode ? strcmp(mode, "block") == 0 : o.trace != NULL;
+	if (o.fastpath)
+		return run_fastpath(o.socket);
+	if (o.peers)
+		return run_peers(o.socket, o.peers);
 	if (o.nvme_bench)
 		return o.nvme_bytes && o.window ? run_nvme_bench(&o) : 2;
 	return o.datapath ? run_datapath(&o) : run_workload(&o);

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by tierbench's parts: clocks, block contents, statistics. */
+#ifndef TIER_BENCHUTIL_H
+#define TIER_BENCHUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "tier.h"
+
+double now_s(void);
+/* Print what failed with the libtier error, and exit 1. */
+void die(const char *what, int r) __attribute__((noreturn));
+/* The bytes of a block: a pattern derived from its key. */
+void fill_block(void *p, size_t len, tier_key k);
+bool check_block(const void *p, size_t len, tier_key k);
+int cmp_double(const void *a, const void *b);
+/* Median of v[0..n) (sorts v). */
+double median(double *v, int n);
+/* A key for benchmark block i of a given size. */
+tier_key bench_key(uint64_t size, uint64_t i);
+/* p50/p99/p999 of us[0..n) (sorts us), as JSON with an ops_per_s field to fill. */
+json_object *latency_json(double *us, int n);
+
+/* bench_fast.c: tierbench --fastpath and --peers. */
+int run_fastpath(const char *sock);
+int run_peers(const char *sock, const char *peers);
+
+#endif
