@@ -90,7 +90,7 @@ struct tier_cuda_op {
 /* ---- emu mode --------------------------------------------------------- */
 
 struct emu_copy {
-	const struct tier_kv_plan *plan;
+	struct tier_kv_plan plan;      /* a copy: the work may outlive tier_cuda_free */
 	uint32_t l0, l1;
 	int scatter;
 	size_t n;
@@ -104,9 +104,9 @@ static void emu_copy_run(void *arg)
 
 	/* Arguments were checked when enqueued. */
 	if (e->scatter)
-		tier_kv_ref_scatter(e->plan, e->pages, e->blocks, e->n, e->l0, e->l1);
+		tier_kv_ref_scatter(&e->plan, e->pages, e->blocks, e->n, e->l0, e->l1);
 	else
-		tier_kv_ref_gather(e->plan, e->pages, e->blocks, e->n, e->l0, e->l1);
+		tier_kv_ref_gather(&e->plan, e->pages, e->blocks, e->n, e->l0, e->l1);
 }
 
 /* Copy now (stream NULL) or enqueue on an emulated stream. */
@@ -114,6 +114,7 @@ static int emu_move(tier_cuda *tc, const uint32_t *pages, void *const *blocks, s
 		    uint32_t l0, uint32_t l1, int scatter, tier_emu_stream *s)
 {
 	size_t npages = n * tc->plan.pages_per_block;
+	size_t lbytes = tc->plan.num_layers * sizeof(struct tier_kv_layer);
 	struct emu_copy *e;
 	int r;
 
@@ -123,16 +124,18 @@ static int emu_move(tier_cuda *tc, const uint32_t *pages, void *const *blocks, s
 	r = tier_kv_check_args(&tc->plan, pages, n, l0, l1);
 	if (r < 0)
 		return r;
-	e = malloc(sizeof(*e) + n * sizeof(void *) + npages * sizeof(uint32_t));
+	e = malloc(sizeof(*e) + n * sizeof(void *) + lbytes + npages * sizeof(uint32_t));
 	if (!e)
 		return -ENOMEM;
-	e->plan = &tc->plan;
+	e->plan = tc->plan;
 	e->l0 = l0;
 	e->l1 = l1;
 	e->scatter = scatter;
 	e->n = n;
 	memcpy(e->blocks, blocks, n * sizeof(void *));
-	e->pages = (uint32_t *)(e->blocks + n);
+	e->plan.layers = (struct tier_kv_layer *)(e->blocks + n);
+	memcpy(e->plan.layers, tc->plan.layers, lbytes);
+	e->pages = (uint32_t *)((uint8_t *)e->plan.layers + lbytes);
 	memcpy(e->pages, pages, npages * sizeof(uint32_t));
 	r = emu_stream_enqueue(s, emu_copy_run, e, true);
 	if (r < 0)
