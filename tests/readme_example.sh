@@ -16,6 +16,8 @@ $cc -std=gnu11 -Wall -Wextra -Werror -I"$src/libtier" "$tmp/engine.c" -L"$libdir
 pid=$!
 for _ in $(seq 200); do [ -S "$tmp/sock" ] && break; sleep 0.05; done
 export TIER_SOCKET=$tmp/sock LD_LIBRARY_PATH=$libdir
+# A sanitizer build's libtier carries the ASan runtime; the example does not.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0:detect_leaks=0
 "$tmp/engine"
 "$tmp/engine"
 # The second run loaded all 4 blocks that the first one saved.
