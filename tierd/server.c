@@ -181,6 +181,11 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 	s->listen_fd = r;
 	ev.data.ptr = &tag_listen;
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev);
+	(void)admin_socket_group(s->cfg.socket, s->cfg.socket_group);
+
+	r = metrics_init(s);
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	server_deinit(s);
@@ -245,7 +250,7 @@ static void handle_signals(struct server *s)
 			s->stopping = true;
 			break;
 		case SIGHUP:
-			log_info("SIGHUP: configuration reload is not supported yet, ignoring");
+			reload_config(s);
 			break;
 		default:
 			break;
@@ -262,7 +267,7 @@ int server_run(struct server *s)
 	log_info("tierd %s ready on %s (policy %s)", TIERD_VERSION, s->cfg.socket,
 		 s->store.evict->name);
 	while (!s->stopping) {
-		int n = epoll_wait(s->epoll_fd, evs, EPOLL_BATCH, -1);
+		int n = epoll_wait(s->epoll_fd, evs, EPOLL_BATCH, metrics_timeout_ms(s));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -278,6 +283,8 @@ int server_run(struct server *s)
 				handle_signals(s);
 			} else if (p == (void *)s->nvme) {
 				/* completions: reaped in server_nvme_turn below */
+			} else if (p == (void *)s->metrics) {
+				/* HTTP: served in metrics_turn below */
 			} else {
 				struct session *se = p;
 				bool keep = true;
@@ -292,6 +299,7 @@ int server_run(struct server *s)
 			}
 		}
 		server_nvme_turn(s);
+		metrics_turn(s);
 	}
 	sd_notify(0, "STOPPING=1");
 	server_nvme_shutdown(s);
@@ -300,6 +308,7 @@ int server_run(struct server *s)
 
 void server_deinit(struct server *s)
 {
+	metrics_deinit(s);
 	if (s->sessions) {
 		for (uint32_t i = 0; i < s->cfg.max_clients; i++)
 			if (s->sessions[i])
