@@ -135,10 +135,11 @@ int metrics_init(struct server *s)
 	m->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 					(sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 				0, NULL, NULL, answer, s,
+				/* First, so that MHD logs nothing through its own logger. */
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_TIMEOUT_S,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				MHD_OPTION_END);
 	if (!m->d) {
 		free(m);
