@@ -696,3 +696,11 @@ int config_diff(const struct tierd_config *a, const struct tierd_config *b, conf
 	}
 	return n;
 }
+
+int config_key_live(const char *section, const char *key)
+{
+	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++)
+		if (!strcmp(config_table[i].section, section) && !strcmp(config_table[i].key, key))
+			return config_table[i].live;
+	return -ENOENT;
+}

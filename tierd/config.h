@@ -91,6 +91,9 @@ typedef void (*config_diff_fn)(void *arg, const char *section, const char *key,
 int config_diff(const struct tierd_config *a, const struct tierd_config *b, config_diff_fn fn,
 		void *arg);
 
+/* Whether section.key changes on reload: 1 live, 0 restart, -ENOENT no such key. */
+int config_key_live(const char *section, const char *key);
+
 /*
  * Parse metrics.listen: "ADDR:PORT" with an IPv4 address, "[IPv6]:PORT",
  * or "localhost:PORT".  ret_loopback (may be NULL) says whether ADDR is a
