@@ -133,7 +133,8 @@ START_TEST(test_validate_admin)
 	ck_assert_int_eq(check(TIER_MSG_POLICY, &p, sizeof(p)), -EINVAL);
 	/* EVICT */
 	ck_assert_int_eq(check(TIER_MSG_EVICT, &e, sizeof(e)), 0);
-	ck_assert_int_eq(check(TIER_MSG_EVICT, &e, sizeof(e) + 8), -EINVAL);
+	memcpy(big, &e, sizeof(e));
+	ck_assert_int_eq(check(TIER_MSG_EVICT, big, sizeof(e) + 8), -EINVAL);
 	e.bytes = 0;
 	ck_assert_int_eq(check(TIER_MSG_EVICT, &e, sizeof(e)), -EINVAL);
 	e = (struct tier_msg_evict){ .tier = 7, .bytes = 1 };
