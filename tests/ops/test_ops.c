@@ -200,11 +200,14 @@ START_TEST(socket_group_and_mode)
 	struct tdaemon d;
 	struct stat sb;
 
-	start(&d, NULL, "-o", "host.size=16M", "-o", "daemon.socket_group=root", NULL);
-	ck_assert_int_eq(stat(d.sock, &sb), 0);
-	ck_assert_int_eq(sb.st_mode & 0777, 0660);
-	ck_assert_int_eq(sb.st_gid, 0);
-	stop(&d);
+	/* Group root: only root may give a file to a group it is not in. */
+	if (getuid() == 0) {
+		start(&d, NULL, "-o", "host.size=16M", "-o", "daemon.socket_group=root", NULL);
+		ck_assert_int_eq(stat(d.sock, &sb), 0);
+		ck_assert_int_eq(sb.st_mode & 0777, 0660);
+		ck_assert_int_eq(sb.st_gid, 0);
+		stop(&d);
+	}
 
 	/* A group that does not exist: a warning, and the daemon's own group. */
 	start(&d, NULL, "-o", "host.size=16M", "-o", "daemon.socket_group=no-such-group-xyz", NULL);
