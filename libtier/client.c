@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "client_internal.h"
 
 /* ---- request/reply ------------------------------------------------- */
 
@@ -551,4 +552,28 @@ int tier_stats_get(tier_client *c, struct tier_stats *out, struct tier_ns_stats 
 	if (n)
 		memcpy(ret_ns, rb + sizeof(struct tier_stats), n * sizeof(struct tier_ns_stats));
 	return (int)n;
+}
+
+/* For admin.c (client_internal.h): a round trip with a reply of up to max bytes. */
+int tier__call(tier_client *c, uint16_t type, const void *body, size_t blen, void *reply,
+	       size_t max, size_t *ret_len)
+{
+	const uint8_t *rb;
+	size_t got;
+	int r;
+
+	if (!c || c->fd < 0)
+		return c ? -ECONNRESET : -EINVAL;
+	r = send_msg(c, type, body, blen);
+	if (r < 0)
+		return r;
+	r = recv_reply(c, type, &rb, &got, NULL);
+	if (r < 0)
+		return r;
+	if (got > max)
+		return -EPROTO;
+	if (got)
+		memcpy(reply, rb, got);
+	*ret_len = got;
+	return r;
 }

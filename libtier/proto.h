@@ -44,6 +44,17 @@ enum tier_msg_type {
 	TIER_MSG_PREFETCH,  /* body: struct tier_msg_lookup + n keys; reply: promotions started */
 	TIER_MSG_FLUSH,     /* body: struct tier_msg_flush */
 	TIER_MSG_HINT,      /* body: struct tier_msg_hint + n keys; reply: keys present */
+	/*
+	 * Administration (tierctl, LIBTIER_0.2).  POLICY with TIER_POLICY_SET,
+	 * EVICT and NS_DROP change state: only root or the daemon's own uid.
+	 */
+	TIER_MSG_STATUS,     /* body: struct tier_msg_admin; reply: struct tier_daemon_status */
+	TIER_MSG_CLIENTS,    /* body: struct tier_msg_admin; reply: n struct tier_client_info */
+	TIER_MSG_NAMESPACES, /* body: struct tier_msg_admin; reply: n struct tier_ns_info */
+	TIER_MSG_CONFIG,     /* body: struct tier_msg_admin; reply: INI text, NUL-terminated */
+	TIER_MSG_POLICY,     /* body and reply: struct tier_msg_policy */
+	TIER_MSG_EVICT,      /* body: struct tier_msg_evict; reply: struct tier_msg_evict_reply */
+	TIER_MSG_NS_DROP,    /* body: struct tier_msg_ns_drop; reply status: blocks dropped */
 	TIER_MSG__MAX,
 };
 
@@ -145,6 +156,38 @@ struct tier_msg_flush {
 struct tier_msg_stats {
 	uint32_t max_ns;
 	uint32_t pad;
+};
+
+/* ---- administration ---------------------------------------------- */
+
+/* STATUS, CLIENTS, NAMESPACES, CONFIG: max entries wanted (lists), else 0. */
+struct tier_msg_admin {
+	uint32_t max;
+	uint32_t pad;     /* 0 */
+};
+
+enum { TIER_POLICY_SET = 1u << 0 };
+
+/* POLICY: show (flags 0, name empty) or set (TIER_POLICY_SET) a tier's eviction policy. */
+struct tier_msg_policy {
+	uint32_t tier;    /* enum tier_id */
+	uint32_t flags;   /* TIER_POLICY_* */
+	char name[TIER_POLICY_NAME_MAX + 1]; /* NUL-terminated; the reply: the policy in force */
+};
+
+struct tier_msg_evict {
+	uint32_t tier;    /* enum tier_id */
+	uint32_t pad;     /* 0 */
+	uint64_t bytes;   /* > 0 */
+};
+
+struct tier_msg_evict_reply {
+	uint64_t bytes;
+	uint64_t blocks;
+};
+
+struct tier_msg_ns_drop {
+	char name[TIER_NAME_MAX + 1]; /* NUL-terminated, not empty */
 };
 
 #endif /* TIER_PROTO_H */

@@ -311,6 +311,103 @@ struct tier_stats {
 int tier_stats_get(tier_client *c, struct tier_stats *out, struct tier_ns_stats *ret_ns,
 		   size_t max_ns);
 
+/* ---- Administration (what `tierctl` uses; LIBTIER_0.2) --------------- */
+
+/* Longest eviction policy name, without the terminating NUL. */
+#define TIER_POLICY_NAME_MAX 31
+
+/* The daemon itself: what `tierctl stats` and the metrics add to tier_stats. */
+struct tier_daemon_status {
+	uint32_t size;            /* set by the caller: sizeof(struct tier_daemon_status) */
+	uint32_t pid;             /* the daemon's */
+	uint32_t uid;             /* the daemon's effective uid */
+	uint32_t max_clients;
+	uint64_t reloads;         /* configuration reloads (SIGHUP) that took effect */
+	uint64_t reload_failures; /* reloads refused (bad config): the old one stayed */
+	uint64_t dirty_blocks;    /* ready blocks only in host memory (what a flush writes) */
+	uint64_t dirty_bytes;
+	uint64_t flushes;         /* tier_flush calls in progress */
+	uint64_t protocol_errors; /* malformed messages, clients cut off for cause */
+	uint64_t log_suppressed;  /* log lines held back by rate limiting */
+	uint64_t reserved[8];
+};
+
+/*
+ * The daemon's status.  out->size must be set to sizeof(*out); a larger
+ * struct from a newer header gets its tail zeroed.  Errors: -EINVAL.
+ */
+int tier_admin_status(tier_client *c, struct tier_daemon_status *out);
+
+/* One connected client, as the daemon sees it (SO_PEERCRED). */
+struct tier_client_info {
+	uint32_t id;              /* the daemon's number for the connection */
+	int32_t pid;
+	uint32_t uid, gid;
+	char name[32];            /* the process name the client gave */
+	uint64_t pins;            /* pins it holds now */
+	uint64_t ops;             /* requests it made */
+	uint64_t reserved[4];
+};
+
+/*
+ * Up to max connected clients (the caller among them) into out.  Returns
+ * how many were written.
+ */
+int tier_admin_clients(tier_client *c, struct tier_client_info *out, size_t max);
+
+/* One namespace, with the per-namespace counters tier_ns_stats lacks. */
+struct tier_ns_info {
+	char name[TIER_NAME_MAX + 1];
+	uint32_t id;
+	uint32_t pad;
+	uint64_t block_size;
+	uint64_t blocks;          /* ready blocks, any tier */
+	uint64_t bytes;           /* blocks * block_size */
+	uint64_t hits, misses;
+	uint64_t evictions;       /* blocks that left host memory to make room */
+	uint64_t promotions;      /* blocks read up from NVMe */
+	uint64_t demotions;       /* blocks that left host memory for NVMe */
+	uint64_t dirty_blocks;    /* only in host memory */
+	uint64_t reserved[4];
+};
+
+/* Up to max namespaces into out; returns how many were written. */
+int tier_admin_namespaces(tier_client *c, struct tier_ns_info *out, size_t max);
+
+/*
+ * The configuration in force, as INI text (NUL-terminated, truncated to
+ * len).  Returns the length of the whole text.
+ */
+int tier_admin_config(tier_client *c, char *buf, size_t len);
+
+/*
+ * Show or change the eviction policy of a tier (TIER_HOST, TIER_NVME).
+ * With name NULL, only show: ret_name (TIER_POLICY_NAME_MAX + 1 bytes, may
+ * be NULL) receives the policy in force.  With a name, switch to it at
+ * once; if the new policy cannot start, the old one stays.  Errors:
+ * -ENOENT unknown policy, -ENODEV no such tier, -EPERM the caller is not
+ * root nor the daemon's user, -EINVAL bad arguments.
+ */
+int tier_admin_policy(tier_client *c, enum tier_id tier, const char *name, char *ret_name);
+
+/*
+ * Make about bytes of room in a tier now, evicting in its policy's order
+ * (from host memory with an NVMe tier, blocks are demoted: the room comes
+ * when their writes completed).  Pinned blocks stay.  ret_bytes and
+ * ret_blocks (may be NULL) say how much was evicted or is on its way.
+ * Errors: -ENODEV no such tier, -EPERM as above.
+ */
+int tier_admin_evict(tier_client *c, enum tier_id tier, uint64_t bytes, uint64_t *ret_bytes,
+		     uint64_t *ret_blocks);
+
+/*
+ * Drop every block of the namespace called name (pinned ones vanish from
+ * lookups at once and are freed on their last release).  The namespace
+ * itself stays, empty.  Returns the number of blocks dropped.  Errors:
+ * -ENOENT no such namespace, -EPERM as above.
+ */
+int tier_admin_drop_namespace(tier_client *c, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

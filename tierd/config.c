@@ -16,6 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ini.h>
 
 #include "../policies/policy.h"
@@ -32,7 +35,12 @@ struct config_item {
 	format_fn format;
 	size_t offset;
 	const char *help;
+	bool live;              /* a reload (SIGHUP) changes it while running */
 };
+
+/* The table's "live" column. */
+#define LIVE true
+#define RESTART false
 
 static void errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -350,47 +358,121 @@ static int parse_path(const char *v, void *f, char *err, size_t errlen)
 	return 0;
 }
 
+static int parse_group(const char *v, void *f, char *err, size_t errlen)
+{
+	/* A name, checked against the group database when the socket is made. */
+	if (strlen(v) >= sizeof(((struct tierd_config *)0)->socket_group) || strchr(v, ':') ||
+	    strchr(v, '/')) {
+		errf(err, errlen, "'%s' is not a group name", v);
+		return -EINVAL;
+	}
+	strcpy(f, v);
+	return 0;
+}
+
+int config_parse_listen(const char *v, void *ret_sockaddr, unsigned *ret_len, bool *ret_loopback)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	char host[64];
+	const char *colon = strrchr(v, ':');
+	size_t hlen;
+	uint32_t port;
+	bool loop;
+
+	if (!colon || colon == v || parse_u32_range(colon + 1, &port, 1, 65535, NULL, 0) < 0)
+		return -EINVAL;
+	hlen = (size_t)(colon - v);
+	if (hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, v, hlen);
+	host[hlen] = 0;
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
+		host[hlen - 1] = 0;
+		if (inet_pton(AF_INET6, host + 1, &sin6.sin6_addr) != 1)
+			return -EINVAL;
+		sin6.sin6_port = htons((uint16_t)port);
+		loop = IN6_IS_ADDR_LOOPBACK(&sin6.sin6_addr);
+		if (ret_sockaddr)
+			memcpy(ret_sockaddr, &sin6, sizeof(sin6));
+		if (ret_len)
+			*ret_len = sizeof(sin6);
+	} else {
+		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
+			return -EINVAL;
+		sin.sin_port = htons((uint16_t)port);
+		loop = (ntohl(sin.sin_addr.s_addr) >> 24) == 127;
+		if (ret_sockaddr)
+			memcpy(ret_sockaddr, &sin, sizeof(sin));
+		if (ret_len)
+			*ret_len = sizeof(sin);
+	}
+	if (ret_loopback)
+		*ret_loopback = loop;
+	return 0;
+}
+
+static int parse_listen(const char *v, void *f, char *err, size_t errlen)
+{
+	if (*v && (strlen(v) >= sizeof(((struct tierd_config *)0)->metrics_listen) ||
+		   config_parse_listen(v, NULL, NULL, NULL) < 0)) {
+		errf(err, errlen, "'%s' is not ADDR:PORT (e.g. 127.0.0.1:%d or [::1]:%d)", v,
+		     DEFAULT_METRICS_PORT, DEFAULT_METRICS_PORT);
+		return -EINVAL;
+	}
+	strcpy(f, v);
+	return 0;
+}
+
 #define F(field) offsetof(struct tierd_config, field)
 
 static const struct config_item config_table[] = {
 	{ "daemon", "socket", parse_socket, fmt_string, F(socket),
-	  "path of the control socket" },
+	  "path of the control socket", RESTART },
+	{ "daemon", "socket_group", parse_group, fmt_string, F(socket_group),
+	  "group that owns the socket (mode 0660); empty: the daemon's own group", LIVE },
 	{ "daemon", "log_level", parse_log_level, fmt_log_level, F(log_level),
-	  "err, warning, notice, info or debug" },
+	  "err, warning, notice, info or debug", LIVE },
 	{ "daemon", "max_clients", parse_max_clients, fmt_u32, F(max_clients),
-	  "connected clients at most" },
+	  "connected clients at most", RESTART },
 	{ "daemon", "max_namespaces", parse_max_namespaces, fmt_u32, F(max_namespaces),
-	  "namespaces at most" },
+	  "namespaces at most", RESTART },
 	{ "host", "size", parse_size_field, fmt_size, F(host_bytes),
-	  "bytes of the host-DRAM tier (K/M/G suffixes)" },
+	  "bytes of the host-DRAM tier (K/M/G suffixes)", RESTART },
 	{ "host", "numa_node", parse_numa_node, fmt_numa_node, F(numa_node),
-	  "auto (nearest the GPU, else the local node) or a node number" },
+	  "auto (nearest the GPU, else the local node) or a node number", RESTART },
 	{ "host", "hugepages", parse_hugepages, fmt_hugepages, F(hugepages),
-	  "auto (when enough are free), on (required) or off" },
+	  "auto (when enough are free), on (required) or off", RESTART },
 	{ "policy", "evict", parse_policy_evict, fmt_string, F(policy_evict),
-	  "eviction policy of the host tier" },
+	  "eviction policy of the host tier", LIVE },
 	{ "policy", "nvme_evict", parse_policy_evict, fmt_string, F(policy_nvme_evict),
-	  "eviction policy of the NVMe tier" },
+	  "eviction policy of the NVMe tier", LIVE },
 	{ "policy", "admit", parse_admit, fmt_string, F(policy_admit),
-	  "which blocks leaving host memory are written to NVMe (all = every one)" },
+	  "which blocks leaving host memory are written to NVMe (all = every one)", LIVE },
 	{ "policy", "prefetch", parse_prefetch, fmt_string, F(policy_prefetch),
-	  "prefetch policy (none, chain)" },
+	  "prefetch policy (none, chain)", LIVE },
 	{ "nvme", "path", parse_nvme_paths, fmt_nvme_paths, F(nvme_paths),
-	  "files or block devices, comma-separated to stripe; empty: no NVMe tier" },
+	  "files or block devices, comma-separated to stripe; empty: no NVMe tier", RESTART },
 	{ "nvme", "size", parse_size_field, fmt_size, F(nvme_bytes),
-	  "bytes of the NVMe tier, split over the paths (block devices: 0 = whole device)" },
+	  "bytes of the NVMe tier, split over the paths (block devices: 0 = whole device)", RESTART },
 	{ "nvme", "queue_depth", parse_queue_depth, fmt_u32, F(nvme_queue_depth),
-	  "block I/Os in flight at most" },
+	  "block I/Os in flight at most", RESTART },
 	{ "nvme", "sqpoll", parse_bool, fmt_bool, F(nvme_sqpoll),
-	  "kernel submission polling thread (on/off)" },
+	  "kernel submission polling thread (on/off)", RESTART },
 	{ "nvme", "direct", parse_bool, fmt_bool, F(nvme_direct),
-	  "O_DIRECT (on/off); falls back with a log line where refused" },
+	  "O_DIRECT (on/off); falls back with a log line where refused", RESTART },
 	{ "nvme", "high_watermark", parse_percent, fmt_u32, F(high_watermark),
-	  "percent of host.size above which blocks are demoted to NVMe" },
+	  "percent of host.size above which blocks are demoted to NVMe", LIVE },
 	{ "nvme", "low_watermark", parse_percent, fmt_u32, F(low_watermark),
-	  "percent of host.size at which demotion stops" },
+	  "percent of host.size at which demotion stops", LIVE },
 	{ "nvme", "journal", parse_path, fmt_string, F(nvme_journal),
-	  "the NVMe tier's journal file (default: the first path + .journal)" },
+	  "the NVMe tier's journal file (default: the first path + .journal)", RESTART },
+	{ "metrics", "listen", parse_listen, fmt_string, F(metrics_listen),
+	  "ADDR:PORT of the Prometheus HTTP endpoint, e.g. 127.0.0.1:9464; empty: none", RESTART },
+	{ "metrics", "allow_remote", parse_bool, fmt_bool, F(metrics_allow_remote),
+	  "allow a metrics.listen address that is not loopback (on/off)", RESTART },
 };
 
 void config_defaults(struct tierd_config *c)
@@ -418,6 +500,7 @@ void config_defaults(struct tierd_config *c)
 	c->nvme_direct = true;
 	c->high_watermark = DEFAULT_HIGH_WATERMARK_PCT;
 	c->low_watermark = DEFAULT_LOW_WATERMARK_PCT;
+	snprintf(c->socket_group, sizeof(c->socket_group), "%s", DEFAULT_SOCKET_GROUP);
 }
 
 int config_set(struct tierd_config *c, const char *section, const char *key, const char *value,
@@ -551,6 +634,18 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 		     c->nvme_bytes, c->nvme_n_paths, MIN_NVME_BYTES_PER_PATH >> 20);
 		return -EINVAL;
 	}
+	if (c->metrics_listen[0]) {
+		bool loopback = false;
+
+		config_parse_listen(c->metrics_listen, NULL, NULL, &loopback);
+		if (!loopback && !c->metrics_allow_remote) {
+			errf(err, errlen,
+			     "metrics.listen: %s is not a loopback address; the metrics are not "
+			     "authenticated: set metrics.allow_remote = on to serve them there",
+			     c->metrics_listen);
+			return -EINVAL;
+		}
+	}
 	if (phys && c->host_bytes > phys) {
 		errf(err, errlen,
 		     "host.size: %" PRIu64 " MiB is more than this machine's memory (%" PRIu64
@@ -580,4 +675,32 @@ int config_format(const struct tierd_config *c, char *buf, size_t len)
 					"# %s\n%s = %s\n", it->help, it->key, val);
 	}
 	return (int)off;
+}
+
+int config_diff(const struct tierd_config *a, const struct tierd_config *b, config_diff_fn fn,
+		void *arg)
+{
+	static char va[NVME_PATHS_MAX * 257], vb[NVME_PATHS_MAX * 257];
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++) {
+		const struct config_item *it = &config_table[i];
+
+		it->format((const char *)a + it->offset, va, sizeof(va));
+		it->format((const char *)b + it->offset, vb, sizeof(vb));
+		if (strcmp(va, vb) == 0)
+			continue;
+		n++;
+		if (fn)
+			fn(arg, it->section, it->key, va, vb, it->live);
+	}
+	return n;
+}
+
+int config_key_live(const char *section, const char *key)
+{
+	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++)
+		if (!strcmp(config_table[i].section, section) && !strcmp(config_table[i].key, key))
+			return config_table[i].live;
+	return -ENOENT;
 }

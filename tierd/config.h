@@ -20,6 +20,9 @@
 #define DEFAULT_LOW_WATERMARK_PCT 80
 #define NVME_PATHS_MAX 16
 
+#define DEFAULT_SOCKET_GROUP "tier"
+#define DEFAULT_METRICS_PORT 9464
+
 enum hugepages_mode { HUGEPAGES_AUTO, HUGEPAGES_ON, HUGEPAGES_OFF };
 
 struct tierd_config {
@@ -44,6 +47,10 @@ struct tierd_config {
 	uint32_t high_watermark;  /* percent of host.size: demotion starts above */
 	uint32_t low_watermark;   /* ... and stops below */
 	char nvme_journal[256];   /* default: the first path + ".journal" */
+	/* ops: socket group and the metrics endpoint */
+	char socket_group[32];    /* group of the socket; "" keeps the daemon's */
+	char metrics_listen[64];  /* "ADDR:PORT" of the HTTP metrics endpoint; "" = none */
+	bool metrics_allow_remote; /* allow a non-loopback metrics.listen */
 };
 
 /* Fill c with the embedded defaults ($RUNTIME_DIRECTORY/tierd.sock when set). */
@@ -73,5 +80,25 @@ int config_parse_size(const char *s, uint64_t *ret);
 
 /* Write the config in force as INI text.  Returns bytes written (like snprintf). */
 int config_format(const struct tierd_config *c, char *buf, size_t len);
+
+/*
+ * Every key whose value differs between a and b: fn gets its section, key,
+ * both values as text, and whether a reload may change it while running
+ * (the table's "live" column).  Returns the number of keys that differ.
+ */
+typedef void (*config_diff_fn)(void *arg, const char *section, const char *key,
+			       const char *old_value, const char *new_value, bool live);
+int config_diff(const struct tierd_config *a, const struct tierd_config *b, config_diff_fn fn,
+		void *arg);
+
+/* Whether section.key changes on reload: 1 live, 0 restart, -ENOENT no such key. */
+int config_key_live(const char *section, const char *key);
+
+/*
+ * Parse metrics.listen: "ADDR:PORT" with an IPv4 address, "[IPv6]:PORT",
+ * or "localhost:PORT".  ret_loopback (may be NULL) says whether ADDR is a
+ * loopback address.  0 or -EINVAL.
+ */
+int config_parse_listen(const char *v, void *ret_sockaddr, unsigned *ret_len, bool *ret_loopback);
 
 #endif

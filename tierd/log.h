@@ -16,6 +16,18 @@ const char *log_level_name(int level);
 
 void log_emit(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Rate limiting, per call site (per format string): at most burst lines in
+ * each interval_ms, then one "suppressed N messages" line when that site
+ * logs again after the interval.  Debug lines are never limited (asking
+ * for them is asking for volume).  burst 0 turns limiting off.
+ */
+#define LOG_RATELIMIT_INTERVAL_MS 5000
+#define LOG_RATELIMIT_BURST 20
+void log_set_ratelimit(unsigned interval_ms, unsigned burst);
+/* Lines held back by rate limiting since start. */
+unsigned long long log_suppressed_total(void);
+
 #define log_at(lvl, ...)                               \
 	do {                                           \
 		if ((lvl) <= log_max_level)            \

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,11 @@ int main(int argc, char **argv)
 		return r > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	if (load_config(&a, &cfg) < 0)
 		return EXIT_FAILURE;
+	/* SIGHUP rereads it after daemon() has moved to "/". */
+	static char config_abs[PATH_MAX];
+
+	if (a.config && realpath(a.config, config_abs))
+		a.config = config_abs;
 	if (a.check_config) {
 		static char text[16384];
 
@@ -145,6 +151,7 @@ int main(int argc, char **argv)
 	r = server_init(&srv, &cfg);
 	if (r < 0)
 		return EXIT_FAILURE;
+	reload_set_source(&srv, a.config, a.overrides, a.n_overrides);
 	r = server_run(&srv);
 	server_deinit(&srv);
 	log_info("stopped");

@@ -216,6 +216,8 @@ static int host_evict(struct store *st, uint32_t s)
 		store_host_detach(st, s);
 		nv->demotions++;
 		st->c.evictions++;
+		st->ns[b->ns].demotions++;
+		st->ns[b->ns].evictions++;
 		return 0;
 	}
 	if (st->nvme && (!nv->admit->demote ||
@@ -227,6 +229,7 @@ static int host_evict(struct store *st, uint32_t s)
 	}
 	/* Not written down: it leaves the cache. */
 	st->c.evictions++;
+	st->ns[b->ns].evictions++;
 	store_forget(st, s);
 	return 0;
 }
@@ -442,6 +445,7 @@ void store_write_done(struct store *st, tier_handle h, int res)
 		} else if (evict_after && b->pins == 0 && !b->io) {
 			/* Could not keep it on NVMe and it must leave memory: a cache miss later. */
 			st->c.evictions++;
+			st->ns[b->ns].evictions++;
 			store_forget(st, s);
 		}
 		return;
@@ -466,6 +470,8 @@ void store_write_done(struct store *st, tier_handle h, int res)
 		store_host_detach(st, s);
 		nv->demotions++;
 		st->c.evictions++;
+		st->ns[b->ns].demotions++;
+		st->ns[b->ns].evictions++;
 	}
 }
 
@@ -505,11 +511,56 @@ void store_read_done(struct store *st, tier_handle h, int res, const struct nv_h
 	b->res |= RES_HOST;
 	st->host_blocks++;
 	nv->promotions++;
+	st->ns[b->ns].promotions++;
 
 	struct tier_access a = { .key = key_fingerprint(b->key), .parent = SLOT_NONE,
 				 .ns = b->ns, .now = st->now,
 				 .flags = prefetch ? TIER_ACC_PREFETCH : 0 };
 	st->evict->insert(st->evict_state, s, &a);
+}
+
+/* ---- eviction on demand (tierctl evict) ------------------------------ */
+
+int store_evict_bytes(struct store *st, int tier, uint64_t bytes, uint64_t *ret_bytes,
+		      uint64_t *ret_blocks)
+{
+	struct evict_ctx any = { st, CLS_ANY };
+	uint64_t done = 0, blocks = 0;
+
+	if (tier == TIER_NVME && !st->nvme)
+		return -ENODEV;
+	if (tier != TIER_HOST && tier != TIER_NVME)
+		return -ENODEV;
+	while (done < bytes) {
+		uint32_t v;
+		uint64_t size;
+
+		if (tier == TIER_HOST) {
+			v = st->evict->pick_victim(st->evict_state, host_evictable, &any);
+			if (v == SLOT_NONE)
+				break;
+			size = st->slab.classes[st->blocks[v].cls].stride;
+			/* -EBUSY: as many demotions in flight as allowed; stop here. */
+			if (host_evict(st, v) == -EBUSY)
+				break;
+		} else {
+			const struct block *b;
+
+			struct nv_evict_ctx x = { .st = st, .keep_host = false };
+
+			v = st->nv.evict->pick_victim(st->nv.evict_state, nv_evictable, &x);
+			if (v == SLOT_NONE)
+				break;
+			b = &st->blocks[v];
+			size = st->nv.slab[b->nv_dev].classes[st->ns[b->ns].nv_cls].stride;
+			nv_evict(st, v);
+		}
+		done += size;
+		blocks++;
+	}
+	*ret_bytes = done;
+	*ret_blocks = blocks;
+	return 0;
 }
 
 /* ---- flush ---------------------------------------------------------- */

@@ -183,6 +183,11 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 	s->listen_fd = r;
 	ev.data.ptr = &tag_listen;
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev);
+	(void)admin_socket_group(s->cfg.socket, s->cfg.socket_group);
+
+	r = metrics_init(s);
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	server_deinit(s);
@@ -248,7 +253,7 @@ static void handle_signals(struct server *s)
 			s->stopping = true;
 			break;
 		case SIGHUP:
-			log_info("SIGHUP: configuration reload is not supported yet, ignoring");
+			reload_config(s);
 			break;
 		default:
 			break;
@@ -336,10 +341,14 @@ int server_run(struct server *s)
 	log_info("tierd %s ready on %s (policy %s)", TIERD_VERSION, s->cfg.socket,
 		 s->store.evict->name);
 	while (!s->stopping) {
-		int timeout = sleep_timeout(s);
-		int n = epoll_wait(s->epoll_fd, evs, EPOLL_BATCH, timeout);
+		int timeout = sleep_timeout(s), mt = metrics_timeout_ms(s);
+		bool idle = timeout < 0; /* the rings were told we sleep */
+		int n;
 
-		if (timeout < 0)
+		if (mt >= 0 && (timeout < 0 || mt < timeout))
+			timeout = mt;
+		n = epoll_wait(s->epoll_fd, evs, EPOLL_BATCH, timeout);
+		if (idle)
 			for (uint32_t i = 0; i < s->n_sessions; i++)
 				ring_set_idle(&s->live[i]->ring, false);
 		if (n < 0) {
@@ -362,6 +371,8 @@ int server_run(struct server *s)
 				uint64_t v;
 
 				(void)!read(se->ring.doorbell, &v, sizeof(v));
+			} else if (p == (void *)s->metrics) {
+				/* HTTP: served in metrics_turn below */
 			} else {
 				struct session *se = p;
 				bool keep = true;
@@ -383,6 +394,7 @@ int server_run(struct server *s)
 		if (poll_rings(s))
 			s->last_work_ns = now_ns();
 		server_nvme_turn(s);
+		metrics_turn(s);
 	}
 	sd_notify(0, "STOPPING=1");
 	server_nvme_shutdown(s);
@@ -391,6 +403,7 @@ int server_run(struct server *s)
 
 void server_deinit(struct server *s)
 {
+	metrics_deinit(s);
 	if (s->sessions) {
 		for (uint32_t i = 0; i < s->cfg.max_clients; i++)
 			if (s->sessions[i])

@@ -74,6 +74,12 @@ struct server {
 	bool io_progress;          /* completions arrived: parked requests may go on */
 	const void *jbuf;          /* journal batch being written */
 	bool shutdown_synced;
+	/* Operations: reload (reload.c), metrics endpoint (metrics.c). */
+	const char *config_path;          /* -c FILE, reread on SIGHUP; NULL: none */
+	const char *const *overrides;     /* -o assignments, applied again on SIGHUP */
+	int n_overrides;
+	uint64_t reloads, reload_failures;
+	struct metrics_http *metrics;     /* NULL without metrics.listen */
 };
 
 struct store_io server_store_io(struct server *s);
@@ -108,6 +114,34 @@ void server_nvme_deinit(struct server *s);
 void server_nvme_turn(struct server *s);
 /* Write back everything only in host memory, sync, compact the journal (SIGTERM). */
 void server_nvme_shutdown(struct server *s);
+
+/* admin.c: the administration messages, and the fill functions they share with metrics. */
+bool admin_is_admin(uint16_t type);
+/* Answer one valid admin request: its status; the reply body is out[0..*ret_len). */
+int admin_handle(struct server *s, struct session *se, uint16_t type, const void *body, void *out,
+		 size_t outmax, size_t *ret_len);
+void admin_fill_status(const struct server *s, struct tier_daemon_status *st);
+uint32_t admin_fill_clients(const struct server *s, struct tier_client_info *out, uint32_t max);
+uint32_t admin_fill_namespaces(const struct server *s, struct tier_ns_info *out, uint32_t max);
+/* Give the socket at path to group (daemon.socket_group); a missing group is a warning. */
+int admin_socket_group(const char *path, const char *group);
+
+/* reload.c: SIGHUP */
+void reload_set_source(struct server *s, const char *path, const char *const *overrides, int n);
+/* Reread the config; apply what can change live, log what needs a restart. */
+void reload_config(struct server *s);
+/* A one-line summary for sd_notify STATUS=. */
+void server_status_line(const struct server *s, char *buf, size_t len);
+
+/* metrics.c: the optional HTTP endpoint (metrics.listen). */
+int metrics_init(struct server *s);
+void metrics_deinit(struct server *s);
+/* Serve what is ready; call after every reactor turn.  Cheap without an endpoint. */
+void metrics_turn(struct server *s);
+/* How long the reactor may sleep for the endpoint's timeouts (-1: forever). */
+int metrics_timeout_ms(const struct server *s);
+/* The Prometheus text of the daemon's counters, malloc'ed (*ret_len bytes). */
+char *metrics_render(const struct server *s, size_t *ret_len);
 
 /* stats.c: fill the public stats structs; returns namespace entries written. */
 uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct tier_ns_stats *ns,

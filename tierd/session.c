@@ -292,6 +292,14 @@ static int handle(struct server *s, struct session *se, const struct tier_msg_hd
 			return send_reply(s, se, h, -ENODEV, NULL, 0, -1);
 		return do_flush(s, se, h, body, retry);
 	default:
+		if (admin_is_admin(h->type)) {
+			/* Aligned: admin.c fills reply structs in place. */
+			static uint64_t out[(TIER_MSG_MAX - sizeof(struct tier_msg_hdr)) / 8];
+			size_t olen;
+
+			r = admin_handle(s, se, h->type, body, out, sizeof(out), &olen);
+			return send_reply(s, se, h, r, out, olen, -1);
+		}
 		break;
 	}
 	msg_to_op(h, body, &q);

@@ -76,6 +76,7 @@ struct ns {
 	uint32_t dirty_head, dirty_tail;
 	uint64_t dirty;      /* blocks only in host memory */
 	struct key_index index;
+	uint64_t evictions, promotions, demotions; /* this namespace's share of the tier counters */
 };
 
 /* One client's holds: slot -> pins, or HOLD_WRITING for a block it writes. */
@@ -243,6 +244,28 @@ void store_balance(struct store *st);
 /* An NVMe write or read of block h finished (res 0 or -errno). */
 void store_write_done(struct store *st, tier_handle h, int res);
 void store_read_done(struct store *st, tier_handle h, int res, const struct nv_hdr *hdr);
+
+/*
+ * Evict about bytes from a tier (TIER_HOST or TIER_NVME) in its policy's
+ * order, as if room were needed (tierctl evict).  Host blocks go to NVMe
+ * first when there is an NVMe tier: those count once their demotion has
+ * started.  *ret_bytes and *ret_blocks say how much.  -ENODEV: no such tier.
+ */
+int store_evict_bytes(struct store *st, int tier, uint64_t bytes, uint64_t *ret_bytes,
+		      uint64_t *ret_blocks);
+
+/* ---- store_admin.c: run-time changes (reload, tierctl) --------------- */
+
+/* Change the NVMe tier's eviction policy; the old one stays if the new one fails. */
+int store_set_nv_evict(struct store *st, const struct tier_evict_ops *ops);
+/* Change the admission policy of writes to NVMe; the old one stays if the new one fails. */
+int store_set_admit(struct store *st, const struct tier_admit_ops *ops);
+/* New demotion watermarks, percent of host capacity (low < high). */
+void store_set_watermarks(struct store *st, uint32_t high_pct, uint32_t low_pct);
+/* Drop every block of namespace ns; the number dropped, or -ENOENT. */
+int store_ns_drop_all(struct store *st, uint32_t ns);
+/* A namespace by name: its id, or -ENOENT. */
+int store_ns_find(const struct store *st, const char *name, uint32_t *ret_ns);
 
 /* ---- recover.c ------------------------------------------------------ */
 

@@ -23,7 +23,49 @@ static const size_t body_size[TIER_MSG__MAX] = {
 	[TIER_MSG_PREFETCH] = sizeof(struct tier_msg_lookup), /* + n keys */
 	[TIER_MSG_FLUSH] = sizeof(struct tier_msg_flush),
 	[TIER_MSG_HINT] = sizeof(struct tier_msg_hint), /* + n keys */
+	[TIER_MSG_STATUS] = sizeof(struct tier_msg_admin),
+	[TIER_MSG_CLIENTS] = sizeof(struct tier_msg_admin),
+	[TIER_MSG_NAMESPACES] = sizeof(struct tier_msg_admin),
+	[TIER_MSG_CONFIG] = sizeof(struct tier_msg_admin),
+	[TIER_MSG_POLICY] = sizeof(struct tier_msg_policy),
+	[TIER_MSG_EVICT] = sizeof(struct tier_msg_evict),
+	[TIER_MSG_NS_DROP] = sizeof(struct tier_msg_ns_drop),
 };
+
+/* The administration messages (body length already checked). */
+static int validate_admin(uint16_t type, const unsigned char *body)
+{
+	switch (type) {
+	case TIER_MSG_POLICY: {
+		struct tier_msg_policy m;
+
+		memcpy(&m, body, sizeof(m));
+		if (m.tier >= TIER_COUNT || (m.flags & ~(uint32_t)TIER_POLICY_SET) ||
+		    !memchr(m.name, 0, sizeof(m.name)) || (m.flags && !m.name[0]) ||
+		    (!m.flags && m.name[0]))
+			return -EINVAL;
+		return 0;
+	}
+	case TIER_MSG_EVICT: {
+		struct tier_msg_evict m;
+
+		memcpy(&m, body, sizeof(m));
+		return m.tier >= TIER_COUNT || m.pad || !m.bytes ? -EINVAL : 0;
+	}
+	case TIER_MSG_NS_DROP: {
+		struct tier_msg_ns_drop m;
+
+		memcpy(&m, body, sizeof(m));
+		return !memchr(m.name, 0, sizeof(m.name)) || !m.name[0] ? -EINVAL : 0;
+	}
+	default: { /* STATUS, CLIENTS, NAMESPACES, CONFIG */
+		struct tier_msg_admin m;
+
+		memcpy(&m, body, sizeof(m));
+		return m.pad ? -EINVAL : 0;
+	}
+	}
+}
 
 int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hdr *ret_hdr,
 		 const void **ret_body, size_t *ret_body_len)
@@ -92,6 +134,16 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 			return -EINVAL;
 		break;
 	}
+	case TIER_MSG_STATUS:
+	case TIER_MSG_CLIENTS:
+	case TIER_MSG_NAMESPACES:
+	case TIER_MSG_CONFIG:
+	case TIER_MSG_POLICY:
+	case TIER_MSG_EVICT:
+	case TIER_MSG_NS_DROP:
+		if (validate_admin(h.type, body) < 0)
+			return -EINVAL;
+		break;
 	default:
 		break;
 	}

@@ -1,27 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tierctl: look at (and later steer) a running tierd.  A verb table plus
+ * tierctl: look at and steer a running tierd.  A verb table plus
  * getopt_long, in the manner of systemd's small control tools.  It uses only
- * libtier, i.e. nothing that any other client could not use.
+ * libtier, i.e. nothing that any other client could not use (the
+ * administration calls of LIBTIER_0.2 included; the daemon decides who may
+ * change state).
  *
  * Exit codes: 0 success, 1 the daemon answered with an error or could not be
- * reached, 2 bad usage.
+ * reached, 2 bad usage.  Colour only on a terminal; output to a pipe is
+ * plain text.  This file: main, the verb table, shared helpers, stats and
+ * flush; tierctl_admin.c: the other verbs.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "prom.h"
 #include "tier.h"
+#include "tierctl.h"
 
-#define MAX_NS 1024
-
-static const char *socket_path;
+const char *tierctl_socket;
 
 struct verb {
 	const char *name;
@@ -29,17 +37,83 @@ struct verb {
 	int (*run)(int argc, char **argv);
 };
 
-static int connect_or_complain(tier_client **c)
+int tierctl_connect(tier_client **c)
 {
-	int r = tier_connect(socket_path, c);
+	int r = tier_connect(tierctl_socket, c);
 
 	if (r < 0)
 		fprintf(stderr, "tierctl: cannot reach tierd at %s: %s\n",
-			socket_path ? socket_path
+			tierctl_socket ? tierctl_socket
 				    : (getenv("TIER_SOCKET") ? getenv("TIER_SOCKET")
 							      : TIER_DEFAULT_SOCKET),
 			tier_strerror(r));
 	return r;
+}
+
+int tierctl_fail(const char *verb, int err)
+{
+	fprintf(stderr, "tierctl: %s: %s\n", verb, tier_strerror(err));
+	return EXIT_DAEMON;
+}
+
+static bool use_colour(void)
+{
+	static int on = -1;
+	const char *term = getenv("TERM");
+
+	if (on < 0)
+		on = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term && strcmp(term, "dumb");
+	return on;
+}
+
+const char *tierctl_bold(void)
+{
+	return use_colour() ? "\033[1m" : "";
+}
+
+const char *tierctl_reset(void)
+{
+	return use_colour() ? "\033[0m" : "";
+}
+
+int tierctl_parse_tier(const char *name)
+{
+	if (!strcmp(name, "host"))
+		return TIER_HOST;
+	if (!strcmp(name, "nvme"))
+		return TIER_NVME;
+	if (!strcmp(name, "gpu"))
+		return TIER_GPU;
+	return -EINVAL;
+}
+
+int tierctl_parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (toupper((unsigned char)*end)) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (shift && (*end == 'i' || *end == 'I'))
+		end++;
+	if (shift && (*end == 'b' || *end == 'B'))
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*ret = (uint64_t)v << shift;
+	return 0;
 }
 
 static json_object *tier_json(const struct tier_tier_stats *t)
@@ -110,7 +184,7 @@ static json_object *stats_json(const struct tier_stats *s, const struct tier_ns_
 	return o;
 }
 
-static void human_bytes(uint64_t b, char *buf, size_t len)
+void tierctl_human_bytes(uint64_t b, char *buf, size_t len)
 {
 	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	double v = (double)b;
@@ -127,14 +201,15 @@ static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *
 {
 	printf("tierd %s  up %" PRIu64 " s  clients %" PRIu64 "  policy %s\n\n", s->version,
 	       s->uptime_s, s->clients, s->policy_evict);
-	printf("%-6s %12s %12s %6s %10s %8s %12s %12s %10s\n", "TIER", "CAPACITY", "USED", "USE%",
-	       "BLOCKS", "PINNED", "HITS", "MISSES", "EVICTIONS");
+	printf("%s%-6s %12s %12s %6s %10s %8s %12s %12s %10s%s\n", tierctl_bold(), "TIER",
+	       "CAPACITY", "USED", "USE%", "BLOCKS", "PINNED", "HITS", "MISSES", "EVICTIONS",
+	       tierctl_reset());
 	for (uint32_t i = 0; i < s->n_tiers && i < TIER_COUNT; i++) {
 		const struct tier_tier_stats *t = &s->tiers[i];
 		char cap[32], used[32];
 
-		human_bytes(t->capacity_bytes, cap, sizeof(cap));
-		human_bytes(t->used_bytes, used, sizeof(used));
+		tierctl_human_bytes(t->capacity_bytes, cap, sizeof(cap));
+		tierctl_human_bytes(t->used_bytes, used, sizeof(used));
 		printf("%-6s %12s %12s %5.1f%% %10" PRIu64 " %8" PRIu64 " %12" PRIu64 " %12" PRIu64
 		       " %10" PRIu64 "\n",
 		       t->name, cap, used,
@@ -148,8 +223,8 @@ static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *
 
 		if (strcmp(t->name, "nvme"))
 			continue;
-		human_bytes(t->read_bytes, rd, sizeof(rd));
-		human_bytes(t->write_bytes, wr, sizeof(wr));
+		tierctl_human_bytes(t->read_bytes, rd, sizeof(rd));
+		tierctl_human_bytes(t->write_bytes, wr, sizeof(wr));
 		printf("\nnvme: read %s  written %s  promotions %" PRIu64 "  demotions %" PRIu64
 		       "  queue %" PRIu64 "\n      io errors %" PRIu64 "  checksum failures %" PRIu64
 		       "  read p50/p99 %.0f/%.0f us  write p50/p99 %.0f/%.0f us\n",
@@ -157,13 +232,13 @@ static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *
 		       t->checksum_failures, t->read_p50_us, t->read_p99_us, t->write_p50_us,
 		       t->write_p99_us);
 	}
-	printf("\n%-24s %12s %10s %12s %12s %8s\n", "NAMESPACE", "BLOCK SIZE", "BLOCKS", "HITS",
-	       "MISSES", "HIT%");
+	printf("\n%s%-24s %12s %10s %12s %12s %8s%s\n", tierctl_bold(), "NAMESPACE", "BLOCK SIZE",
+	       "BLOCKS", "HITS", "MISSES", "HIT%", tierctl_reset());
 	for (int i = 0; i < n; i++) {
 		char bs[32];
 		uint64_t tot = ns[i].hits + ns[i].misses;
 
-		human_bytes(ns[i].block_size, bs, sizeof(bs));
+		tierctl_human_bytes(ns[i].block_size, bs, sizeof(bs));
 		printf("%-24s %12s %10" PRIu64 " %12" PRIu64 " %12" PRIu64 " %7.1f%%\n", ns[i].name,
 		       bs, ns[i].blocks, ns[i].hits, ns[i].misses,
 		       tot ? 100.0 * (double)ns[i].hits / (double)tot : 0.0);
@@ -174,53 +249,124 @@ static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *
 	       s->ops.drop, s->ops.errors);
 }
 
+/* One rendering of the stats in the chosen format. */
+enum stats_format { FMT_TABLE, FMT_JSON, FMT_PROMETHEUS };
+
+static int stats_once(tier_client *c, enum stats_format fmt)
+{
+	static struct tier_ns_stats ns[MAX_NS];
+	static struct tier_ns_info nsi[MAX_NS];
+	struct tier_stats s = { .size = sizeof(s) };
+	struct tier_daemon_status st = { .size = sizeof(st) };
+	int n, r;
+
+	n = tier_stats_get(c, &s, ns, MAX_NS);
+	if (n < 0)
+		return tierctl_fail("stats", n);
+	switch (fmt) {
+	case FMT_JSON: {
+		json_object *o = stats_json(&s, ns, n);
+
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							   JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+		break;
+	}
+	case FMT_PROMETHEUS:
+		/* The daemon's own renderer, from the same structs its endpoint uses. */
+		n = tier_admin_namespaces(c, nsi, MAX_NS);
+		if (n < 0)
+			return tierctl_fail("stats", n);
+		r = tier_admin_status(c, &st);
+		if (r < 0)
+			return tierctl_fail("stats", r);
+		if (tier_prom_render(stdout, &s, nsi, (size_t)n, &st) < 0)
+			return tierctl_fail("stats", -EIO);
+		break;
+	default:
+		stats_table(&s, ns, n);
+		break;
+	}
+	fflush(stdout);
+	return EXIT_OK;
+}
+
 static int verb_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	static struct tier_ns_stats ns[MAX_NS];
-	struct tier_stats s = { .size = sizeof(s) };
-	bool json = false;
+	enum stats_format fmt = FMT_TABLE;
+	double every = 0;
+	long count = 0;
 	tier_client *c;
-	int o, n;
+	char *end;
+	int o, r;
 
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "jpw:n:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j':
-			json = true;
+			fmt = FMT_JSON;
+			break;
+		case 'p':
+			fmt = FMT_PROMETHEUS;
+			break;
+		case 'w':
+			every = strtod(optarg, &end);
+			if (*end || !(every > 0) || every > 86400) {
+				fprintf(stderr, "tierctl: stats: --watch: '%s' is not a number of "
+						"seconds\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			count = strtol(optarg, &end, 10);
+			if (*end || count < 1) {
+				fprintf(stderr, "tierctl: stats: --count: '%s' is not a positive "
+						"number\n", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'h':
-			printf("Usage: tierctl stats [--json]\n"
+			printf("Usage: tierctl stats [--json | --prometheus] [--watch SECONDS [--count N]]\n"
 			       "Show what is in each tier: capacity, usage, blocks, pins, hits,\n"
 			       "misses, evictions; namespaces; operation counts.\n"
-			       "  --json   one JSON object (for scripts)\n");
-			return 0;
+			       "  --json            one JSON object (for scripts)\n"
+			       "  --prometheus      the Prometheus text format (what the daemon's\n"
+			       "                    [metrics] endpoint serves)\n"
+			       "  --watch SECONDS   show again every SECONDS until interrupted\n"
+			       "  --count N         with --watch: stop after N times\n");
+			return EXIT_OK;
 		default:
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
-	if (connect_or_complain(&c) < 0)
-		return 1;
-	n = tier_stats_get(c, &s, ns, MAX_NS);
-	tier_close(c);
-	if (n < 0) {
-		fprintf(stderr, "tierctl: stats: %s\n", tier_strerror(n));
-		return 1;
+	if (optind < argc) {
+		fprintf(stderr, "tierctl: stats: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
 	}
-	if (json) {
-		json_object *o2 = stats_json(&s, ns, n);
+	if (tierctl_connect(&c) < 0)
+		return EXIT_DAEMON;
+	for (long i = 0;; i++) {
+		if (every && fmt == FMT_TABLE && isatty(STDOUT_FILENO))
+			fputs("\033[H\033[2J", stdout); /* a terminal: redraw in place */
+		else if (i)
+			putchar('\n');
+		r = stats_once(c, fmt);
+		if (r || !every || (count && i + 1 >= count))
+			break;
+		struct timespec ts = { (time_t)every, (long)((every - (double)(time_t)every) * 1e9) };
 
-		puts(json_object_to_json_string_ext(o2, JSON_C_TO_STRING_PRETTY |
-							    JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o2);
-	} else {
-		stats_table(&s, ns, n);
+		nanosleep(&ts, NULL);
 	}
-	return 0;
+	tier_close(c);
+	return r;
 }
 
 /* Find a namespace id by name through the stats (any client can). */
@@ -240,15 +386,98 @@ static int ns_by_name(tier_client *c, const char *name, uint32_t *ret)
 	return -ENOENT;
 }
 
+/*
+ * Progress of a flush, on stderr: a second connection asks how many blocks
+ * are still only in host memory while the first one waits in tier_flush.
+ */
+struct flush_progress {
+	uint32_t ns;              /* TIER_NS_ALL or one namespace */
+	pthread_mutex_t lock;
+	bool done;
+	pthread_cond_t cond;
+};
+
+static int dirty_now(tier_client *c, uint32_t ns, uint64_t *blocks, uint64_t *bytes)
+{
+	static struct tier_ns_info nsi[MAX_NS];
+	struct tier_daemon_status st = { .size = sizeof(st) };
+	int n, r;
+
+	*blocks = *bytes = 0;
+	if (ns == TIER_NS_ALL) {
+		r = tier_admin_status(c, &st);
+		*blocks = st.dirty_blocks;
+		*bytes = st.dirty_bytes;
+		return r;
+	}
+	n = tier_admin_namespaces(c, nsi, MAX_NS);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		if (nsi[i].id == ns) {
+			*blocks = nsi[i].dirty_blocks;
+			*bytes = nsi[i].dirty_blocks * nsi[i].block_size;
+		}
+	return 0;
+}
+
+static void *flush_progress_main(void *arg)
+{
+	struct flush_progress *p = arg;
+	uint64_t first = 0, blocks, bytes;
+	tier_client *c;
+	bool shown = false;
+
+	if (tier_connect(tierctl_socket, &c) < 0)
+		return NULL;
+	pthread_mutex_lock(&p->lock);
+	while (!p->done) {
+		struct timespec until;
+
+		pthread_mutex_unlock(&p->lock);
+		if (dirty_now(c, p->ns, &blocks, &bytes) == 0) {
+			char b[32];
+
+			if (blocks > first)
+				first = blocks;
+			tierctl_human_bytes(bytes, b, sizeof(b));
+			fprintf(stderr, "\rflush: %3.0f%%  %" PRIu64 " blocks (%s) left to write   ",
+				first ? 100.0 * (double)(first - blocks) / (double)first : 100.0,
+				blocks, b);
+			shown = true;
+		}
+		pthread_mutex_lock(&p->lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (!p->done)
+			pthread_cond_timedwait(&p->cond, &p->lock, &until);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (shown)
+		fputs("\n", stderr);
+	tier_close(c);
+	return NULL;
+}
+
 static int verb_flush(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "namespace", required_argument, NULL, 'n' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "no-progress", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
+	struct flush_progress p = { .ns = TIER_NS_ALL, .lock = PTHREAD_MUTEX_INITIALIZER,
+				    .cond = PTHREAD_COND_INITIALIZER };
 	const char *name = NULL;
-	uint32_t ns = TIER_NS_ALL;
+	int progress = -1; /* -1: on a terminal */
+	pthread_t th;
+	bool thread = false;
 	tier_client *c;
 	int o, r;
 
@@ -258,34 +487,63 @@ static int verb_flush(int argc, char **argv)
 		case 'n':
 			name = optarg;
 			break;
+		case 'p':
+			progress = 1;
+			break;
+		case 'P':
+			progress = 0;
+			break;
 		case 'h':
-			printf("Usage: tierctl flush [--namespace NAME]\n"
+			printf("Usage: tierctl flush [--namespace NAME] [--progress | --no-progress]\n"
 			       "Make every block (of one namespace, or of all) durable on NVMe:\n"
-			       "written, journaled and synced.  Returns when done.\n");
-			return 0;
+			       "written, journaled and synced.  Returns when done.  On a terminal,\n"
+			       "shows how many blocks are left to write (on stderr).\n");
+			return EXIT_OK;
 		default:
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
-	if (connect_or_complain(&c) < 0)
-		return 1;
-	if (name && (r = ns_by_name(c, name, &ns)) < 0) {
+	if (optind < argc) {
+		fprintf(stderr, "tierctl: flush: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (tierctl_connect(&c) < 0)
+		return EXIT_DAEMON;
+	if (name && (r = ns_by_name(c, name, &p.ns)) < 0) {
 		fprintf(stderr, "tierctl: flush: namespace '%s': %s\n", name, tier_strerror(r));
 		tier_close(c);
-		return 1;
+		return EXIT_DAEMON;
 	}
-	r = tier_flush(c, ns);
+	if (progress < 0)
+		progress = isatty(STDERR_FILENO);
+	if (progress)
+		thread = pthread_create(&th, NULL, flush_progress_main, &p) == 0;
+	r = tier_flush(c, p.ns);
+	if (thread) {
+		pthread_mutex_lock(&p.lock);
+		p.done = true;
+		pthread_cond_signal(&p.cond);
+		pthread_mutex_unlock(&p.lock);
+		pthread_join(th, NULL);
+	}
 	tier_close(c);
 	if (r < 0) {
 		fprintf(stderr, "tierctl: flush: %s\n", tier_strerror(r));
-		return 1;
+		return EXIT_DAEMON;
 	}
-	return 0;
+	return EXIT_OK;
 }
 
 static const struct verb verbs[] = {
-	{ "stats", "show counters of every tier and namespace", verb_stats },
+	{ "stats", "show counters of every tier and namespace (--json, --prometheus)", verb_stats },
+	{ "tiers", "list the tiers: capacity, usage, blocks, policy", verb_tiers },
+	{ "namespaces", "list the namespaces with their counters", verb_namespaces },
+	{ "clients", "list connected clients: pid, uid, name, pins, ops", verb_clients },
+	{ "config", "print the configuration in force", verb_config },
+	{ "policy", "show, or change live, a tier's eviction policy", verb_policy },
 	{ "flush", "make blocks durable on NVMe", verb_flush },
+	{ "evict", "evict bytes from a tier now", verb_evict },
+	{ "drop", "drop every block of a namespace", verb_drop },
 };
 
 static void usage(FILE *f)
@@ -295,7 +553,9 @@ static void usage(FILE *f)
 		   "  -h, --help          this text; VERB --help for a verb\n\nVerbs:\n",
 		TIER_DEFAULT_SOCKET);
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(f, "  %-11s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\nExit status: 0 success, 1 the daemon failed or could not be reached, "
+		   "2 bad usage.\n");
 }
 
 int main(int argc, char **argv)
@@ -311,7 +571,7 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
-			socket_path = optarg;
+			tierctl_socket = optarg;
 			break;
 		case 'h':
 			usage(stdout);

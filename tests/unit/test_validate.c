@@ -29,6 +29,13 @@ static size_t expected_body(uint16_t type)
 	case TIER_MSG_PREFETCH: return sizeof(struct tier_msg_lookup);
 	case TIER_MSG_FLUSH: return sizeof(struct tier_msg_flush);
 	case TIER_MSG_HINT: return sizeof(struct tier_msg_hint);
+	case TIER_MSG_STATUS: return sizeof(struct tier_msg_admin);
+	case TIER_MSG_CLIENTS: return sizeof(struct tier_msg_admin);
+	case TIER_MSG_NAMESPACES: return sizeof(struct tier_msg_admin);
+	case TIER_MSG_CONFIG: return sizeof(struct tier_msg_admin);
+	case TIER_MSG_POLICY: return sizeof(struct tier_msg_policy);
+	case TIER_MSG_EVICT: return sizeof(struct tier_msg_evict);
+	case TIER_MSG_NS_DROP: return sizeof(struct tier_msg_ns_drop);
 	default: return SIZE_MAX;
 	}
 }
@@ -36,6 +43,8 @@ static size_t expected_body(uint16_t type)
 /* A well-formed body of type into b (zeroed, names set). */
 static void good_body(uint16_t type, uint8_t *b)
 {
+	if (expected_body(type) == SIZE_MAX)
+		return;
 	memset(b, 0, expected_body(type));
 	if (type == TIER_MSG_HELLO) {
 		struct tier_msg_hello *m = (void *)b;
@@ -47,6 +56,13 @@ static void good_body(uint16_t type, uint8_t *b)
 
 		m->block_size = 4096;
 		strcpy(m->name, "ns");
+	} else if (type == TIER_MSG_EVICT) {
+		struct tier_msg_evict *m = (void *)b;
+
+		m->tier = TIER_HOST;
+		m->bytes = 1;
+	} else if (type == TIER_MSG_NS_DROP) {
+		strcpy((char *)b, "ns");
 	}
 }
 

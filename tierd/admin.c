@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The administration messages (proto.h: STATUS, CLIENTS, NAMESPACES,
+ * CONFIG, POLICY, EVICT, NS_DROP): what tierctl shows and changes, and the
+ * socket's group.  The fill functions are shared with the metrics renderer,
+ * so tierctl, the JSON and the Prometheus outputs read the same numbers.
+ *
+ * Who may change state: the socket's mode and group decide who may connect
+ * at all; requests that change what other clients see (switch a policy,
+ * evict, drop a namespace) are further restricted to root and the daemon's
+ * own uid, as SO_PEERCRED recorded them at accept.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+
+static bool may_change(const struct session *se)
+{
+	return se->cred.uid == 0 || se->cred.uid == geteuid();
+}
+
+int admin_socket_group(const char *path, const char *group)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+	int r;
+
+	if (!group[0])
+		return 0;
+	r = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
+	if (r || !res) {
+		log_warning("daemon.socket_group: no group '%s': %s keeps the daemon's group; "
+			    "create the group (groupadd --system %s) to let its members connect",
+			    group, path, group);
+		return -ENOENT;
+	}
+	if (chown(path, (uid_t)-1, res->gr_gid) < 0) {
+		r = -errno;
+		log_warning("daemon.socket_group: chown %s to group %s: %s", path, group,
+			    strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+void admin_fill_status(const struct server *s, struct tier_daemon_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	st->pid = (uint32_t)getpid();
+	st->uid = (uint32_t)geteuid();
+	st->max_clients = s->cfg.max_clients;
+	st->reloads = s->reloads;
+	st->reload_failures = s->reload_failures;
+	for (uint32_t i = 0; i < s->store.n_ns; i++) {
+		st->dirty_blocks += s->store.ns[i].dirty;
+		st->dirty_bytes += s->store.ns[i].dirty * s->store.ns[i].block_size;
+	}
+	for (uint32_t i = 0; i < s->cfg.max_clients; i++) {
+		const struct session *se = s->sessions[i];
+		struct tier_msg_hdr h;
+
+		if (!se || !se->parked)
+			continue;
+		memcpy(&h, se->parked_msg, sizeof(h));
+		if (h.type == TIER_MSG_FLUSH)
+			st->flushes++;
+	}
+	st->protocol_errors = s->protocol_errors;
+	st->log_suppressed = log_suppressed_total();
+}
+
+uint32_t admin_fill_clients(const struct server *s, struct tier_client_info *out, uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < s->cfg.max_clients && n < max; i++) {
+		const struct session *se = s->sessions[i];
+		struct tier_client_info *c = &out[n];
+
+		if (!se || !se->hello_done)
+			continue;
+		memset(c, 0, sizeof(*c));
+		c->id = se->id;
+		c->pid = (int32_t)se->cred.pid;
+		c->uid = (uint32_t)se->cred.uid;
+		c->gid = (uint32_t)se->cred.gid;
+		snprintf(c->name, sizeof(c->name), "%s", se->name);
+		c->pins = se->holder.pins;
+		c->ops = se->ops;
+		n++;
+	}
+	return n;
+}
+
+uint32_t admin_fill_namespaces(const struct server *s, struct tier_ns_info *out, uint32_t max)
+{
+	const struct store *st = &s->store;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < st->n_ns && n < max; i++, n++) {
+		const struct ns *x = &st->ns[i];
+		struct tier_ns_info *o = &out[n];
+
+		memset(o, 0, sizeof(*o));
+		memcpy(o->name, x->name, sizeof(o->name));
+		o->id = i;
+		o->block_size = x->block_size;
+		o->blocks = x->blocks;
+		o->bytes = x->blocks * x->block_size;
+		o->hits = x->hits;
+		o->misses = x->misses;
+		o->evictions = x->evictions;
+		o->promotions = x->promotions;
+		o->demotions = x->demotions;
+		o->dirty_blocks = x->dirty;
+	}
+	return n;
+}
+
+static int do_policy(struct server *s, struct session *se, const struct tier_msg_policy *m,
+		     struct tier_msg_policy *rep)
+{
+	struct store *st = &s->store;
+	int r = 0;
+
+	if (m->tier != TIER_HOST && !(m->tier == TIER_NVME && st->nvme))
+		return -ENODEV;
+	if (m->flags & TIER_POLICY_SET) {
+		const struct tier_evict_ops *ops = tier_evict_find(m->name);
+		const char *old = m->tier == TIER_HOST ? st->evict->name : st->nv.evict->name;
+
+		if (!may_change(se))
+			return -EPERM;
+		if (!ops)
+			return -ENOENT;
+		r = m->tier == TIER_HOST ? store_set_evict(st, ops) : store_set_nv_evict(st, ops);
+		if (r < 0) {
+			log_warning("client %u (pid %d): %s tier policy %s could not start (%s): "
+				    "keeping %s", se->id, (int)se->cred.pid,
+				    m->tier == TIER_HOST ? "host" : "nvme", ops->name, strerror(-r),
+				    old);
+			return r;
+		}
+		log_notice("client %u (pid %d, uid %d): %s tier eviction policy %s -> %s", se->id,
+			   (int)se->cred.pid, (int)se->cred.uid,
+			   m->tier == TIER_HOST ? "host" : "nvme", old, ops->name);
+		/* The config in force says what runs (a reload puts the file's value back). */
+		snprintf(m->tier == TIER_HOST ? s->cfg.policy_evict : s->cfg.policy_nvme_evict,
+			 sizeof(s->cfg.policy_evict), "%s", ops->name);
+	}
+	memset(rep, 0, sizeof(*rep));
+	rep->tier = m->tier;
+	snprintf(rep->name, sizeof(rep->name), "%s",
+		 m->tier == TIER_HOST ? st->evict->name : st->nv.evict->name);
+	return 0;
+}
+
+bool admin_is_admin(uint16_t type)
+{
+	return type >= TIER_MSG_STATUS && type <= TIER_MSG_NS_DROP;
+}
+
+int admin_handle(struct server *s, struct session *se, uint16_t type, const void *body, void *out,
+		 size_t outmax, size_t *ret_len)
+{
+	struct tier_msg_admin a;
+	uint32_t n, max;
+	int r;
+
+	*ret_len = 0;
+	switch (type) {
+	case TIER_MSG_STATUS:
+		admin_fill_status(s, out);
+		*ret_len = sizeof(struct tier_daemon_status);
+		return 0;
+	case TIER_MSG_CLIENTS:
+		memcpy(&a, body, sizeof(a));
+		max = (uint32_t)(outmax / sizeof(struct tier_client_info));
+		n = admin_fill_clients(s, out, a.max < max ? a.max : max);
+		*ret_len = n * sizeof(struct tier_client_info);
+		return (int)n;
+	case TIER_MSG_NAMESPACES:
+		memcpy(&a, body, sizeof(a));
+		max = (uint32_t)(outmax / sizeof(struct tier_ns_info));
+		n = admin_fill_namespaces(s, out, a.max < max ? a.max : max);
+		*ret_len = n * sizeof(struct tier_ns_info);
+		return (int)n;
+	case TIER_MSG_CONFIG:
+		r = config_format(&s->cfg, out, outmax);
+		if (r < 0 || (size_t)r >= outmax)
+			return -EMSGSIZE;
+		*ret_len = (size_t)r + 1;
+		return r;
+	case TIER_MSG_POLICY: {
+		struct tier_msg_policy m, rep;
+
+		memcpy(&m, body, sizeof(m));
+		r = do_policy(s, se, &m, &rep);
+		if (r == 0) {
+			memcpy(out, &rep, sizeof(rep));
+			*ret_len = sizeof(rep);
+		}
+		return r;
+	}
+	case TIER_MSG_EVICT: {
+		struct tier_msg_evict m;
+		struct tier_msg_evict_reply rep;
+
+		memcpy(&m, body, sizeof(m));
+		if (!may_change(se))
+			return -EPERM;
+		r = store_evict_bytes(&s->store, (int)m.tier, m.bytes, &rep.bytes, &rep.blocks);
+		if (r < 0)
+			return r;
+		log_notice("client %u (pid %d, uid %d): evict %llu bytes from tier %u: %llu blocks, "
+			   "%llu bytes", se->id, (int)se->cred.pid, (int)se->cred.uid,
+			   (unsigned long long)m.bytes, m.tier, (unsigned long long)rep.blocks,
+			   (unsigned long long)rep.bytes);
+		memcpy(out, &rep, sizeof(rep));
+		*ret_len = sizeof(rep);
+		return 0;
+	}
+	case TIER_MSG_NS_DROP: {
+		struct tier_msg_ns_drop m;
+		uint32_t ns;
+
+		memcpy(&m, body, sizeof(m));
+		if (!may_change(se))
+			return -EPERM;
+		r = store_ns_find(&s->store, m.name, &ns);
+		if (r < 0)
+			return r;
+		r = store_ns_drop_all(&s->store, ns);
+		log_notice("client %u (pid %d, uid %d): dropped namespace %s: %d blocks", se->id,
+			   (int)se->cred.pid, (int)se->cred.uid, m.name, r);
+		return r;
+	}
+	default:
+		return -EINVAL;
+	}
+}

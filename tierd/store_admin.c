@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Run-time changes to the store that an operator asks for (SIGHUP reload,
+ * tierctl): switching the NVMe tier's eviction and admission policies,
+ * moving the demotion watermarks, dropping a whole namespace.  Like
+ * store_set_evict, a policy switch creates the new policy first and keeps the
+ * old one when that fails (SPDK's scheduler "reverting to"), so a switch
+ * never leaves a tier without a policy.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "store.h"
+
+int store_set_nv_evict(struct store *st, const struct tier_evict_ops *ops)
+{
+	struct tier_policy_params pp = { .max_slots = st->max_slots };
+	struct store_nv *nv = &st->nv;
+	void *state;
+	int r;
+
+	if (!st->nvme)
+		return -ENODEV;
+	if (ops == nv->evict)
+		return 0;
+	r = ops->create(&pp, &state);
+	if (r < 0)
+		return r;
+	/* Every block with an NVMe copy goes to the new policy; recency starts afresh. */
+	for (uint32_t s = 0; s < st->used_slots; s++) {
+		const struct block *b = &st->blocks[s];
+		struct tier_access a = { .key = key_fingerprint(b->key), .parent = SLOT_NONE,
+					 .ns = b->ns, .now = st->now };
+
+		if (b->state == BLOCK_READY && !(b->flags & BLOCK_DROPPED) && (b->res & RES_NVME))
+			ops->insert(state, s, &a);
+	}
+	nv->evict->destroy(nv->evict_state);
+	nv->evict = ops;
+	nv->evict_state = state;
+	return 0;
+}
+
+int store_set_admit(struct store *st, const struct tier_admit_ops *ops)
+{
+	struct tier_policy_params pp = { .max_slots = st->max_slots };
+	struct store_nv *nv = &st->nv;
+	void *state = NULL;
+	int r;
+
+	if (!st->nvme)
+		return -ENODEV;
+	if (ops == nv->admit)
+		return 0;
+	if (ops->create) {
+		r = ops->create(&pp, &state);
+		if (r < 0)
+			return r;
+	}
+	/* What the old policy learnt (sketches, ghost lists) does not carry over. */
+	if (nv->admit->destroy)
+		nv->admit->destroy(nv->admit_state);
+	nv->admit = ops;
+	nv->admit_state = state;
+	return 0;
+}
+
+void store_set_watermarks(struct store *st, uint32_t high_pct, uint32_t low_pct)
+{
+	/* The same arithmetic as store_init; store_balance acts on the next turn. */
+	st->nv.high_bytes = st->slab.arena_bytes / 100 * high_pct;
+	st->nv.low_bytes = st->slab.arena_bytes / 100 * low_pct;
+}
+
+int store_ns_find(const struct store *st, const char *name, uint32_t *ret_ns)
+{
+	for (uint32_t i = 0; i < st->n_ns; i++)
+		if (strcmp(st->ns[i].name, name) == 0) {
+			*ret_ns = i;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int store_ns_drop_all(struct store *st, uint32_t ns)
+{
+	int n = 0;
+
+	if (ns >= st->n_ns)
+		return -ENOENT;
+	/*
+	 * A walk of the block table, not of the index: store_forget deletes
+	 * from the index, and the table is as large as what was ever used.
+	 */
+	for (uint32_t s = 0; s < st->used_slots; s++) {
+		const struct block *b = &st->blocks[s];
+
+		if (b->state != BLOCK_READY || b->ns != ns || (b->flags & BLOCK_DROPPED))
+			continue;
+		store_forget(st, s);
+		n++;
+	}
+	return n;
+}
