@@ -200,6 +200,12 @@ static void pop(tier_client *c, struct tier_ring_cqe *ret)
 	c->cq_head++;
 	/* Release: we are done with the entry before the daemon may reuse it. */
 	__atomic_store_n(&c->seg->cq_head, c->cq_head, __ATOMIC_RELEASE);
+	/*
+	 * The daemon takes no entry it has no place to answer, and sleeps while
+	 * all that waits is such entries: if some wait, tell it there is room.
+	 */
+	if (c->sq_tail != __atomic_load_n(&c->seg->sq_head, __ATOMIC_RELAXED))
+		kick(c);
 }
 
 static int stash_push(tier_client *c, const struct tier_ring_cqe *e)
