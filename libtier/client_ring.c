@@ -60,7 +60,8 @@ int ring_attach(tier_client *c, int memfd, int doorbell)
 		munmap(p, (size_t)st.st_size);
 		return -EPROTO;
 	}
-	n = h->sq_entries + h->cq_entries;
+	/* As many as the rings hold, plus one kept for synchronous calls (tier_submit). */
+	n = h->sq_entries + h->cq_entries + 1;
 	c->pend = calloc(n, sizeof(*c->pend));
 	if (!c->pend) {
 		munmap(p, (size_t)st.st_size);
@@ -200,6 +201,12 @@ static void pop(tier_client *c, struct tier_ring_cqe *ret)
 	c->cq_head++;
 	/* Release: we are done with the entry before the daemon may reuse it. */
 	__atomic_store_n(&c->seg->cq_head, c->cq_head, __ATOMIC_RELEASE);
+	/*
+	 * The daemon takes no entry it has no place to answer, and sleeps while
+	 * all that waits is such entries: if some wait, tell it there is room.
+	 */
+	if (c->sq_tail != __atomic_load_n(&c->seg->sq_head, __ATOMIC_RELAXED))
+		kick(c);
 }
 
 static int stash_push(tier_client *c, const struct tier_ring_cqe *e)
@@ -253,7 +260,7 @@ int ring_call(tier_client *c, struct tier_sqe *e, struct tier_ring_cqe *ret)
 	int r;
 
 	if (idx == PEND_NONE)
-		return -EBUSY; /* as many operations in flight as the rings hold */
+		return -EBUSY; /* cannot happen: tier_submit leaves one entry for us */
 	c->pend[idx].opcode = e->opcode;
 	e->user_data = idx;
 	while (push(c, e) == -EAGAIN) {
@@ -301,9 +308,13 @@ int tier_submit(tier_client *c, struct tier_op *ops, size_t n)
 				return -EINVAL;
 			break;
 		}
-		idx = pend_get(c);
-		if (idx == PEND_NONE)
+		/*
+		 * The last free entry is not for us: a synchronous call made while
+		 * the rings are full of async ops must still find one.
+		 */
+		if (c->free_pend == PEND_NONE || c->pend[c->free_pend].next_free == PEND_NONE)
 			break;
+		idx = pend_get(c);
 		c->pend[idx].opcode = o->opcode;
 		c->pend[idx].user_data = o->user_data;
 		c->pend[idx].handle = o->handle;

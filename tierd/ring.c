@@ -92,10 +92,29 @@ void ring_destroy(struct ring *r)
 	r->memfd = r->doorbell = -1;
 }
 
+/* Whether the completion ring has a place for one more entry's answer. */
+static bool cq_room(const struct ring *r, uint32_t cq_head)
+{
+	return r->cq_tail - cq_head + r->n_parked < TIER_RING_CQ_ENTRIES &&
+	       r->n_parked < RING_MAX_PARKED;
+}
+
 bool ring_pending(const struct ring *r)
 {
+	uint32_t cq_head;
+
 	/* Acquire: pairs with the client's release of sq_tail. */
-	return r->seg && __atomic_load_n(&r->seg->sq_tail, __ATOMIC_ACQUIRE) != r->sq_head;
+	if (!r->seg || __atomic_load_n(&r->seg->sq_tail, __ATOMIC_ACQUIRE) == r->sq_head)
+		return false;
+	/*
+	 * Entries wait, but while their answers have no place (the client has
+	 * not reaped) there is nothing to do: not pending, or the reactor would
+	 * spin until the client reaps.  The client rings the doorbell when it
+	 * reaps with entries still waiting.  An impossible cq_head is pending,
+	 * so that ring_poll sees it and cuts the client off.
+	 */
+	cq_head = __atomic_load_n(&r->seg->cq_head, __ATOMIC_ACQUIRE);
+	return r->cq_tail - cq_head > TIER_RING_CQ_ENTRIES || cq_room(r, cq_head);
 }
 
 void ring_set_idle(struct ring *r, bool idle)
@@ -238,8 +257,7 @@ int ring_poll(struct server *s, struct session *se)
 		int v;
 
 		/* Room for its completion, counting the parked ones' places. */
-		if (r->cq_tail - cq_head + r->n_parked >= TIER_RING_CQ_ENTRIES ||
-		    r->n_parked >= RING_MAX_PARKED)
+		if (!cq_room(r, cq_head))
 			break;
 		memcpy(&e, &r->sq[r->sq_head & (TIER_RING_SQ_ENTRIES - 1)], sizeof(e));
 		r->sq_head++;
