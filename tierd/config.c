@@ -146,6 +146,11 @@ static int parse_max_clients(const char *v, void *f, char *err, size_t errlen)
 	return parse_u32_range(v, f, 1, 65536, err, errlen);
 }
 
+static int parse_ms(const char *v, void *f, char *err, size_t errlen)
+{
+	return parse_u32_range(v, f, 0, 86400000, err, errlen);
+}
+
 static int parse_max_namespaces(const char *v, void *f, char *err, size_t errlen)
 {
 	return parse_u32_range(v, f, 1, 4096, err, errlen);
@@ -437,6 +442,9 @@ static const struct config_item config_table[] = {
 	  "err, warning, notice, info or debug", LIVE },
 	{ "daemon", "max_clients", parse_max_clients, fmt_u32, F(max_clients),
 	  "connected clients at most", RESTART },
+	{ "daemon", "pin_lease", parse_ms, fmt_u32, F(pin_lease_ms),
+	  "milliseconds without a sign of life after which a client's pins are released (0: never)",
+	  LIVE },
 	{ "daemon", "max_namespaces", parse_max_namespaces, fmt_u32, F(max_namespaces),
 	  "namespaces at most", RESTART },
 	{ "host", "size", parse_size_field, fmt_size, F(host_bytes),
@@ -467,6 +475,8 @@ static const struct config_item config_table[] = {
 	  "percent of host.size above which blocks are demoted to NVMe", LIVE },
 	{ "nvme", "low_watermark", parse_percent, fmt_u32, F(low_watermark),
 	  "percent of host.size at which demotion stops", LIVE },
+	{ "nvme", "io_timeout", parse_ms, fmt_u32, F(io_timeout_ms),
+	  "milliseconds a request may wait on NVMe I/O before it fails with -ETIMEDOUT", LIVE },
 	{ "nvme", "journal", parse_path, fmt_string, F(nvme_journal),
 	  "the NVMe tier's journal file (default: the first path + .journal)", RESTART },
 	{ "metrics", "listen", parse_listen, fmt_string, F(metrics_listen),
@@ -501,6 +511,7 @@ void config_defaults(struct tierd_config *c)
 	c->high_watermark = DEFAULT_HIGH_WATERMARK_PCT;
 	c->low_watermark = DEFAULT_LOW_WATERMARK_PCT;
 	snprintf(c->socket_group, sizeof(c->socket_group), "%s", DEFAULT_SOCKET_GROUP);
+	c->io_timeout_ms = DEFAULT_IO_TIMEOUT_MS;
 }
 
 int config_set(struct tierd_config *c, const char *section, const char *key, const char *value,
@@ -508,6 +519,9 @@ int config_set(struct tierd_config *c, const char *section, const char *key, con
 {
 	char why[256] = "";
 
+	/* [ns.NAME]: rules of one namespace. */
+	if (!strncmp(section, "ns.", 3))
+		return nsrule_set(&c->ns_rules, section + 3, key, value, err, errlen);
 	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++) {
 		const struct config_item *it = &config_table[i];
 
@@ -674,6 +688,8 @@ int config_format(const struct tierd_config *c, char *buf, size_t len)
 		off += (size_t)snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
 					"# %s\n%s = %s\n", it->help, it->key, val);
 	}
+	off += (size_t)nsrule_format(&c->ns_rules, buf + (off < len ? off : len),
+				     off < len ? len - off : 0);
 	return (int)off;
 }
 
@@ -693,6 +709,12 @@ int config_diff(const struct tierd_config *a, const struct tierd_config *b, conf
 		n++;
 		if (fn)
 			fn(arg, it->section, it->key, va, vb, it->live);
+	}
+	/* Namespace rules (access, quotas, salts) apply to namespaces opened from now on. */
+	if (memcmp(&a->ns_rules, &b->ns_rules, sizeof(a->ns_rules))) {
+		n++;
+		if (fn)
+			fn(arg, "ns", "*", "", "", true);
 	}
 	return n;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nsrule.h"
+
 #define DEFAULT_SOCKET_PATH "/run/tierd/tierd.sock"
 #define DEFAULT_HOST_BYTES (512ULL << 20)
 #define MIN_HOST_BYTES (4ULL << 20)
@@ -14,6 +16,7 @@
 #define DEFAULT_MAX_NAMESPACES 256
 
 #define DEFAULT_NVME_QUEUE_DEPTH 32
+#define DEFAULT_IO_TIMEOUT_MS 30000
 #define DEFAULT_NVME_BYTES (4ULL << 30)
 #define MIN_NVME_BYTES_PER_PATH (4ULL << 20)
 #define DEFAULT_HIGH_WATERMARK_PCT 90
@@ -51,6 +54,10 @@ struct tierd_config {
 	char socket_group[32];    /* group of the socket; "" keeps the daemon's */
 	char metrics_listen[64];  /* "ADDR:PORT" of the HTTP metrics endpoint; "" = none */
 	bool metrics_allow_remote; /* allow a non-loopback metrics.listen */
+	/* reliability */
+	uint32_t pin_lease_ms;    /* pins of a client silent this long are released; 0 = never */
+	uint32_t io_timeout_ms;   /* a request waiting on I/O this long fails with -ETIMEDOUT */
+	struct ns_rules ns_rules; /* [ns.NAME] sections */
 };
 
 /* Fill c with the embedded defaults ($RUNTIME_DIRECTORY/tierd.sock when set). */

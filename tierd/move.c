@@ -33,6 +33,7 @@ void store_host_attach(struct store *st, uint32_t s, uint64_t off)
 	b->host_off = off;
 	st->host_owner[off / SLAB_ALIGN] = s;
 	st->used_bytes += st->slab.classes[b->cls].stride;
+	st->ns[b->ns].host_bytes += st->slab.classes[b->cls].stride;
 }
 
 /* Free s's host memory; a host-resident ready block also leaves the host policy. */
@@ -47,6 +48,7 @@ void store_host_detach(struct store *st, uint32_t s)
 	}
 	b->res &= (uint8_t)~RES_HOST;
 	st->used_bytes -= st->slab.classes[b->cls].stride;
+	st->ns[b->ns].host_bytes -= st->slab.classes[b->cls].stride;
 	st->host_owner[b->host_off / SLAB_ALIGN] = SLOT_NONE;
 	slab_free(&st->slab, b->host_off);
 }
@@ -141,6 +143,7 @@ void store_nv_release(struct store *st, uint32_t s)
 	store_journal_put(st, s, JREC_DEL);
 	nv_free_space(st, s);
 	nv->used_bytes -= nv->slab[b->nv_dev].classes[st->ns[b->ns].nv_cls].stride;
+	st->ns[b->ns].nv_bytes -= nv->slab[b->nv_dev].classes[st->ns[b->ns].nv_cls].stride;
 	b->res &= (uint8_t)~RES_NVME;
 }
 
@@ -187,7 +190,10 @@ void store_forget(struct store *st, uint32_t s)
 struct evict_ctx {
 	struct store *st;
 	uint32_t cls;
+	uint32_t ns;  /* only this namespace's blocks (quota), or NS_ANY */
 };
+
+#define NS_ANY UINT32_MAX
 
 static bool host_evictable(void *arg, uint32_t slot)
 {
@@ -195,7 +201,8 @@ static bool host_evictable(void *arg, uint32_t slot)
 	const struct block *b = &x->st->blocks[slot];
 
 	return b->state == BLOCK_READY && (b->res & RES_HOST) && b->pins == 0 && b->io == 0 &&
-	       !(b->flags & BLOCK_DROPPED) && (x->cls == CLS_ANY || b->cls == x->cls);
+	       !(b->flags & BLOCK_DROPPED) && (x->cls == CLS_ANY || b->cls == x->cls) &&
+	       (x->ns == NS_ANY || b->ns == x->ns);
 }
 
 /* Write s to NVMe; with evict_after, its host copy goes once it is there. */
@@ -237,7 +244,7 @@ static int host_evict(struct store *st, uint32_t s)
 /* Evict what can go of the slab holding s (another class needs the extents). */
 static int reclaim_slab_of(struct store *st, uint32_t victim)
 {
-	struct evict_ctx any = { st, CLS_ANY };
+	struct evict_ctx any = { st, CLS_ANY, NS_ANY };
 	uint64_t offs[SLAB_EXTENT_BYTES / SLAB_ALIGN];
 	uint32_t n = slab_blocks_of(&st->slab, st->blocks[victim].host_off, offs,
 				    sizeof(offs) / sizeof(offs[0]));
@@ -260,13 +267,40 @@ static int reclaim_slab_of(struct store *st, uint32_t victim)
 	return r;
 }
 
-int64_t store_host_room(struct store *st, uint32_t cls)
+/*
+ * A namespace over its host quota makes room among its own blocks, in its
+ * policy order, never a neighbour's.  0, -EINPROGRESS or -ENOSPC.
+ */
+static int quota_room(struct store *st, uint32_t ns)
 {
+	struct ns *n = &st->ns[ns];
+	uint64_t stride = st->slab.classes[n->cls].stride;
+
+	while (n->quota_host && n->host_bytes + stride > n->quota_host) {
+		struct evict_ctx own = { st, CLS_ANY, ns };
+		uint32_t v = st->evict->pick_victim(st->evict_state, host_evictable, &own);
+		int r;
+
+		if (v == SLOT_NONE)
+			return st->nv.demote_inflight ? -EINPROGRESS : -ENOSPC;
+		r = host_evict(st, v);
+		if (r == -EBUSY)
+			return -EINPROGRESS;
+		n->quota_evictions++;
+	}
+	return 0;
+}
+
+int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls)
+{
+	int r = quota_room(st, ns);
+
+	if (r < 0)
+		return r;
 	for (;;) {
-		struct evict_ctx any = { st, CLS_ANY };
+		struct evict_ctx any = { st, CLS_ANY, NS_ANY };
 		uint64_t off = slab_alloc(&st->slab, cls);
 		uint32_t v;
-		int r;
 
 		if (off != SLAB_OFF_NONE)
 			return (int64_t)off;
@@ -282,7 +316,7 @@ int64_t store_host_room(struct store *st, uint32_t cls)
 void store_balance(struct store *st)
 {
 	struct store_nv *nv = &st->nv;
-	struct evict_ctx any = { st, CLS_ANY };
+	struct evict_ctx any = { st, CLS_ANY, NS_ANY };
 
 	if (!st->nvme || st->used_bytes <= nv->high_bytes)
 		return;
@@ -301,6 +335,7 @@ void store_balance(struct store *st)
 struct nv_evict_ctx {
 	struct store *st;
 	bool keep_host; /* spare blocks that also have a host copy */
+	uint32_t ns;    /* only this namespace's (quota), or NS_ANY */
 };
 
 static bool nv_evictable(void *arg, uint32_t slot)
@@ -309,7 +344,8 @@ static bool nv_evictable(void *arg, uint32_t slot)
 	const struct block *b = &x->st->blocks[slot];
 
 	return b->state == BLOCK_READY && (b->res & RES_NVME) && !(b->io & IO_READ) &&
-	       !(b->flags & BLOCK_DROPPED) && !(x->keep_host && (b->res & RES_HOST));
+	       !(b->flags & BLOCK_DROPPED) && !(x->keep_host && (b->res & RES_HOST)) &&
+	       (x->ns == NS_ANY || b->ns == x->ns);
 }
 
 /* s leaves NVMe to make room there; if it was nowhere else, it is gone. */
@@ -336,7 +372,7 @@ static int nv_room(struct store *st, const struct ns *n, bool keep_host, uint32_
 		   uint64_t *ret_off)
 {
 	struct store_nv *nv = &st->nv;
-	struct nv_evict_ctx x = { st, keep_host };
+	struct nv_evict_ctx x = { st, keep_host, NS_ANY };
 
 	for (;;) {
 		uint32_t v;
@@ -364,6 +400,24 @@ static int nv_room(struct store *st, const struct ns *n, bool keep_host, uint32_
 	}
 }
 
+/* A namespace over its NVMe quota makes room among its own NVMe blocks. */
+static int nv_quota_room(struct store *st, uint32_t ns)
+{
+	struct ns *n = &st->ns[ns];
+	uint64_t stride = st->nv.n_devs ? st->nv.slab[0].classes[n->nv_cls].stride : 0;
+
+	while (n->quota_nvme && n->nv_bytes + stride > n->quota_nvme) {
+		struct nv_evict_ctx own = { .st = st, .keep_host = false, .ns = ns };
+		uint32_t v = st->nv.evict->pick_victim(st->nv.evict_state, nv_evictable, &own);
+
+		if (v == SLOT_NONE)
+			return -ENOSPC;
+		nv_evict(st, v);
+		n->quota_evictions++;
+	}
+	return 0;
+}
+
 static int start_writeback(struct store *st, uint32_t s, bool evict_after)
 {
 	struct block *b = &st->blocks[s];
@@ -383,6 +437,9 @@ static int start_writeback(struct store *st, uint32_t s, bool evict_after)
 		}
 		return 0;
 	}
+	r = nv_quota_room(st, b->ns);
+	if (r < 0)
+		return r;
 	r = nv_room(st, n, !evict_after, &dev, &off);
 	if (r < 0)
 		return r;
@@ -460,6 +517,7 @@ void store_write_done(struct store *st, tier_handle h, int res)
 	b->res |= RES_NVME;
 	nv->blocks++;
 	nv->used_bytes += nv->slab[b->nv_dev].classes[st->ns[b->ns].nv_cls].stride;
+	st->ns[b->ns].nv_bytes += nv->slab[b->nv_dev].classes[st->ns[b->ns].nv_cls].stride;
 	store_dirty_del(st, s);
 	store_journal_put(st, s, JREC_PUT);
 
@@ -524,7 +582,7 @@ void store_read_done(struct store *st, tier_handle h, int res, const struct nv_h
 int store_evict_bytes(struct store *st, int tier, uint64_t bytes, uint64_t *ret_bytes,
 		      uint64_t *ret_blocks)
 {
-	struct evict_ctx any = { st, CLS_ANY };
+	struct evict_ctx any = { st, CLS_ANY, NS_ANY };
 	uint64_t done = 0, blocks = 0;
 
 	if (tier == TIER_NVME && !st->nvme)
@@ -546,7 +604,7 @@ int store_evict_bytes(struct store *st, int tier, uint64_t bytes, uint64_t *ret_
 		} else {
 			const struct block *b;
 
-			struct nv_evict_ctx x = { .st = st, .keep_host = false };
+			struct nv_evict_ctx x = { .st = st, .keep_host = false, .ns = NS_ANY };
 
 			v = st->nv.evict->pick_victim(st->nv.evict_state, nv_evictable, &x);
 			if (v == SLOT_NONE)

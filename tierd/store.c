@@ -20,7 +20,37 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <xxhash.h>
+
 #include "store.h"
+
+/* The key under which a namespace indexes a client's key: salted when configured. */
+static tier_key ns_key(const struct ns *n, tier_key k)
+{
+	uint8_t buf[32];
+	XXH128_hash_t h;
+
+	if (!n->salted)
+		return k;
+	memcpy(buf, n->salt, 16);
+	memcpy(buf + 16, &k, 16);
+	h = XXH3_128bits(buf, sizeof(buf));
+	return (tier_key){ .hi = h.high64, .lo = h.low64 };
+}
+
+/* keys[0..count) as the namespace indexes them (a static copy when salted). */
+static const tier_key *ns_keys(const struct ns *n, const tier_key *keys, uint32_t count)
+{
+	static tier_key buf[65536];
+
+	if (!n->salted)
+		return keys;
+	if (count > sizeof(buf) / sizeof(buf[0]))
+		count = sizeof(buf) / sizeof(buf[0]);
+	for (uint32_t i = 0; i < count; i++)
+		buf[i] = ns_key(n, keys[i]);
+	return buf;
+}
 
 uint64_t key_fingerprint(tier_key k)
 {
@@ -62,14 +92,18 @@ void store_slot_free(struct store *st, uint32_t s)
 }
 
 /* Decode a handle: the slot, or -EINVAL (no such slot) / -ESTALE (old generation). */
-static int handle_slot(const struct store *st, tier_handle h, uint32_t *ret)
+static int handle_slot(struct store *st, tier_handle h, uint32_t *ret)
 {
 	uint32_t slot = (uint32_t)h, gen = (uint32_t)(h >> 32);
 
-	if (slot >= st->used_slots || gen == 0)
+	if (slot >= st->used_slots || gen == 0) {
+		st->c.refused_handles++;
 		return -EINVAL;
-	if (st->blocks[slot].gen != gen)
+	}
+	if (st->blocks[slot].gen != gen) {
+		st->c.refused_handles++;
 		return -ESTALE;
+	}
 	*ret = slot;
 	return 0;
 }
@@ -257,6 +291,26 @@ int store_set_evict(struct store *st, const struct tier_evict_ops *ops)
 
 /* ---- namespaces ---------------------------------------------------- */
 
+void store_ns_configure(struct store *st, uint32_t id, uint64_t quota_host, uint64_t quota_nvme,
+			const char *salt)
+{
+	struct ns *n = ns_get(st, id);
+
+	if (!n)
+		return;
+	n->quota_host = quota_host;
+	n->quota_nvme = quota_nvme;
+	if (n->blocks == 0 && n->host_bytes == 0) {
+		XXH128_hash_t h;
+
+		n->salted = salt && *salt;
+		if (n->salted) {
+			h = XXH3_128bits(salt, strlen(salt));
+			memcpy(n->salt, &h, sizeof(n->salt));
+		}
+	}
+}
+
 uint64_t store_max_block_size(const struct store *st)
 {
 	/* A quarter of the arena: eviction always has other blocks to work with. */
@@ -395,7 +449,7 @@ int store_alloc(struct store *st, struct holder *h, uint32_t ns, tier_handle *re
 
 	if (!n)
 		return -ENOENT;
-	off = store_host_room(st, n->cls);
+	off = store_host_room(st, ns, n->cls);
 	if (off < 0)
 		return (int)off;
 	s = store_slot_alloc(st);
@@ -421,6 +475,7 @@ int store_alloc(struct store *st, struct holder *h, uint32_t ns, tier_handle *re
 int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_key key,
 		 const tier_key *parent)
 {
+	tier_key salted_parent;
 	uint32_t s, *hold;
 	struct block *b;
 	struct ns *n;
@@ -431,10 +486,15 @@ int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_ke
 		return r;
 	hold = u32map_get(&h->holds, s);
 	b = &st->blocks[s];
-	if (!hold || *hold != HOLD_WRITING || b->state != BLOCK_WRITING)
+	if (!hold || *hold != HOLD_WRITING || b->state != BLOCK_WRITING) {
+		st->c.refused_handles++; /* a current handle, but not one this client writes */
 		return -EINVAL;
+	}
 	u32map_del(&h->holds, s);
 	n = &st->ns[b->ns];
+	key = ns_key(n, key);
+	if (parent)
+		salted_parent = ns_key(n, *parent), parent = &salted_parent;
 	r = index_put(&n->index, key, s);
 	if (r < 0) {
 		/* -EEXIST: the first writer won; this copy is not needed. */
@@ -541,6 +601,10 @@ int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key
 
 	if (!n)
 		return -ENOENT;
+	if (n->salted) {
+		keys = ns_keys(n, keys, n_keys);
+		parent = ns_key(n, parent);
+	}
 	if (first_pos == 0)
 		h->lookup_start = st->now + 1;
 	req_remember(h, ns, keys, n_keys, first_pos);
@@ -593,7 +657,7 @@ static int promote(struct store *st, uint32_t s, bool prefetch)
 {
 	struct block *b = &st->blocks[s];
 	struct ns *n = &st->ns[b->ns];
-	int64_t off = store_host_room(st, n->cls);
+	int64_t off = store_host_room(st, b->ns, n->cls);
 	int r;
 
 	if (off < 0)
@@ -615,8 +679,9 @@ static int promote(struct store *st, uint32_t s, bool prefetch)
 	return -EINPROGRESS;
 }
 
-int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key, bool retry,
-		  tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size)
+/* store_acquire of a key as the namespace indexes it (already salted). */
+static int acquire_key(struct store *st, struct holder *h, uint32_t ns, tier_key key, bool retry,
+		       tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size)
 {
 	struct ns *n = ns_get(st, ns);
 	uint32_t s, *hold;
@@ -667,6 +732,16 @@ int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key,
 	return 0;
 }
 
+int store_acquire(struct store *st, struct holder *h, uint32_t ns, tier_key key, bool retry,
+		  tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size)
+{
+	struct ns *n = ns_get(st, ns);
+
+	if (!n)
+		return -ENOENT;
+	return acquire_key(st, h, ns, ns_key(n, key), retry, ret, ret_off, ret_size);
+}
+
 int store_acquire_many(struct store *st, struct holder *h, uint32_t ns, const tier_key *keys,
 		       uint32_t n_keys, bool retry, tier_handle *ret, uint64_t *ret_off)
 {
@@ -676,6 +751,7 @@ int store_acquire_many(struct store *st, struct holder *h, uint32_t ns, const ti
 
 	if (!ns_get(st, ns))
 		return -ENOENT;
+	keys = ns_keys(&st->ns[ns], keys, n_keys);
 	/*
 	 * First every key is looked at (counted once, on the first pass) and
 	 * every one only on NVMe is sent for; only when all are in host memory
@@ -716,7 +792,7 @@ int store_acquire_many(struct store *st, struct holder *h, uint32_t ns, const ti
 	if (waiting)
 		return -EINPROGRESS;
 	for (uint32_t i = 0; i < want; i++) {
-		int r = store_acquire(st, h, ns, keys[i], true, &ret[i], &ret_off[i], &size);
+		int r = acquire_key(st, h, ns, keys[i], true, &ret[i], &ret_off[i], &size);
 
 		if (r < 0) {
 			/* Cannot happen after the pass above; stay consistent if it does. */
@@ -751,8 +827,10 @@ int store_release(struct store *st, struct holder *h, tier_handle handle)
 	if (r < 0)
 		return r;
 	hold = u32map_get(&h->holds, s);
-	if (!hold || *hold == HOLD_WRITING || *hold == 0)
+	if (!hold || *hold == HOLD_WRITING || *hold == 0) {
+		st->c.refused_handles++;
 		return -EINVAL;
+	}
 	if (--*hold == 0)
 		u32map_del(&h->holds, s);
 	unpin(st, h, s, 1);
@@ -766,6 +844,7 @@ int store_drop(struct store *st, uint32_t ns, tier_key key)
 
 	if (!n)
 		return -ENOENT;
+	key = ns_key(n, key);
 	s = index_get(&n->index, key);
 	if (s == INDEX_NONE)
 		return -ENOENT;
@@ -781,6 +860,7 @@ int store_hint(struct store *st, uint32_t ns, const tier_key *keys, uint32_t n_k
 
 	if (!n)
 		return -ENOENT;
+	keys = ns_keys(n, keys, n_keys);
 	for (uint32_t i = 0; i < n_keys; i++) {
 		uint32_t s = index_get(&n->index, keys[i]);
 		const struct block *b;
@@ -804,6 +884,7 @@ int store_prefetch(struct store *st, uint32_t ns, const tier_key *keys, uint32_t
 
 	if (!n)
 		return -ENOENT;
+	keys = ns_keys(n, keys, n_keys);
 	for (uint32_t i = 0; i < n_keys; i++) {
 		uint32_t s = index_get(&n->index, keys[i]);
 		const struct block *b;

@@ -75,6 +75,12 @@ struct ns {
 	uint64_t hits, misses;
 	uint32_t dirty_head, dirty_tail;
 	uint64_t dirty;      /* blocks only in host memory */
+	/* tenants */
+	uint64_t quota_host, quota_nvme;   /* bytes; 0 = none */
+	uint64_t host_bytes, nv_bytes;     /* bytes its blocks take in each tier */
+	uint64_t quota_evictions;          /* own blocks evicted to stay within quota */
+	bool salted;
+	uint8_t salt[16];                  /* XXH3-128 of the configured salt */
 	struct key_index index;
 	uint64_t evictions, promotions, demotions; /* this namespace's share of the tier counters */
 };
@@ -127,6 +133,10 @@ struct store_params {
 
 struct store_counters {
 	uint64_t alloc, commit, lookup, acquire, release, drop, errors, prefetch, flush;
+	uint64_t refused_handles;  /* forged, stale, replayed or another client's */
+	uint64_t refused_access;   /* namespaces a client may not use */
+	uint64_t lease_expiries;   /* clients whose pins were released for silence */
+	uint64_t io_timeouts;      /* requests failed after waiting too long on I/O */
 	uint64_t hits, misses, evictions;
 };
 
@@ -183,6 +193,13 @@ void store_deinit(struct store *st);
 /* Largest block size a namespace may have (a quarter of the arena, at most 1 GiB). */
 #define STORE_BLOCK_MAX (1ULL << 30)
 uint64_t store_max_block_size(const struct store *st);
+
+/*
+ * Quotas and salt of namespace id (from its [ns.NAME] rule).  The salt only
+ * takes while the namespace holds no block (its keys would change).
+ */
+void store_ns_configure(struct store *st, uint32_t id, uint64_t quota_host, uint64_t quota_nvme,
+			const char *salt);
 
 /* Open or create a namespace.  -EINVAL bad name/size or size mismatch, -ENOSPC too many. */
 int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint32_t *ret_ns);
@@ -294,7 +311,7 @@ uint64_t key_fingerprint(tier_key k);
 uint32_t store_slot_alloc(struct store *st);
 void store_slot_free(struct store *st, uint32_t s);
 /* Host memory for a block of class cls: its offset, or -ENOSPC / -EINPROGRESS. */
-int64_t store_host_room(struct store *st, uint32_t cls);
+int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls);
 void store_host_attach(struct store *st, uint32_t s, uint64_t off);
 void store_host_detach(struct store *st, uint32_t s);
 /* Forget a block entirely (index, policies, NVMe copy, memory), or defer while busy. */

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-namespace rules from the config: [ns.NAME] sections with owner,
+ * groups (who may open it), quota_host / quota_nvme (bytes per tier), and
+ * salt (mixed into its keys).  Pure parsing and checks; no I/O but the
+ * user and group name lookups.
+ */
+#ifndef TIERD_NSRULE_H
+#define TIERD_NSRULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tier.h"
+
+#define NS_RULES_MAX 64
+#define NS_RULE_GIDS_MAX 16
+#define NS_SALT_MAX 63
+
+struct ns_rule {
+	char name[TIER_NAME_MAX + 1];
+	bool has_owner;
+	uint32_t owner;                     /* uid */
+	uint32_t n_gids;
+	uint32_t gids[NS_RULE_GIDS_MAX];
+	uint64_t quota_host, quota_nvme;    /* bytes; 0 = no quota */
+	char salt[NS_SALT_MAX + 1];         /* "" = none */
+};
+
+struct ns_rules {
+	uint32_t n;
+	struct ns_rule r[NS_RULES_MAX];
+};
+
+/* Set key of [ns.NAME] (name without the "ns." prefix).  -EINVAL (err says why) or -ENOENT. */
+int nsrule_set(struct ns_rules *rs, const char *name, const char *key, const char *value,
+	       char *err, size_t errlen);
+const struct ns_rule *nsrule_find(const struct ns_rules *rs, const char *name);
+/* Whether a rule restricts who may open the namespace. */
+bool nsrule_restricted(const struct ns_rule *r);
+/*
+ * Whether a peer with uid, primary gid and supplementary gids may open a
+ * namespace with rule r (NULL: no rule: everyone).  Root always may.
+ */
+bool nsrule_allows(const struct ns_rule *r, uid_t uid, gid_t gid, const gid_t *groups,
+		   size_t n_groups);
+/* The rules as INI text (appended to the config in force).  Bytes written. */
+int nsrule_format(const struct ns_rules *rs, char *buf, size_t len);
+
+#endif
