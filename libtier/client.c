@@ -367,6 +367,31 @@ int tier_commit_chain(tier_client *c, tier_handle h, tier_key parent, tier_key k
 	return commit(c, h, &parent, key);
 }
 
+static int call_stats_nothing(tier_client *c, const struct tier_msg_stats *req)
+{
+	const uint8_t *rb;
+	size_t got;
+	int r = send_msg(c, TIER_MSG_STATS, req, sizeof(*req));
+
+	if (r < 0)
+		return r;
+	r = recv_reply(c, TIER_MSG_STATS, &rb, &got, NULL);
+	return r < 0 ? r : 0;
+}
+
+int tier_keepalive(tier_client *c)
+{
+	struct tier_msg_stats req = { .max_ns = 0 };
+	struct tier_ring_cqe e;
+
+	if (!c)
+		return -EINVAL;
+	if (c->seg)
+		return ring_op(c, TIER_OP_NOP, 0, TIER_KEY_ROOT, 0, NULL, &e);
+	/* Any request is a sign of life; a statistics request without namespaces is the cheapest. */
+	return call_stats_nothing(c, &req);
+}
+
 int tier_hint(tier_client *c, uint32_t ns, const tier_key *keys, size_t n, int32_t priority)
 {
 	uint8_t msg[sizeof(struct tier_msg_hint) + TIER_LOOKUP_BATCH * sizeof(tier_key)];

@@ -149,6 +149,12 @@ int tier_commit_chain(tier_client *c, tier_handle h, tier_key parent, tier_key k
  */
 int tier_hint(tier_client *c, uint32_t ns, const tier_key *keys, size_t n, int32_t priority);
 
+/*
+ * A sign of life: with daemon.pin_lease set, a client that holds pins and
+ * makes no call for that long loses them; an idle holder calls this.
+ */
+int tier_keepalive(tier_client *c);
+
 /* tier_flush(c, TIER_NS_ALL): every namespace. */
 #define TIER_NS_ALL UINT32_MAX
 
@@ -287,6 +293,10 @@ struct tier_ns_stats {
 struct tier_op_stats {
 	uint64_t alloc, commit, lookup, acquire, release, drop, errors;
 	uint64_t prefetch, flush;
+	uint64_t refused_handles; /* forged, stale, replayed or another client's */
+	uint64_t refused_access;  /* namespaces a client may not open or has not opened */
+	uint64_t lease_expiries;  /* clients whose pins were released for silence */
+	uint64_t io_timeouts;     /* requests failed after waiting too long on I/O */
 };
 
 struct tier_stats {
@@ -368,7 +378,10 @@ struct tier_ns_info {
 	uint64_t promotions;      /* blocks read up from NVMe */
 	uint64_t demotions;       /* blocks that left host memory for NVMe */
 	uint64_t dirty_blocks;    /* only in host memory */
-	uint64_t reserved[4];
+	uint64_t host_bytes;      /* host memory its blocks take */
+	uint64_t quota_host;      /* its host quota in bytes; 0: none */
+	uint64_t nvme_bytes;      /* NVMe space its blocks take */
+	uint64_t quota_nvme;      /* its NVMe quota in bytes; 0: none */
 };
 
 /* Up to max namespaces into out; returns how many were written. */

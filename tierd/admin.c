@@ -119,6 +119,10 @@ uint32_t admin_fill_namespaces(const struct server *s, struct tier_ns_info *out,
 		o->promotions = x->promotions;
 		o->demotions = x->demotions;
 		o->dirty_blocks = x->dirty;
+		o->host_bytes = x->host_bytes;
+		o->quota_host = x->quota_host;
+		o->nvme_bytes = x->nv_bytes;
+		o->quota_nvme = x->quota_nvme;
 	}
 	return n;
 }

@@ -618,13 +618,15 @@ int config_set_override(struct tierd_config *c, const char *assignment, char *er
 	}
 	strcpy(buf, assignment);
 	eq = strchr(buf, '=');
-	dot = strchr(buf, '.');
-	if (!eq || !dot || dot > eq || dot == buf || dot + 1 == eq) {
+	if (eq)
+		*eq = 0;
+	/* The key follows the last dot: "ns.NAME.owner" is section "ns.NAME", key "owner". */
+	dot = strrchr(buf, '.');
+	if (!eq || !dot || dot == buf || dot[1] == 0) {
 		errf(err, errlen, "'%s': expected SECTION.KEY=VALUE", assignment);
 		return -EINVAL;
 	}
 	*dot = 0;
-	*eq = 0;
 	return config_set(c, buf, dot + 1, eq + 1, err, errlen);
 }
 

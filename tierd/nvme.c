@@ -37,7 +37,7 @@
 #define LAT_BUCKETS 128 /* 4 per power of two of microseconds */
 #define ALIGN_UP(x) (((x) + 4095ULL) & ~4095ULL)
 
-enum fault_kind { FAULT_NONE, FAULT_EIO, FAULT_SHORT, FAULT_ENOSPC, FAULT_FLIP };
+enum fault_kind { FAULT_NONE, FAULT_EIO, FAULT_SHORT, FAULT_ENOSPC, FAULT_FLIP, FAULT_HANG };
 
 struct nreq {
 	uint8_t op;
@@ -76,6 +76,7 @@ struct nvme_engine {
 	int32_t *hdr_free;
 	uint32_t n_hdr_free, qd;
 	struct nreq *wait_head, *wait_tail;
+	struct nreq *hung;          /* requests a "hang" fault keeps from the kernel */
 	struct nreq *free_reqs;
 	uint32_t pending_sqes;
 	struct nvme_callbacks cb;
@@ -143,6 +144,8 @@ static int parse_faults(struct nvme_engine *e, const char *spec)
 			r.kind = FAULT_ENOSPC;
 		else if (!strcmp(kind, "flip") && r.op == NVME_READ)
 			r.kind = FAULT_FLIP;
+		else if (!strcmp(kind, "hang"))
+			r.kind = FAULT_HANG;
 		else
 			return -EINVAL;
 		if (rate[0] == 'p') {
@@ -377,6 +380,12 @@ void nvme_close(struct nvme_engine *e)
 		e->wait_head = q->next;
 		free(q);
 	}
+	while (e->hung) {
+		struct nreq *q = e->hung;
+
+		e->hung = q->next;
+		free(q);
+	}
 	while (e->free_reqs) {
 		struct nreq *q = e->free_reqs;
 
@@ -457,10 +466,19 @@ static void start_block(struct nvme_engine *e, struct nreq *q)
 	uint64_t dlen = ALIGN_UP(q->len), chunk = q->host_off / ARENA_CHUNK;
 	bool fixed_data = e->bufs_registered &&
 			  (q->host_off + dlen - 1) / ARENA_CHUNK == chunk;
-	struct io_uring_sqe *h = get_sqe(e), *d = get_sqe(e);
+	struct io_uring_sqe *h, *d;
 	int fd = file_of(e, q->dev);
 
 	q->fault = pick_fault(e, q->op);
+	if (q->fault == FAULT_HANG) {
+		/* A device that never answers: the request stays in flight until close. */
+		q->next = e->hung;
+		e->hung = q;
+		e->c.inflight++;
+		return;
+	}
+	h = get_sqe(e);
+	d = get_sqe(e);
 	/* A short fault is real: ask the kernel for half the data. */
 	if (q->fault == FAULT_SHORT)
 		dlen = ALIGN_UP(dlen / 2);

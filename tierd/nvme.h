@@ -107,7 +107,7 @@ bool nv_hdr_valid(const struct nv_hdr *h);
 
 /*
  * Fault injection (tests only): a comma-separated list of OP:KIND:RATE,
- * OP read|write, KIND eio|short|enospc|flip, RATE an integer N (every Nth
+ * OP read|write, KIND eio|short|enospc|flip|hang (never completes), RATE an integer N (every Nth
  * such request) or pF (probability F, seeded, reproducible).  For example
  * "read:flip:3,write:eio:p0.01".  Set through $TIERD_FAULT_INJECT.
  */

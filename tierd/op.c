@@ -29,6 +29,34 @@ static void count_op(struct store *st, uint8_t code)
 	}
 }
 
+/* Operations that name a namespace need the client to have opened it. */
+static bool names_ns(uint8_t code)
+{
+	switch (code) {
+	case TIER_OP_ALLOC:
+	case TIER_OP_LOOKUP:
+	case TIER_OP_ACQUIRE:
+	case TIER_OP_DROP:
+	case TIER_OP_PREFETCH:
+	case TIER_SQE_LOOKUP_MANY:
+	case TIER_SQE_ACQUIRE_MANY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool op_may_use(struct store *st, const struct holder *h, uint32_t ns)
+{
+	/* Unchecked, a namespace without an access rule, or none: the store says -ENOENT. */
+	if (!h->ns_ok || ns >= st->n_ns || !st->ns[ns].restricted)
+		return true;
+	if (h->ns_ok[ns / 8] & (1u << (ns % 8)))
+		return true;
+	st->c.refused_access++;
+	return false;
+}
+
 int op_exec(struct store *st, struct holder *h, const struct op_req *q, bool retry,
 	    struct op_res *ret)
 {
@@ -38,6 +66,8 @@ int op_exec(struct store *st, struct holder *h, const struct op_req *q, bool ret
 	if (!retry)
 		count_op(st, q->code);
 	memset(ret, 0, sizeof(*ret));
+	if (names_ns(q->code) && !retry && !op_may_use(st, h, q->ns))
+		return -EACCES;
 	switch (q->code) {
 	case TIER_OP_NOP:
 		return 0;

@@ -30,6 +30,9 @@ struct op_res {
 	uint64_t offset, size;
 };
 
+/* Whether h opened namespace ns (counts a refusal when not). */
+bool op_may_use(struct store *st, const struct holder *h, uint32_t ns);
+
 /* Carry q out; its result (>= 0 or -errno), or -EINPROGRESS to park and retry. */
 int op_exec(struct store *st, struct holder *h, const struct op_req *q, bool retry,
 	    struct op_res *ret);

@@ -107,6 +107,15 @@ static void on_diff(void *arg, const char *section, const char *key, const char 
 	struct apply *x = arg;
 	char err[256];
 
+	if (!strcmp(section, "ns")) {
+		/* Access rules and quotas: in force at once; salts only for empty namespaces. */
+		x->in_force.ns_rules = x->next->ns_rules;
+		x->s->cfg.ns_rules = x->next->ns_rules;
+		server_apply_ns_rules(x->s, false);
+		log_info("reload: namespace rules (access, quotas, salts) replaced");
+		x->applied++;
+		return;
+	}
 	if (!live) {
 		log_warning("reload: %s.%s changed (%s -> %s): takes effect after a restart",
 			    section, key, old_value, new_value);

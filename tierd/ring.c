@@ -88,6 +88,7 @@ void ring_destroy(struct ring *r)
 	if (r->doorbell >= 0)
 		close(r->doorbell);
 	free(r->parked);
+	free(r->parked_at);
 	memset(r, 0, sizeof(*r));
 	r->memfd = r->doorbell = -1;
 }
@@ -230,14 +231,39 @@ static int park(struct ring *r, const struct tier_sqe *e)
 	if (r->n_parked == r->cap_parked) {
 		uint32_t ncap = r->cap_parked ? r->cap_parked * 2 : 8;
 		struct tier_sqe *p = realloc(r->parked, ncap * sizeof(*p));
+		uint64_t *t;
 
 		if (!p)
 			return -ENOMEM;
 		r->parked = p;
+		t = realloc(r->parked_at, ncap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		r->parked_at = t;
 		r->cap_parked = ncap;
 	}
+	r->parked_at[r->n_parked] = server_now_ns();
 	r->parked[r->n_parked++] = *e;
 	return 0;
+}
+
+void ring_expire(struct server *s, struct session *se, uint64_t deadline_ns)
+{
+	struct ring *r = &se->ring;
+	uint32_t keep = 0;
+
+	for (uint32_t i = 0; i < r->n_parked; i++) {
+		if (r->parked_at[i] < deadline_ns) {
+			s->store.c.io_timeouts++;
+			s->store.c.errors++;
+			post(r, &r->parked[i], -ETIMEDOUT, NULL);
+			continue;
+		}
+		r->parked[keep] = r->parked[i];
+		r->parked_at[keep++] = r->parked_at[i];
+	}
+	r->n_parked = keep;
+	wake_client(r);
 }
 
 int ring_poll(struct server *s, struct session *se)
@@ -263,6 +289,8 @@ int ring_poll(struct server *s, struct session *se)
 		r->sq_head++;
 		done++;
 		se->ops++;
+		if (done == 1)
+			se->last_active_ns = server_now_ns();
 		v = validate_sqe(&e, TIER_RING_DATA_BYTES);
 		if (v < 0) {
 			s->store.c.errors++;
@@ -287,8 +315,10 @@ void ring_retry(struct server *s, struct session *se)
 	for (uint32_t i = 0; i < r->n_parked; i++) {
 		struct tier_sqe e = r->parked[i];
 
-		if (!run(s, se, r, &e, true))
+		if (!run(s, se, r, &e, true)) {
+			r->parked_at[keep] = r->parked_at[i];
 			r->parked[keep++] = e;
+		}
 	}
 	r->n_parked = keep;
 	wake_client(r);

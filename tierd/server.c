@@ -176,6 +176,8 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 	r = server_nvme_init(s);
 	if (r < 0)
 		goto fail;
+	/* Namespaces the NVMe journal brought back get their rules (salts first of all). */
+	server_apply_ns_rules(s, true);
 
 	r = listen_socket(s->cfg.socket);
 	if (r < 0)
@@ -192,6 +194,18 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 fail:
 	server_deinit(s);
 	return r;
+}
+
+void server_apply_ns_rules(struct server *s, bool at_start)
+{
+	for (uint32_t i = 0; i < s->cfg.ns_rules.n; i++) {
+		const struct ns_rule *r = &s->cfg.ns_rules.r[i];
+
+		for (uint32_t id = 0; id < s->store.n_ns; id++)
+			if (strcmp(s->store.ns[id].name, r->name) == 0)
+				store_ns_configure(&s->store, id, nsrule_restricted(r),
+						   r->quota_host, r->quota_nvme, r->salt, at_start);
+	}
 }
 
 static void accept_clients(struct server *s)
@@ -227,7 +241,17 @@ static void accept_clients(struct server *s)
 		len = sizeof(se->cred);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &se->cred, &len) < 0)
 			se->cred.pid = -1;
+		len = sizeof(se->groups);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, se->groups, &len) == 0)
+			se->n_groups = len / sizeof(gid_t);
 		store_holder_init(&se->holder, se->id);
+		se->holder.ns_ok = calloc((s->cfg.max_namespaces + 7) / 8, 1);
+		se->last_active_ns = server_now_ns();
+		if (!se->holder.ns_ok) {
+			close(fd);
+			free(se);
+			continue;
+		}
 		ev.data.ptr = se;
 		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
@@ -261,13 +285,15 @@ static void handle_signals(struct server *s)
 	}
 }
 
-static uint64_t now_ns(void)
+uint64_t server_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
+
+#define now_ns server_now_ns
 
 /* Serve every client's ring once.  True if any had work. */
 static bool poll_rings(struct server *s)
@@ -345,6 +371,9 @@ int server_run(struct server *s)
 		bool idle = timeout < 0; /* the rings were told we sleep */
 		int n;
 
+		if (mt >= 0 && (timeout < 0 || mt < timeout))
+			timeout = mt;
+		mt = server_timers(s);
 		if (mt >= 0 && (timeout < 0 || mt < timeout))
 			timeout = mt;
 		n = epoll_wait(s->epoll_fd, evs, EPOLL_BATCH, timeout);

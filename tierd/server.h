@@ -26,6 +26,7 @@ struct ring {
 	uint8_t *data;
 	uint32_t sq_head, cq_tail;  /* our copies of the indices we own */
 	struct tier_sqe *parked;    /* entries waiting for I/O */
+	uint64_t *parked_at;        /* when each began waiting */
 	uint32_t n_parked, cap_parked;
 	bool posted;                /* completions posted since the last wake check */
 };
@@ -39,6 +40,10 @@ struct session {
 	bool hello_done;
 	uint32_t bad_msgs;     /* consecutive malformed requests */
 	struct ucred cred;     /* SO_PEERCRED at accept */
+	gid_t groups[32];      /* SO_PEERGROUPS: its supplementary groups */
+	uint32_t n_groups;
+	uint64_t last_active_ns; /* its last request (pin leases) */
+	uint64_t parked_at_ns;   /* when its parked request began waiting */
 	char name[TIER_CLIENT_NAME_MAX + 1];
 	struct holder holder;
 	uint64_t ops;
@@ -74,6 +79,7 @@ struct server {
 	bool io_progress;          /* completions arrived: parked requests may go on */
 	const void *jbuf;          /* journal batch being written */
 	bool shutdown_synced;
+	uint64_t next_timer_ns;    /* timers.c */
 	/* Operations: reload (reload.c), metrics endpoint (metrics.c). */
 	const char *config_path;          /* -c FILE, reread on SIGHUP; NULL: none */
 	const char *const *overrides;     /* -o assignments, applied again on SIGHUP */
@@ -84,6 +90,12 @@ struct server {
 
 struct store_io server_store_io(struct server *s);
 
+/* Apply the [ns.NAME] rules in force to the namespaces that exist (quotas, salts). */
+void server_apply_ns_rules(struct server *s, bool at_start);
+/* Leases and I/O timeouts: cheap unless one is due.  Returns the ms until the next check, or -1. */
+int server_timers(struct server *s);
+uint64_t server_now_ns(void);
+
 /* ring.c */
 int ring_create(struct ring *r, uint64_t block_max);
 void ring_destroy(struct ring *r);
@@ -91,6 +103,8 @@ void ring_destroy(struct ring *r);
 int ring_poll(struct server *s, struct session *se);
 /* Try the parked entries again (after I/O completions). */
 void ring_retry(struct server *s, struct session *se);
+/* Fail parked entries waiting since before deadline_ns with -ETIMEDOUT. */
+void ring_expire(struct server *s, struct session *se, uint64_t deadline_ns);
 bool ring_pending(const struct ring *r);
 void ring_set_idle(struct ring *r, bool idle);
 
@@ -106,6 +120,8 @@ bool session_handle_input(struct server *s, struct session *se);
 void session_close(struct server *s, struct session *se);
 /* Try a parked request again; false: the session must be closed. */
 bool session_retry(struct server *s, struct session *se);
+/* Fail the parked request with -ETIMEDOUT; false: the session must be closed. */
+bool session_expire(struct server *s, struct session *se);
 
 /* recovery.c-side helpers in server_nvme.c */
 int server_nvme_init(struct server *s);

@@ -123,6 +123,33 @@ static int do_stats(struct server *s, struct session *se, const struct tier_msg_
 	return send_reply(s, se, h, (int)n, out, sizeof(st) + n * sizeof(struct tier_ns_stats), -1);
 }
 
+/*
+ * Open (or create) a namespace for a client: its [ns.NAME] rule decides
+ * whether this peer (SO_PEERCRED, SO_PEERGROUPS) may, and sets the quotas
+ * and salt; from then on the client may name the namespace in operations.
+ */
+static int ns_open(struct server *s, struct session *se, const struct tier_msg_ns_open *m,
+		   uint32_t *ret_ns)
+{
+	const struct ns_rule *rule = nsrule_find(&s->cfg.ns_rules, m->name);
+	int r;
+
+	if (!nsrule_allows(rule, se->cred.uid, se->cred.gid, se->groups, se->n_groups)) {
+		s->store.c.refused_access++;
+		log_notice("client %u (pid %d uid %d): may not open namespace '%s'", se->id,
+			   (int)se->cred.pid, (int)se->cred.uid, m->name);
+		return -EACCES;
+	}
+	r = store_ns_open(&s->store, m->name, m->block_size, ret_ns);
+	if (r < 0)
+		return r;
+	if (rule)
+		store_ns_configure(&s->store, *ret_ns, nsrule_restricted(rule), rule->quota_host,
+				   rule->quota_nvme, rule->salt, false);
+	se->holder.ns_ok[*ret_ns / 8] |= (uint8_t)(1u << (*ret_ns % 8));
+	return 0;
+}
+
 /* handle() result: the request waits for I/O; no reply yet. */
 #define PARK 1
 
@@ -144,6 +171,8 @@ static int do_flush(struct server *s, struct session *se, const struct tier_msg_
 		struct tier_msg_flush m;
 
 		memcpy(&m, body, sizeof(m));
+		if (m.ns != TIER_NS_ALL && !op_may_use(st, &se->holder, m.ns))
+			return send_reply(s, se, h, -EACCES, NULL, 0, -1);
 		se->flush_ns = m.ns;
 		r = store_flush_start(st, m.ns, &se->flush_epoch);
 		if (r < 0)
@@ -269,7 +298,7 @@ static int handle(struct server *s, struct session *se, const struct tier_msg_hd
 		struct tier_msg_ns_reply rep = { 0 };
 
 		memcpy(&m, body, sizeof(m));
-		r = store_ns_open(st, m.name, m.block_size, &rep.ns);
+		r = ns_open(s, se, &m, &rep.ns);
 		if (r == 0)
 			rep.block_size = m.block_size;
 		return send_reply(s, se, h, r, &rep, r == 0 ? sizeof(rep) : 0, -1);
@@ -281,6 +310,8 @@ static int handle(struct server *s, struct session *se, const struct tier_msg_hd
 		static tier_key keys[TIER_LOOKUP_BATCH];
 
 		memcpy(&m, body, sizeof(m));
+		if (!op_may_use(st, &se->holder, m.ns))
+			return send_reply(s, se, h, -EACCES, NULL, 0, -1);
 		memcpy(keys, (const uint8_t *)body + sizeof(m), (size_t)m.n * sizeof(tier_key));
 		r = store_hint(st, m.ns, keys, m.n, m.priority);
 		return send_reply(s, se, h, r, NULL, 0, -1);
@@ -324,6 +355,7 @@ static void watch_input(struct server *s, struct session *se, bool on)
 
 static void park(struct server *s, struct session *se, const void *msg, size_t len)
 {
+	se->parked_at_ns = server_now_ns();
 	memcpy(se->parked_msg, msg, len);
 	se->parked_len = len;
 	se->parked = true;
@@ -336,6 +368,18 @@ static void unpark(struct server *s, struct session *se)
 	se->parked = false;
 	s->n_parked--;
 	watch_input(s, se, true);
+}
+
+bool session_expire(struct server *s, struct session *se)
+{
+	struct tier_msg_hdr h;
+
+	memcpy(&h, se->parked_msg, sizeof(h));
+	unpark(s, se);
+	s->store.c.io_timeouts++;
+	log_notice("client %u (pid %d): request waited on I/O longer than nvme.io_timeout: "
+		   "-ETIMEDOUT", se->id, (int)se->cred.pid);
+	return send_reply(s, se, &h, -ETIMEDOUT, NULL, 0, -1) == 0;
 }
 
 bool session_retry(struct server *s, struct session *se)
@@ -379,6 +423,7 @@ bool session_handle_input(struct server *s, struct session *se)
 {
 	static uint8_t buf[TIER_MSG_MAX + 1];
 
+	se->last_active_ns = server_now_ns();
 	for (int i = 0; i < MAX_MSGS_PER_WAKE; i++) {
 		union {
 			struct cmsghdr align;
@@ -457,6 +502,7 @@ void session_close(struct server *s, struct session *se)
 	if (se->parked)
 		s->n_parked--;
 	store_holder_release_all(&s->store, &se->holder);
+	free(se->holder.ns_ok);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, se->fd, NULL);
 	close(se->fd);
 	if (se->ring.seg) {

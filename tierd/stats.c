@@ -68,6 +68,8 @@ uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct
 		.alloc = sto->c.alloc, .commit = sto->c.commit, .lookup = sto->c.lookup,
 		.acquire = sto->c.acquire, .release = sto->c.release, .drop = sto->c.drop,
 		.errors = sto->c.errors, .prefetch = sto->c.prefetch, .flush = sto->c.flush,
+		.refused_handles = sto->c.refused_handles, .refused_access = sto->c.refused_access,
+		.lease_expiries = sto->c.lease_expiries, .io_timeouts = sto->c.io_timeouts,
 	};
 	st->n_namespaces = sto->n_ns;
 	for (uint32_t i = 0; i < sto->n_ns && n < max_ns; i++, n++) {

@@ -291,16 +291,18 @@ int store_set_evict(struct store *st, const struct tier_evict_ops *ops)
 
 /* ---- namespaces ---------------------------------------------------- */
 
-void store_ns_configure(struct store *st, uint32_t id, uint64_t quota_host, uint64_t quota_nvme,
-			const char *salt)
+void store_ns_configure(struct store *st, uint32_t id, bool restricted, uint64_t quota_host,
+			uint64_t quota_nvme, const char *salt, bool at_start)
 {
 	struct ns *n = ns_get(st, id);
 
 	if (!n)
 		return;
+	n->restricted = restricted;
 	n->quota_host = quota_host;
 	n->quota_nvme = quota_nvme;
-	if (n->blocks == 0 && n->host_bytes == 0) {
+	/* At start-up, blocks recovered from NVMe were stored under this salt. */
+	if (at_start || (n->blocks == 0 && n->host_bytes == 0)) {
 		XXH128_hash_t h;
 
 		n->salted = salt && *salt;

@@ -81,6 +81,7 @@ struct ns {
 	uint64_t quota_evictions;          /* own blocks evicted to stay within quota */
 	bool salted;
 	uint8_t salt[16];                  /* XXH3-128 of the configured salt */
+	bool restricted;                   /* only clients that opened it may name it */
 	struct key_index index;
 	uint64_t evictions, promotions, demotions; /* this namespace's share of the tier counters */
 };
@@ -92,6 +93,7 @@ struct holder {
 	uint32_t id;
 	struct u32map holds;
 	uint64_t pins;         /* pins held, all blocks */
+	uint8_t *ns_ok;        /* bitmap of the namespaces it opened; NULL: no checks */
 	uint64_t lookup_start; /* logical times of this holder's latest lookup */
 	uint64_t lookup_end;
 	/*
@@ -196,10 +198,11 @@ uint64_t store_max_block_size(const struct store *st);
 
 /*
  * Quotas and salt of namespace id (from its [ns.NAME] rule).  The salt only
- * takes while the namespace holds no block (its keys would change).
+ * takes while the namespace holds no block (its keys would change), or at
+ * start-up (at_start: the blocks recovered from NVMe were stored under it).
  */
-void store_ns_configure(struct store *st, uint32_t id, uint64_t quota_host, uint64_t quota_nvme,
-			const char *salt);
+void store_ns_configure(struct store *st, uint32_t id, bool restricted, uint64_t quota_host,
+			uint64_t quota_nvme, const char *salt, bool at_start);
 
 /* Open or create a namespace.  -EINVAL bad name/size or size mismatch, -ENOSPC too many. */
 int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint32_t *ret_ns);

@@ -179,6 +179,10 @@ static json_object *stats_json(const struct tier_stats *s, const struct tier_ns_
 	OP(errors);
 	OP(prefetch);
 	OP(flush);
+	OP(refused_handles);
+	OP(refused_access);
+	OP(lease_expiries);
+	OP(io_timeouts);
 #undef OP
 	json_object_object_add(o, "ops", ops);
 	return o;
@@ -378,11 +382,10 @@ static int ns_by_name(tier_client *c, const char *name, uint32_t *ret)
 
 	if (n < 0)
 		return n;
+	/* Opening it is what lets this client name it (and checks that it may). */
 	for (int i = 0; i < n; i++)
-		if (strcmp(ns[i].name, name) == 0) {
-			*ret = ns[i].id;
-			return 0;
-		}
+		if (strcmp(ns[i].name, name) == 0)
+			return tier_namespace(c, name, ns[i].block_size, ret);
 	return -ENOENT;
 }
 

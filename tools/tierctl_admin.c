@@ -169,24 +169,31 @@ int verb_namespaces(int argc, char **argv)
 			U(promotions);
 			U(demotions);
 			U(dirty_blocks);
+			U(host_bytes);
+			U(quota_host);
+			U(nvme_bytes);
+			U(quota_nvme);
 #undef U
 			json_object_array_add(a, o);
 		}
 		print_json(a);
 		return EXIT_OK;
 	}
-	printf("%s%-24s %10s %10s %12s %12s %12s %10s %10s %10s%s\n", tierctl_bold(), "NAMESPACE",
-	       "BLOCK SIZE", "BLOCKS", "BYTES", "HITS", "MISSES", "EVICTIONS", "PROMOTED", "DEMOTED",
-	       tierctl_reset());
+	printf("%s%-24s %10s %10s %12s %12s %12s %10s %10s %10s %21s%s\n", tierctl_bold(),
+	       "NAMESPACE", "BLOCK SIZE", "BLOCKS", "BYTES", "HITS", "MISSES", "EVICTIONS",
+	       "PROMOTED", "DEMOTED", "HOST USE/QUOTA", tierctl_reset());
 	for (int i = 0; i < n; i++) {
-		char bs[32], by[32];
+		char bs[32], by[32], hu[32], hq[32], quota[72];
 
 		tierctl_human_bytes(ns[i].block_size, bs, sizeof(bs));
 		tierctl_human_bytes(ns[i].bytes, by, sizeof(by));
+		tierctl_human_bytes(ns[i].host_bytes, hu, sizeof(hu));
+		tierctl_human_bytes(ns[i].quota_host, hq, sizeof(hq));
+		snprintf(quota, sizeof(quota), "%s/%s", hu, ns[i].quota_host ? hq : "-");
 		printf("%-24s %10s %10" PRIu64 " %12s %12" PRIu64 " %12" PRIu64 " %10" PRIu64
-		       " %10" PRIu64 " %10" PRIu64 "\n",
+		       " %10" PRIu64 " %10" PRIu64 " %21s\n",
 		       ns[i].name, bs, ns[i].blocks, by, ns[i].hits, ns[i].misses, ns[i].evictions,
-		       ns[i].promotions, ns[i].demotions);
+		       ns[i].promotions, ns[i].demotions, quota);
 	}
 	return EXIT_OK;
 }

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tenants against the real daemon: access rules decided by SO_PEERCRED
+ * (a client running as nobody), quotas that evict only the namespace's own
+ * blocks, salted namespaces, refused handles counted, pin leases, and a
+ * request on a hung NVMe read failing with -ETIMEDOUT.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "daemon.h"
+#include "tier.h"
+
+#define BS (64u << 10)
+
+static tier_key key_of(uint64_t i)
+{
+	return tier_key_next(TIER_KEY_ROOT, &i, sizeof(i));
+}
+
+static void put(tier_client *c, uint32_t ns, uint64_t i)
+{
+	tier_handle h;
+
+	ck_assert_int_eq(tier_alloc(c, ns, &h), 0);
+	memset(tier_data(c, h), (int)(i & 0xff), BS);
+	ck_assert_int_eq(tier_commit(c, h, key_of(i)), 0);
+}
+
+static struct tier_ns_info *ns_info(tier_client *c, const char *name)
+{
+	static struct tier_ns_info ns[16];
+	int n = tier_admin_namespaces(c, ns, 16);
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(ns[i].name, name) == 0)
+			return &ns[i];
+	return NULL;
+}
+
+/* A client process as nobody: which namespaces may it open, and use? */
+static int as_nobody(void *arg)
+{
+	const char *sock = arg;
+	tier_client *c;
+	uint32_t ns, open_ns;
+	tier_handle h;
+
+	T_CHILD_CHECK(setgroups(0, NULL) == 0 && setgid(65534) == 0 && setuid(65534) == 0);
+	T_CHILD_CHECK(tier_connect(sock, &c) == 0);
+	/* Owned by root: refused. */
+	T_CHILD_CHECK(tier_namespace(c, "secret", BS, &ns) == -EACCES);
+	/* Its group may: allowed. */
+	T_CHILD_CHECK(tier_namespace(c, "shared", BS, &open_ns) == 0);
+	T_CHILD_CHECK(tier_alloc(c, open_ns, &h) == 0);
+	T_CHILD_CHECK(tier_commit(c, h, key_of(7)) == 0);
+	/* Naming the secret namespace's id without having opened it: refused. */
+	T_CHILD_CHECK(tier_lookup(c, 0, &(tier_key){ 1, 2 }, 1) == -EACCES);
+	T_CHILD_CHECK(tier_acquire(c, 0, key_of(1), &h) == -EACCES);
+	T_CHILD_CHECK(tier_alloc(c, 0, &h) == -EACCES);
+	tier_close(c);
+	return 0;
+}
+
+START_TEST(test_access_rules)
+{
+	struct tdaemon d;
+	struct tier_stats s;
+	tier_client *c;
+	uint32_t secret, shared;
+
+	tdaemon_start(&d, "32M", "daemon.socket_group=nogroup", "ns.secret.owner=root",
+		      "ns.shared.groups=nogroup", NULL);
+	/* nobody reaches the socket through its group (the directory is ours: open it up). */
+	ck_assert_int_eq(chmod(d.dir, 0755), 0);
+	c = t_connect(&d);
+	/* Root may open everything; the ids are then known (0 and 1). */
+	ck_assert_int_eq(tier_namespace(c, "secret", BS, &secret), 0);
+	ck_assert_int_eq(tier_namespace(c, "shared", BS, &shared), 0);
+	ck_assert_uint_eq(secret, 0);
+	put(c, secret, 1);
+	t_run_child(as_nobody, d.sock, 10000);
+	/* The secret block is untouched; the shared one is there; refusals counted. */
+	ck_assert_int_eq(tier_lookup(c, secret, (tier_key[]){ key_of(1) }, 1), 1);
+	ck_assert_int_eq(tier_lookup(c, shared, (tier_key[]){ key_of(7) }, 1), 1);
+	t_stats(c, &s, NULL, 0);
+	ck_assert_uint_eq(s.ops.refused_access, 4);
+	tier_close(c);
+	ck_assert_int_eq(tdaemon_stop(&d), 0);
+	tdaemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_quota_evicts_own_blocks)
+{
+	struct tdaemon d;
+	tier_client *c;
+	uint32_t big, small;
+	struct tier_ns_info *x;
+
+	/* 1 MiB = 16 blocks of 64 KiB for "small"; "big" has no quota. */
+	tdaemon_start(&d, "32M", "ns.small.quota_host=1M", NULL);
+	c = t_connect(&d);
+	ck_assert_int_eq(tier_namespace(c, "big", BS, &big), 0);
+	ck_assert_int_eq(tier_namespace(c, "small", BS, &small), 0);
+	for (uint64_t i = 0; i < 100; i++)
+		put(c, big, 1000 + i);
+	for (uint64_t i = 0; i < 40; i++)
+		put(c, small, i);
+	x = ns_info(c, "small");
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(x->quota_host, 1u << 20);
+	ck_assert_uint_le(x->host_bytes, 1u << 20);
+	ck_assert_uint_eq(x->blocks, 16);
+	/* The newest 16 stayed (its own oldest went), and no neighbour's block did. */
+	for (uint64_t i = 24; i < 40; i++)
+		ck_assert_int_eq(tier_lookup(c, small, (tier_key[]){ key_of(i) }, 1), 1);
+	x = ns_info(c, "big");
+	ck_assert_uint_eq(x->blocks, 100);
+	tier_close(c);
+	ck_assert_int_eq(tdaemon_stop(&d), 0);
+	tdaemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_salt_and_handles)
+{
+	struct tdaemon d;
+	struct tier_stats s;
+	tier_client *c;
+	uint32_t a, b;
+	tier_handle h, forged;
+
+	tdaemon_start(&d, "32M", "ns.a.salt=tenant-a", NULL);
+	c = t_connect(&d);
+	ck_assert_int_eq(tier_namespace(c, "a", BS, &a), 0);
+	ck_assert_int_eq(tier_namespace(c, "b", BS, &b), 0);
+	put(c, a, 5);
+	put(c, b, 5);
+	/* A salted namespace behaves the same to its client: its keys find its blocks. */
+	ck_assert_int_eq(tier_lookup(c, a, (tier_key[]){ key_of(5) }, 1), 1);
+	ck_assert_int_eq(tier_acquire(c, a, key_of(5), &h), 0);
+	ck_assert_uint_eq(((uint8_t *)tier_data(c, h))[100], 5);
+	ck_assert_int_eq(tier_release(c, h), 0);
+	ck_assert_int_eq(tier_drop(c, a, key_of(5)), 0);
+	ck_assert_int_eq(tier_lookup(c, b, (tier_key[]){ key_of(5) }, 1), 1);
+	/* Forged, stale and replayed handles: refused, and counted. */
+	forged = ((uint64_t)77 << 32) | 3;
+	ck_assert_int_lt(tier_release(c, forged), 0);
+	ck_assert_int_eq(tier_release(c, h), -ESTALE); /* replayed: its block is gone */
+	ck_assert_int_lt(tier_commit(c, forged, key_of(9)), 0);
+	t_stats(c, &s, NULL, 0);
+	ck_assert_uint_eq(s.ops.refused_handles, 3);
+	tier_close(c);
+	ck_assert_int_eq(tdaemon_stop(&d), 0);
+	tdaemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_pin_lease)
+{
+	struct tdaemon d;
+	struct tier_stats s;
+	tier_client *c, *quiet, *alive;
+	uint32_t ns;
+	tier_handle h1, h2;
+
+	tdaemon_start(&d, "32M", "daemon.pin_lease=300", NULL);
+	c = t_connect(&d);
+	quiet = t_connect(&d);
+	alive = t_connect(&d);
+	ck_assert_int_eq(tier_namespace(c, "kv", BS, &ns), 0);
+	put(c, ns, 1);
+	ck_assert_int_eq(tier_acquire(quiet, ns, key_of(1), &h1), 0);
+	ck_assert_int_eq(tier_acquire(alive, ns, key_of(1), &h2), 0);
+	/* One keeps saying it is alive, the other says nothing for 1 s. */
+	for (int i = 0; i < 10; i++) {
+		usleep(100000);
+		ck_assert_int_eq(tier_keepalive(alive), 0);
+	}
+	t_stats(c, &s, NULL, 0);
+	ck_assert_uint_eq(s.ops.lease_expiries, 1);
+	ck_assert_uint_eq(s.tiers[0].pinned_blocks, 1); /* the live one's pin stays */
+	ck_assert_int_eq(tier_release(alive, h2), 0);
+	ck_assert_int_eq(tier_release(quiet, h1), -EINVAL); /* its pin is gone */
+	t_stats(c, &s, NULL, 0);
+	ck_assert_uint_eq(s.tiers[0].pinned_blocks, 0);
+	tier_close(alive);
+	tier_close(quiet);
+	tier_close(c);
+	ck_assert_int_eq(tdaemon_stop(&d), 0);
+	tdaemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_hung_read_times_out)
+{
+	struct tdaemon d;
+	struct tier_stats s;
+	tier_client *c;
+	uint32_t ns;
+	tier_handle h;
+	char path[200], opt[240];
+	uint64_t i, n = 256;
+
+	/* Every NVMe read hangs; a request waits at most 300 ms. */
+	setenv("TIERD_FAULT_INJECT", "read:hang:1", 1);
+	snprintf(path, sizeof(path), "/var/tmp/tierd-tenants-%d.img", (int)getpid());
+	snprintf(opt, sizeof(opt), "nvme.path=%s", path);
+	tdaemon_start(&d, "8M", opt, "nvme.size=64M", "nvme.io_timeout=300", NULL);
+	unsetenv("TIERD_FAULT_INJECT");
+	c = t_connect(&d);
+	ck_assert_int_eq(tier_namespace(c, "kv", BS, &ns), 0);
+	for (i = 0; i < n; i++)
+		put(c, ns, i);
+	ck_assert_int_eq(tier_flush(c, ns), 0);
+	/* The oldest blocks are on NVMe only now: reading one waits on a read that never ends. */
+	ck_assert_int_eq(tier_acquire(c, ns, key_of(0), &h), -ETIMEDOUT);
+	/* The daemon serves on: a host-resident block is still acquired. */
+	ck_assert_int_eq(tier_acquire(c, ns, key_of(n - 1), &h), 0);
+	ck_assert_int_eq(tier_release(c, h), 0);
+	s.size = sizeof(s);
+	ck_assert_int_ge(tier_stats_get(c, &s, NULL, 0), 0);
+	ck_assert_uint_eq(s.ops.io_timeouts, 1);
+	tier_close(c);
+	tdaemon_kill(&d);
+	tdaemon_cleanup(&d);
+	unlink(path);
+	strcat(path, ".journal");
+	unlink(path);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("tenants");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	t_tierd_path();
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_access_rules);
+	tcase_add_test(tc, test_quota_evicts_own_blocks);
+	tcase_add_test(tc, test_salt_and_handles);
+	tcase_add_test(tc, test_pin_lease);
+	tcase_add_test(tc, test_hung_read_times_out);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
