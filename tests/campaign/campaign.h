@@ -102,7 +102,7 @@ struct camp_counters {
 	/* crash campaign */
 	uint64_t committed_upto;   /* writer: keys [0, this) all committed */
 	uint64_t durable_upto;     /* writer: keys [0, this) covered by a flush that returned 0 */
-	volatile int stop;
+	int stop;                  /* set by the campaign; read with __atomic_load_n */
 };
 
 struct camp_counters *camp_counters_new(void);
@@ -124,5 +124,6 @@ int camp_chaos(const struct camp_opts *o);
 int camp_crash(const struct camp_opts *o);
 int camp_faults(const struct camp_opts *o);
 int camp_soak(const struct camp_opts *o);
+int camp_threads(const struct camp_opts *o);
 
 #endif

@@ -75,7 +75,7 @@ int camp_chaos(const struct camp_opts *o)
 		pids[v] = camp_fork(mixed_worker, &cfg, ++seeds);
 		respawns++;
 	}
-	cnt->stop = 1;
+	__atomic_store_n(&cnt->stop, 1, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < n; i++) {
 		int st = camp_wait(pids[i]);
 

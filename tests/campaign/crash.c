@@ -52,7 +52,7 @@ static int writer(void *arg, uint64_t seed)
 	(void)seed;
 	if (cc_connect(&cc, 30000) < 0)
 		return 2;
-	while (!cnt->stop) {
+	while (!__atomic_load_n(&cnt->stop, __ATOMIC_RELAXED)) {
 		if (i < MAX_KEYS) {
 			r = put(cc.c, cc.ns, i);
 			if (r == 0) {
@@ -89,7 +89,7 @@ static int writer(void *arg, uint64_t seed)
 			__atomic_store_n(&cnt->committed_upto, i, __ATOMIC_RELEASE);
 		} else if (r < 0 && r != -ENOSPC) {
 			CADD(cnt, errors, 1);
-			cnt->last_unexpected = r;
+			__atomic_store_n(&cnt->last_unexpected, r, __ATOMIC_RELAXED);
 		} else if (r == -ENOSPC) {
 			CADD(cnt, err_enospc, 1);
 			camp_msleep(10);
@@ -108,7 +108,7 @@ static int reader(void *arg, uint64_t seed)
 
 	if (cc_connect(&cc, 30000) < 0)
 		return 2;
-	while (!cnt->stop) {
+	while (!__atomic_load_n(&cnt->stop, __ATOMIC_RELAXED)) {
 		uint64_t dur = __atomic_load_n(&cnt->durable_upto, __ATOMIC_ACQUIRE);
 		uint64_t com = __atomic_load_n(&cnt->committed_upto, __ATOMIC_ACQUIRE);
 		tier_key keys[8];
@@ -158,7 +158,7 @@ static int reader(void *arg, uint64_t seed)
 			CADD(cnt, reconnects, 1);
 		} else if (r < 0) {
 			CADD(cnt, errors, 1);
-			cnt->last_unexpected = r;
+			__atomic_store_n(&cnt->last_unexpected, r, __ATOMIC_RELAXED);
 		}
 	}
 	cc_close(&cc);
@@ -247,7 +247,7 @@ int camp_crash(const struct camp_opts *o)
 		if (missing || wrong)
 			failed = 1;
 	}
-	cnt->stop = 1;
+	__atomic_store_n(&cnt->stop, 1, __ATOMIC_RELAXED);
 	st = camp_wait(w);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		failed = 1, fprintf(stderr, "crash: writer exit status 0x%x\n", st);

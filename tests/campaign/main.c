@@ -23,6 +23,7 @@ static const struct {
 	{ "crash", camp_crash, "tierd kill -9 and restart under write load (--rounds)" },
 	{ "faults", camp_faults, "injected NVMe faults under mixed load (--faults SPEC)" },
 	{ "soak", camp_soak, "long mixed load; daemon RSS and descriptors stay flat" },
+	{ "threads", camp_threads, "mixed load in threads of one process (for TSan)" },
 };
 
 static void usage(FILE *f)

@@ -59,7 +59,7 @@ static bool err(struct mw *w, int r)
 	default:
 		CADD(w->cnt, err_other, 1);
 		CADD(w->cnt, errors, 1);
-		w->cnt->last_unexpected = r;
+		__atomic_store_n(&w->cnt->last_unexpected, r, __ATOMIC_RELAXED);
 		return false;
 	}
 }
@@ -70,7 +70,7 @@ static void verify(struct mw *w, tier_handle h, tier_key k)
 
 	if (!p) {
 		CADD(w->cnt, errors, 1);
-		w->cnt->last_unexpected = -EFAULT;
+		__atomic_store_n(&w->cnt->last_unexpected, -EFAULT, __ATOMIC_RELAXED);
 		return;
 	}
 	if (!ck_check(p, w->cfg->bs, k)) {
@@ -162,7 +162,7 @@ static int op_acquire_many(struct mw *w)
 		return rr;
 	if (rr != r) {
 		CADD(w->cnt, errors, 1);
-		w->cnt->last_unexpected = -EBADE;
+		__atomic_store_n(&w->cnt->last_unexpected, -EBADE, __ATOMIC_RELAXED);
 	}
 	return 0;
 }
@@ -223,7 +223,7 @@ static int op_ring(struct mw *w)
 			fprintf(stderr, "campaign: pid %d: ring completion missing after 10 s\n",
 				(int)getpid());
 			CADD(w->cnt, errors, 1);
-			w->cnt->last_unexpected = -ETIMEDOUT;
+			__atomic_store_n(&w->cnt->last_unexpected, -ETIMEDOUT, __ATOMIC_RELAXED);
 			return 0;
 		}
 		for (int i = 0; i < r; i++) {
@@ -322,7 +322,8 @@ int mixed_worker(void *arg, uint64_t seed)
 		fprintf(stderr, "campaign: pid %d: cannot connect\n", (int)getpid());
 		return 2;
 	}
-	while (!cfg->cnt->stop && camp_now() < cfg->until) {
+	while (!__atomic_load_n(&cfg->cnt->stop, __ATOMIC_RELAXED) &&
+	       camp_now() < cfg->until) {
 		unsigned p = (unsigned)(camp_rand(&w.rng) % 100);
 		bool sync = true;
 

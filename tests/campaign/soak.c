@@ -25,7 +25,8 @@ static int churner(void *arg, uint64_t seed)
 	const struct mixed_cfg *cfg = arg;
 	uint64_t rng = seed;
 
-	while (!cfg->cnt->stop && camp_now() < cfg->until) {
+	while (!__atomic_load_n(&cfg->cnt->stop, __ATOMIC_RELAXED) &&
+	       camp_now() < cfg->until) {
 		struct camp_client cc = { .sock = cfg->sock, .ns_name = cfg->ns_name,
 					  .bs = cfg->bs };
 		tier_key k = ck_key(cfg->space, camp_rand(&rng) % cfg->n_keys);
