@@ -34,7 +34,7 @@ run faults "${camp[@]}" faults --tierd "$tierd" --seed "$seed" --seconds "$secs"
 run soak "${camp[@]}" soak --tierd "$tierd" --seed "$seed" --seconds "$((secs * 2))" \
 	--rss-growth 8192
 if [ -n "$fb" ]; then
-	for f in validate_msg validate_sqe config store; do
+	for f in validate_msg validate_sqe config store store_nvme; do
 		run "fuzz_$f" "$src/tests/fuzz/run-fuzzer.sh" "$fb/tests/fuzz/fuzz_$f" \
 			"$src/tests/fuzz/corpus/$f" "$out/corpus-$f" "${FUZZ_LONG_SECONDS:-300}"
 		grep -E 'stat::number_of_executed_units|^#[0-9]+ +DONE' "$out/fuzz_$f.log" | tail -n 2
