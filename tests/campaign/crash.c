@@ -26,6 +26,7 @@
 struct crash_ctx {
 	struct camp_counters *cnt;
 	const char *sock;
+	unsigned pace_us;  /* between puts, so that the key space lasts all rounds */
 };
 
 static int put(tier_client *c, uint32_t ns, uint64_t i)
@@ -54,6 +55,8 @@ static int writer(void *arg, uint64_t seed)
 		return 2;
 	while (!__atomic_load_n(&cnt->stop, __ATOMIC_RELAXED)) {
 		if (i < MAX_KEYS) {
+			if (x->pace_us)
+				usleep(x->pace_us);
 			r = put(cc.c, cc.ns, i);
 			if (r == 0) {
 				i++;
@@ -212,7 +215,9 @@ int camp_crash(const struct camp_opts *o)
 	d.nvme_size = "1G";
 	if (cd_start(&d) < 0)
 		return 1;
-	x = (struct crash_ctx){ .cnt = cnt, .sock = d.sock };
+	/* Rounds last 0.65 s on average (plus restarts): spread the keys over them. */
+	x = (struct crash_ctx){ .cnt = cnt, .sock = d.sock,
+				.pace_us = (unsigned)(rounds * 650000ULL / MAX_KEYS) };
 	w = camp_fork(writer, &x, o->seed + 1);
 	r = camp_fork(reader, &x, o->seed + 2);
 	for (unsigned round = 0; round < rounds && !failed; round++) {
