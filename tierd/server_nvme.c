@@ -368,9 +368,11 @@ void server_nvme_shutdown(struct server *s)
 		/* The fault campaigns compare what was injected with what was counted. */
 		nvme_counters(s->nvme, &nc);
 		if (nc.faults_injected)
-			log_notice("nvme: fault injection: %" PRIu64 " faults injected, %" PRIu64
-				   " I/O errors, %" PRIu64 " checksum failures",
-				   nc.faults_injected, nc.io_errors, st->nv.checksum_failures);
+			log_notice("nvme: fault injection: %" PRIu64 " faults injected (%" PRIu64
+				   " bit flips), %" PRIu64 " I/O errors, %" PRIu64
+				   " checksum failures",
+				   nc.faults_injected, nc.faults_flip, nc.io_errors,
+				   st->nv.checksum_failures);
 	}
 	nvme_close(s->nvme);
 	s->nvme = NULL;
