@@ -188,6 +188,7 @@ static uint8_t pick_fault(struct nvme_engine *e, uint8_t op)
 		}
 		if (hit) {
 			e->c.faults_injected++;
+			e->c.faults_flip += r->kind == FAULT_FLIP;
 			return r->kind;
 		}
 	}

@@ -60,6 +60,7 @@ struct nvme_dev_info {
 
 struct nvme_counters {
 	uint64_t read_bytes, write_bytes, reads, writes, io_errors, faults_injected;
+	uint64_t faults_flip;    /* of faults_injected: bit flips (the others fail the I/O) */
 	uint32_t inflight, queued;
 };
 

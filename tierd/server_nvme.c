@@ -362,6 +362,18 @@ void server_nvme_shutdown(struct server *s)
 			;
 	log_info("nvme: wrote back %" PRIu64 " blocks in %.3f s", st->nv.writebacks,
 		 mono_s() - t0);
+	{
+		struct nvme_counters nc;
+
+		/* The fault campaigns compare what was injected with what was counted. */
+		nvme_counters(s->nvme, &nc);
+		if (nc.faults_injected)
+			log_notice("nvme: fault injection: %" PRIu64 " faults injected (%" PRIu64
+				   " bit flips), %" PRIu64 " I/O errors, %" PRIu64
+				   " checksum failures",
+				   nc.faults_injected, nc.faults_flip, nc.io_errors,
+				   st->nv.checksum_failures);
+	}
 	nvme_close(s->nvme);
 	s->nvme = NULL;
 	journal_path(s, jpath, sizeof(jpath));
