@@ -431,6 +431,20 @@ static int parse_listen(const char *v, void *f, char *err, size_t errlen)
 	return 0;
 }
 
+/* gpu.device: auto (the GPU when one opens, else none), emu, none, or an index. */
+static int parse_gpu_device(const char *v, void *f, char *err, size_t errlen)
+{
+	uint32_t n;
+
+	if (strcmp(v, "auto") && strcmp(v, "emu") && strcmp(v, "none") &&
+	    parse_u32_range(v, &n, 0, 1023, NULL, 0) < 0) {
+		errf(err, errlen, "'%s' is not one of auto, emu, none or a device index", v);
+		return -EINVAL;
+	}
+	snprintf(f, sizeof(((struct tierd_config *)0)->gpu_device), "%s", v);
+	return 0;
+}
+
 #define F(field) offsetof(struct tierd_config, field)
 
 static const struct config_item config_table[] = {
@@ -479,6 +493,11 @@ static const struct config_item config_table[] = {
 	  "milliseconds a request may wait on NVMe I/O before it fails with -ETIMEDOUT", LIVE },
 	{ "nvme", "journal", parse_path, fmt_string, F(nvme_journal),
 	  "the NVMe tier's journal file (default: the first path + .journal)", RESTART },
+	{ "gpu", "device", parse_gpu_device, fmt_string, F(gpu_device),
+	  "device tier (T0): auto (the GPU when one is found, else none), emu (host memory, "
+	  "for tests), none, or a CUDA device index", RESTART },
+	{ "gpu", "size", parse_size_field, fmt_size, F(gpu_bytes),
+	  "bytes of the GPU pool the daemon owns (K/M/G suffixes)", RESTART },
 	{ "metrics", "listen", parse_listen, fmt_string, F(metrics_listen),
 	  "ADDR:PORT of the Prometheus HTTP endpoint, e.g. 127.0.0.1:9464; empty: none", RESTART },
 	{ "metrics", "allow_remote", parse_bool, fmt_bool, F(metrics_allow_remote),
@@ -512,6 +531,8 @@ void config_defaults(struct tierd_config *c)
 	c->low_watermark = DEFAULT_LOW_WATERMARK_PCT;
 	snprintf(c->socket_group, sizeof(c->socket_group), "%s", DEFAULT_SOCKET_GROUP);
 	c->io_timeout_ms = DEFAULT_IO_TIMEOUT_MS;
+	snprintf(c->gpu_device, sizeof(c->gpu_device), "%s", DEFAULT_GPU_DEVICE);
+	c->gpu_bytes = DEFAULT_GPU_BYTES;
 }
 
 int config_set(struct tierd_config *c, const char *section, const char *key, const char *value,
@@ -648,6 +669,11 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 	if (c->nvme_n_paths && c->nvme_bytes / c->nvme_n_paths < MIN_NVME_BYTES_PER_PATH) {
 		errf(err, errlen, "nvme.size: %" PRIu64 " bytes over %u paths is below %llu MiB a path",
 		     c->nvme_bytes, c->nvme_n_paths, MIN_NVME_BYTES_PER_PATH >> 20);
+		return -EINVAL;
+	}
+	if (strcmp(c->gpu_device, "none") && c->gpu_bytes < MIN_GPU_BYTES) {
+		errf(err, errlen, "gpu.size: %" PRIu64 " bytes is below the minimum of %llu MiB",
+		     c->gpu_bytes, MIN_GPU_BYTES >> 20);
 		return -EINVAL;
 	}
 	if (c->metrics_listen[0]) {
