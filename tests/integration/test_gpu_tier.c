@@ -111,6 +111,16 @@ START_TEST(test_roundtrip)
 	g = tier_of(c, "gpu");
 	ck_assert_uint_eq(g.pinned_blocks, 0);
 	ck_assert_uint_eq(g.blocks, 10);
+	/* tierctl shows the gpu tier with its policy. */
+	{
+		char out[4096], err[1024];
+		char *argv[] = { (char *)t_tierctl_path(), (char *)"--socket", d.sock,
+				 (char *)"tiers", NULL };
+		int st = t_exec(argv, out, sizeof(out), err, sizeof(err), 10000);
+
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "tierctl tiers: %s", err);
+		ck_assert_msg(strstr(out, "gpu") && strstr(out, "lru"), "%s", out);
+	}
 	/* A dropped block leaves the pool (inclusive of the host tier). */
 	ck_assert_int_eq(tier_drop(c, ns, t_key(1, 0)), 0);
 	g = tier_of(c, "gpu");
