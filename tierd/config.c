@@ -171,6 +171,22 @@ static int parse_size_field(const char *v, void *f, char *err, size_t errlen)
 	return r;
 }
 
+static int parse_gpu_size(const char *v, void *f, char *err, size_t errlen)
+{
+	uint64_t n;
+	int r = parse_size_field(v, &n, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (n < MIN_GPU_BYTES) {
+		errf(err, errlen, "%" PRIu64 " bytes is below the minimum of %llu MiB", n,
+		     MIN_GPU_BYTES >> 20);
+		return -EINVAL;
+	}
+	*(uint64_t *)f = n;
+	return 0;
+}
+
 static int fmt_size(const void *f, char *buf, size_t len)
 {
 	uint64_t v = *(const uint64_t *)f;
@@ -496,7 +512,7 @@ static const struct config_item config_table[] = {
 	{ "gpu", "device", parse_gpu_device, fmt_string, F(gpu_device),
 	  "device tier (T0): auto (the GPU when one is found, else none), emu (host memory, "
 	  "for tests), none, or a CUDA device index", RESTART },
-	{ "gpu", "size", parse_size_field, fmt_size, F(gpu_bytes),
+	{ "gpu", "size", parse_gpu_size, fmt_size, F(gpu_bytes),
 	  "bytes of the GPU pool the daemon owns (K/M/G suffixes)", RESTART },
 	{ "metrics", "listen", parse_listen, fmt_string, F(metrics_listen),
 	  "ADDR:PORT of the Prometheus HTTP endpoint, e.g. 127.0.0.1:9464; empty: none", RESTART },
@@ -669,11 +685,6 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 	if (c->nvme_n_paths && c->nvme_bytes / c->nvme_n_paths < MIN_NVME_BYTES_PER_PATH) {
 		errf(err, errlen, "nvme.size: %" PRIu64 " bytes over %u paths is below %llu MiB a path",
 		     c->nvme_bytes, c->nvme_n_paths, MIN_NVME_BYTES_PER_PATH >> 20);
-		return -EINVAL;
-	}
-	if (strcmp(c->gpu_device, "none") && c->gpu_bytes < MIN_GPU_BYTES) {
-		errf(err, errlen, "gpu.size: %" PRIu64 " bytes is below the minimum of %llu MiB",
-		     c->gpu_bytes, MIN_GPU_BYTES >> 20);
 		return -EINVAL;
 	}
 	if (c->metrics_listen[0]) {

@@ -33,7 +33,7 @@ static const struct {
 	{ "[daemon]\nbogus = 1\n", NULL, "daemon.bogus" },
 	{ "[host]\nhugepages = sometimes\n", NULL, "host.hugepages" },
 	{ "[gpu]\ndevice = banana\n", NULL, "gpu.device" },
-	{ "[gpu]\ndevice = emu\nsize = 1M\n", NULL, "gpu.size" },
+	{ "[gpu]\nsize = 1M\n", NULL, "gpu.size" },
 	{ "[policy]\nevict = nope\n", NULL, "policy.evict" },
 	{ "[daemon]\nmax_clients = 0\n", NULL, "daemon.max_clients" },
 	{ NULL, "host.size=banana", "host.size" },
