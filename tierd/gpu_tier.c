@@ -22,6 +22,9 @@
 
 #include "store.h"
 
+/* T0 added no byte to the block table: the pool offset lives in former padding. */
+_Static_assert(sizeof(struct block) == 96, "struct block grew");
+
 int store_gpu_init(struct store *st, const struct store_params *p)
 {
 	struct store_gpu *g = &st->gpu;
@@ -30,6 +33,8 @@ int store_gpu_init(struct store *st, const struct store_params *p)
 
 	if (!p->gpu_bytes)
 		return 0;
+	if (p->gpu_bytes / SLAB_ALIGN > UINT32_MAX)
+		return -EINVAL; /* struct block keeps the offset in 32 bits of pages */
 	r = slab_init(&g->slab, p->gpu_bytes, SLAB_EXTENT_BYTES);
 	if (r < 0)
 		return r;
@@ -56,6 +61,11 @@ void store_gpu_deinit(struct store *st)
 	memset(g, 0, sizeof(*g));
 }
 
+static uint64_t gpu_off(const struct block *b)
+{
+	return (uint64_t)b->gpu_page * SLAB_ALIGN;
+}
+
 static uint64_t gpu_stride(const struct store *st, const struct block *b)
 {
 	return st->gpu.slab.classes[st->ns[b->ns].gpu_cls].stride;
@@ -66,7 +76,7 @@ static void gpu_free_space(struct store *st, uint32_t s)
 	struct block *b = &st->blocks[s];
 
 	st->gpu.used_bytes -= gpu_stride(st, b);
-	slab_free(&st->gpu.slab, b->gpu_off);
+	slab_free(&st->gpu.slab, gpu_off(b));
 }
 
 void store_gpu_release(struct store *st, uint32_t s)
@@ -128,9 +138,9 @@ static int gpu_copy_in(struct store *st, uint32_t s)
 
 	if (off < 0)
 		return (int)off;
-	b->gpu_off = (uint64_t)off;
+	b->gpu_page = (uint32_t)((uint64_t)off / SLAB_ALIGN);
 	g->used_bytes += gpu_stride(st, b);
-	r = st->io.gpu_copy_in(st->io.ctx, store_handle(st, s), b->gpu_off, b->host_off,
+	r = st->io.gpu_copy_in(st->io.ctx, store_handle(st, s), gpu_off(b), b->host_off,
 			       n->block_size);
 	if (r < 0) {
 		gpu_free_space(st, s);
@@ -183,7 +193,7 @@ int store_acquire_gpu(struct store *st, struct holder *h, uint32_t ns, tier_key 
 		return (b->io & IO_GPU) ? -EINPROGRESS : gpu_copy_in(st, s);
 	r = store_acquire_key(st, h, ns, key, true, ret, ret_off, ret_size);
 	if (r == 0)
-		*ret_pool_off = b->gpu_off;
+		*ret_pool_off = gpu_off(b);
 	return r;
 }
 

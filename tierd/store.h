@@ -68,10 +68,12 @@ struct block {
 	uint8_t io;          /* IO_* */
 	uint16_t nv_dev;     /* valid with RES_NVME or IO_WRITE */
 	uint32_t dirty_prev, dirty_next; /* the namespace's dirty list, in seq order */
+	/* Offset in the GPU pool / SLAB_ALIGN (in what was padding: pools up to 16 TiB),
+	 * valid with RES_GPU or IO_GPU. */
+	uint32_t gpu_page;
 	uint64_t nv_off;
 	uint64_t seq;        /* commit sequence */
 	uint64_t csum;       /* XXH3-64 of the data, once written to NVMe */
-	uint64_t gpu_off;    /* offset in the GPU pool: valid with RES_GPU or IO_GPU */
 };
 
 struct ns {
