@@ -42,9 +42,7 @@ struct config_item {
 #define LIVE true
 #define RESTART false
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
+void config_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -96,7 +94,7 @@ int config_parse_size(const char *s, uint64_t *ret)
 static int parse_socket(const char *v, void *f, char *err, size_t errlen)
 {
 	if (!*v || strlen(v) >= sizeof(((struct tierd_config *)0)->socket)) {
-		errf(err, errlen, "must be a path of 1 to 107 bytes");
+		config_errf(err, errlen, "must be a path of 1 to 107 bytes");
 		return -EINVAL;
 	}
 	strcpy(f, v);
@@ -113,7 +111,7 @@ static int parse_log_level(const char *v, void *f, char *err, size_t errlen)
 	int l = log_level_parse(v);
 
 	if (l < 0) {
-		errf(err, errlen, "'%s' is not a log level (err, warning, notice, info, debug)", v);
+		config_errf(err, errlen, "'%s' is not a log level (err, warning, notice, info, debug)", v);
 		return -EINVAL;
 	}
 	*(int *)f = l;
@@ -134,7 +132,7 @@ static int parse_u32_range(const char *v, uint32_t *f, uint32_t lo, uint32_t hi,
 	errno = 0;
 	n = strtoull(v, &end, 10);
 	if (errno || end == v || *end || !isdigit((unsigned char)*v) || n < lo || n > hi) {
-		errf(err, errlen, "'%s' is not a number from %u to %u", v, lo, hi);
+		config_errf(err, errlen, "'%s' is not a number from %u to %u", v, lo, hi);
 		return -EINVAL;
 	}
 	*f = (uint32_t)n;
@@ -166,7 +164,7 @@ static int parse_size_field(const char *v, void *f, char *err, size_t errlen)
 	int r = config_parse_size(v, f);
 
 	if (r < 0)
-		errf(err, errlen, "'%s' is not a size (a number with an optional K, M, G or T suffix)",
+		config_errf(err, errlen, "'%s' is not a size (a number with an optional K, M, G or T suffix)",
 		     v);
 	return r;
 }
@@ -211,7 +209,7 @@ static int parse_numa_node(const char *v, void *f, char *err, size_t errlen)
 		return 0;
 	}
 	if (parse_u32_range(v, &n, 0, 1023, NULL, 0) < 0) {
-		errf(err, errlen, "'%s' is neither 'auto' nor a NUMA node number", v);
+		config_errf(err, errlen, "'%s' is neither 'auto' nor a NUMA node number", v);
 		return -EINVAL;
 	}
 	*(int *)f = (int)n;
@@ -234,7 +232,7 @@ static int parse_hugepages(const char *v, void *f, char *err, size_t errlen)
 			*(enum hugepages_mode *)f = (enum hugepages_mode)i;
 			return 0;
 		}
-	errf(err, errlen, "'%s' is not one of auto, on, off", v);
+	config_errf(err, errlen, "'%s' is not one of auto, on, off", v);
 	return -EINVAL;
 }
 
@@ -257,7 +255,7 @@ static int parse_policy_evict(const char *v, void *f, char *err, size_t errlen)
 		for (size_t i = 0; i < n && off < (int)sizeof(names); i++)
 			off += snprintf(names + off, sizeof(names) - (size_t)off, "%s%s",
 					i ? ", " : "", l[i]->name);
-		errf(err, errlen, "unknown eviction policy '%s' (known: %s)", v, names);
+		config_errf(err, errlen, "unknown eviction policy '%s' (known: %s)", v, names);
 		return -EINVAL;
 	}
 	snprintf(f, sizeof(((struct tierd_config *)0)->policy_evict), "%s", v);
@@ -267,7 +265,7 @@ static int parse_policy_evict(const char *v, void *f, char *err, size_t errlen)
 static int parse_admit(const char *v, void *f, char *err, size_t errlen)
 {
 	if (!tier_admit_find(v)) {
-		errf(err, errlen, "unknown admission policy '%s'", v);
+		config_errf(err, errlen, "unknown admission policy '%s'", v);
 		return -EINVAL;
 	}
 	snprintf(f, 32, "%s", v);
@@ -277,7 +275,7 @@ static int parse_admit(const char *v, void *f, char *err, size_t errlen)
 static int parse_prefetch(const char *v, void *f, char *err, size_t errlen)
 {
 	if (!tier_prefetch_find(v)) {
-		errf(err, errlen, "unknown prefetch policy '%s'", v);
+		config_errf(err, errlen, "unknown prefetch policy '%s'", v);
 		return -EINVAL;
 	}
 	snprintf(f, 32, "%s", v);
@@ -303,7 +301,7 @@ static int parse_nvme_paths(const char *v, void *f, char *err, size_t errlen)
 		while (len && isspace((unsigned char)p[len - 1]))
 			len--;
 		if (len == 0 || len >= sizeof(c->nvme_paths[0]) || n == NVME_PATHS_MAX) {
-			errf(err, errlen, "'%s': expected up to %d comma-separated paths", v,
+			config_errf(err, errlen, "'%s': expected up to %d comma-separated paths", v,
 			     NVME_PATHS_MAX);
 			return -EINVAL;
 		}
@@ -344,7 +342,7 @@ static int parse_bool(const char *v, void *f, char *err, size_t errlen)
 		*(bool *)f = false;
 		return 0;
 	}
-	errf(err, errlen, "'%s' is not on or off", v);
+	config_errf(err, errlen, "'%s' is not on or off", v);
 	return -EINVAL;
 }
 
@@ -372,7 +370,7 @@ static int parse_percent(const char *v, void *f, char *err, size_t errlen)
 static int parse_path(const char *v, void *f, char *err, size_t errlen)
 {
 	if (strlen(v) >= 256) {
-		errf(err, errlen, "path too long");
+		config_errf(err, errlen, "path too long");
 		return -EINVAL;
 	}
 	snprintf(f, 256, "%s", v);
@@ -384,7 +382,7 @@ static int parse_group(const char *v, void *f, char *err, size_t errlen)
 	/* A name, checked against the group database when the socket is made. */
 	if (strlen(v) >= sizeof(((struct tierd_config *)0)->socket_group) || strchr(v, ':') ||
 	    strchr(v, '/')) {
-		errf(err, errlen, "'%s' is not a group name", v);
+		config_errf(err, errlen, "'%s' is not a group name", v);
 		return -EINVAL;
 	}
 	strcpy(f, v);
@@ -439,7 +437,7 @@ static int parse_listen(const char *v, void *f, char *err, size_t errlen)
 {
 	if (*v && (strlen(v) >= sizeof(((struct tierd_config *)0)->metrics_listen) ||
 		   config_parse_listen(v, NULL, NULL, NULL) < 0)) {
-		errf(err, errlen, "'%s' is not ADDR:PORT (e.g. 127.0.0.1:%d or [::1]:%d)", v,
+		config_errf(err, errlen, "'%s' is not ADDR:PORT (e.g. 127.0.0.1:%d or [::1]:%d)", v,
 		     DEFAULT_METRICS_PORT, DEFAULT_METRICS_PORT);
 		return -EINVAL;
 	}
@@ -565,12 +563,12 @@ int config_set(struct tierd_config *c, const char *section, const char *key, con
 		if (strcmp(it->section, section) || strcmp(it->key, key))
 			continue;
 		if (it->parse(value, (char *)c + it->offset, why, sizeof(why)) < 0) {
-			errf(err, errlen, "%s.%s: %s", section, key, why);
+			config_errf(err, errlen, "%s.%s: %s", section, key, why);
 			return -EINVAL;
 		}
 		return 0;
 	}
-	errf(err, errlen, "%s.%s: unknown key", section, key);
+	config_errf(err, errlen, "%s.%s: unknown key", section, key);
 	return -ENOENT;
 }
 
@@ -592,7 +590,7 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 		return 1;
 	x->r = config_set(x->c, section, name, value ? value : "", why, sizeof(why));
 	if (x->r < 0) {
-		errf(x->err, x->errlen, "%s", why);
+		config_errf(x->err, x->errlen, "%s", why);
 		return 0;
 	}
 	return 1;
@@ -603,11 +601,11 @@ static int ini_result(struct ini_ctx *x, int ir, const char *what)
 	if (x->r < 0)
 		return x->r;
 	if (ir < 0) {
-		errf(x->err, x->errlen, "%s: cannot be read", what);
+		config_errf(x->err, x->errlen, "%s: cannot be read", what);
 		return -EIO;
 	}
 	if (ir > 0) {
-		errf(x->err, x->errlen, "%s: line %d: syntax error", what, ir);
+		config_errf(x->err, x->errlen, "%s: line %d: syntax error", what, ir);
 		return -EINVAL;
 	}
 	return 0;
@@ -622,7 +620,7 @@ int config_load_file(struct tierd_config *c, const char *path, char *err, size_t
 	if (!f) {
 		int r = -errno;
 
-		errf(err, errlen, "%s: %s", path, strerror(-r));
+		config_errf(err, errlen, "%s: %s", path, strerror(-r));
 		return r;
 	}
 	ir = ini_parse_file(f, config_ini_handler, &x);
@@ -631,7 +629,7 @@ int config_load_file(struct tierd_config *c, const char *path, char *err, size_t
 		char tmp[512];
 
 		snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
-		errf(err, errlen, "%s", tmp);
+		config_errf(err, errlen, "%s", tmp);
 		return x.r;
 	}
 	return ini_result(&x, ir, path);
@@ -650,7 +648,7 @@ int config_set_override(struct tierd_config *c, const char *assignment, char *er
 	char buf[512], *dot, *eq;
 
 	if (strlen(assignment) >= sizeof(buf)) {
-		errf(err, errlen, "override too long");
+		config_errf(err, errlen, "override too long");
 		return -EINVAL;
 	}
 	strcpy(buf, assignment);
@@ -660,7 +658,7 @@ int config_set_override(struct tierd_config *c, const char *assignment, char *er
 	/* The key follows the last dot: "ns.NAME.owner" is section "ns.NAME", key "owner". */
 	dot = strrchr(buf, '.');
 	if (!eq || !dot || dot == buf || dot[1] == 0) {
-		errf(err, errlen, "'%s': expected SECTION.KEY=VALUE", assignment);
+		config_errf(err, errlen, "'%s': expected SECTION.KEY=VALUE", assignment);
 		return -EINVAL;
 	}
 	*dot = 0;
@@ -673,17 +671,17 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 	uint64_t phys = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
 
 	if (c->host_bytes < MIN_HOST_BYTES) {
-		errf(err, errlen, "host.size: %" PRIu64 " bytes is below the minimum of %llu MiB",
+		config_errf(err, errlen, "host.size: %" PRIu64 " bytes is below the minimum of %llu MiB",
 		     c->host_bytes, MIN_HOST_BYTES >> 20);
 		return -EINVAL;
 	}
 	if (c->low_watermark >= c->high_watermark) {
-		errf(err, errlen, "nvme.low_watermark: %u%% must be below nvme.high_watermark (%u%%)",
+		config_errf(err, errlen, "nvme.low_watermark: %u%% must be below nvme.high_watermark (%u%%)",
 		     c->low_watermark, c->high_watermark);
 		return -EINVAL;
 	}
 	if (c->nvme_n_paths && c->nvme_bytes / c->nvme_n_paths < MIN_NVME_BYTES_PER_PATH) {
-		errf(err, errlen, "nvme.size: %" PRIu64 " bytes over %u paths is below %llu MiB a path",
+		config_errf(err, errlen, "nvme.size: %" PRIu64 " bytes over %u paths is below %llu MiB a path",
 		     c->nvme_bytes, c->nvme_n_paths, MIN_NVME_BYTES_PER_PATH >> 20);
 		return -EINVAL;
 	}
@@ -692,7 +690,7 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 
 		config_parse_listen(c->metrics_listen, NULL, NULL, &loopback);
 		if (!loopback && !c->metrics_allow_remote) {
-			errf(err, errlen,
+			config_errf(err, errlen,
 			     "metrics.listen: %s is not a loopback address; the metrics are not "
 			     "authenticated: set metrics.allow_remote = on to serve them there",
 			     c->metrics_listen);
@@ -700,7 +698,7 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 		}
 	}
 	if (phys && c->host_bytes > phys) {
-		errf(err, errlen,
+		config_errf(err, errlen,
 		     "host.size: %" PRIu64 " MiB is more than this machine's memory (%" PRIu64
 		     " MiB)",
 		     c->host_bytes >> 20, phys >> 20);

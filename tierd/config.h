@@ -67,6 +67,10 @@ struct tierd_config {
 	struct ns_rules ns_rules; /* [ns.NAME] sections */
 };
 
+/* Write an error message into err (size errlen; err may be NULL). */
+void config_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Fill c with the embedded defaults ($RUNTIME_DIRECTORY/tierd.sock when set). */
 void config_defaults(struct tierd_config *c);
 

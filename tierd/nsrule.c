@@ -17,18 +17,7 @@
 #include "config.h"
 #include "nsrule.h"
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#define errf config_errf
 
 static int parse_id(const char *v, bool user, uint32_t *ret)
 {

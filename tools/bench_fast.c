@@ -76,8 +76,7 @@ static json_object *bare_seqpacket(void)
 	return o;
 }
 
-/* acquire+release of one host-resident block, RTT_N times. */
-static json_object *acquire_release(tier_client *c, uint32_t ns, tier_key k)
+json_object *bench_acquire_release(tier_client *c, uint32_t ns, tier_key k)
 {
 	static double us[RTT_N];
 	double t0, t;
@@ -162,8 +161,8 @@ int run_fastpath(const char *sock)
 	}
 
 	json_object_object_add(lat, "bare_seqpacket_rtt", bare_seqpacket());
-	json_object_object_add(lat, "acquire_release_ring", acquire_release(ring, ns, keys[0]));
-	json_object_object_add(lat, "acquire_release_socket", acquire_release(skt, ns, keys[0]));
+	json_object_object_add(lat, "acquire_release_ring", bench_acquire_release(ring, ns, keys[0]));
+	json_object_object_add(lat, "acquire_release_socket", bench_acquire_release(skt, ns, keys[0]));
 	json_object_object_add(out, "latency_us", lat);
 	ring_p50 = json_object_get_double(json_object_object_get(
 		json_object_object_get(lat, "acquire_release_ring"), "p50_us"));

@@ -25,6 +25,8 @@ tier_key bench_key(uint64_t size, uint64_t i);
 /* p50/p99/p999 of us[0..n) (sorts us), as JSON with an ops_per_s field to fill. */
 json_object *latency_json(double *us, int n);
 
+/* bench_fast.c: acquire+release of one host-resident block, 20,000 times: latencies. */
+json_object *bench_acquire_release(tier_client *c, uint32_t ns, tier_key k);
 /* bench_fast.c: tierbench --fastpath and --peers. */
 int run_fastpath(const char *sock);
 int run_peers(const char *sock, const char *peers);

@@ -415,21 +415,7 @@ static json_object *bench_round_trips(tier_client *c)
 	json_object_object_add(x, "ops_per_s", json_object_new_double(RTT_OPS / t));
 	json_object_object_add(o, "lookup", x);
 
-	t0 = now_s();
-	for (int i = 0; i < RTT_OPS; i++) {
-		t = now_s();
-		r = tier_acquire(c, ns, k, &h);
-		if (r < 0)
-			die("acquire", r);
-		r = tier_release(c, h);
-		if (r < 0)
-			die("release", r);
-		us[i] = (now_s() - t) * 1e6;
-	}
-	t = now_s() - t0;
-	x = latency_json(us, RTT_OPS);
-	json_object_object_add(x, "ops_per_s", json_object_new_double(RTT_OPS / t));
-	json_object_object_add(o, "acquire_release", x);
+	json_object_object_add(o, "acquire_release", bench_acquire_release(c, ns, k));
 	tier_drop(c, ns, k);
 	return o;
 }
