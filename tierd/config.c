@@ -177,7 +177,7 @@ static int parse_gpu_size(const char *v, void *f, char *err, size_t errlen)
 	if (r < 0)
 		return r;
 	if (n < MIN_GPU_BYTES) {
-		errf(err, errlen, "%" PRIu64 " bytes is below the minimum of %llu MiB", n,
+		config_errf(err, errlen, "%" PRIu64 " bytes is below the minimum of %llu MiB", n,
 		     MIN_GPU_BYTES >> 20);
 		return -EINVAL;
 	}
@@ -452,7 +452,7 @@ static int parse_gpu_device(const char *v, void *f, char *err, size_t errlen)
 
 	if (strcmp(v, "auto") && strcmp(v, "emu") && strcmp(v, "none") &&
 	    parse_u32_range(v, &n, 0, 1023, NULL, 0) < 0) {
-		errf(err, errlen, "'%s' is not one of auto, emu, none or a device index", v);
+		config_errf(err, errlen, "'%s' is not one of auto, emu, none or a device index", v);
 		return -EINVAL;
 	}
 	snprintf(f, sizeof(((struct tierd_config *)0)->gpu_device), "%s", v);
