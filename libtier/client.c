@@ -579,6 +579,69 @@ int tier_stats_get(tier_client *c, struct tier_stats *out, struct tier_ns_stats 
 	return (int)n;
 }
 
+int tier_gpu_pool(tier_client *c, struct tier_gpu_pool *ret, int *ret_fd)
+{
+	struct tier_msg_gpu_pool req = { 0 };
+	struct tier_msg_gpu_pool_reply rep;
+	const uint8_t *rb;
+	size_t got;
+	int fds[3], r;
+
+	if (!c || !ret || !ret_fd || ret->size < sizeof(*ret))
+		return -EINVAL;
+	if (c->fd < 0)
+		return -ECONNRESET;
+	r = send_msg(c, TIER_MSG_GPU_POOL, &req, sizeof(req));
+	if (r < 0)
+		return r;
+	r = recv_reply(c, TIER_MSG_GPU_POOL, &rb, &got, fds);
+	if (r >= 0 && (got != sizeof(rep) || fds[0] < 0))
+		r = -EPROTO;
+	for (int i = r >= 0 ? 1 : 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (r < 0)
+		return r;
+	memcpy(&rep, rb, sizeof(rep));
+	memset(ret, 0, sizeof(*ret));
+	ret->size = sizeof(*ret);
+	memcpy(ret->backend, rep.backend, sizeof(ret->backend));
+	ret->backend[sizeof(ret->backend) - 1] = 0;
+	memcpy(ret->pci_bus_id, rep.pci_bus_id, sizeof(ret->pci_bus_id));
+	ret->pci_bus_id[sizeof(ret->pci_bus_id) - 1] = 0;
+	ret->bytes = rep.bytes;
+	*ret_fd = fds[0];
+	return 0;
+}
+
+int tier_acquire_gpu(tier_client *c, uint32_t ns, tier_key key, tier_handle *ret,
+		     uint64_t *ret_pool_off)
+{
+	struct tier_msg_key req = { .ns = ns, .key = key };
+	struct tier_msg_gpu_block_reply rep;
+	struct tier_msg_block_reply br;
+	int r;
+
+	if (!c || !ret || !ret_pool_off)
+		return -EINVAL;
+	/* Socket only: the request waits for a device copy, rarely on the fast path. */
+	r = call(c, TIER_MSG_ACQUIRE_GPU, &req, sizeof(req), &rep, sizeof(rep));
+	if (r < 0)
+		return r;
+	br = (struct tier_msg_block_reply){ .handle = rep.handle, .offset = rep.offset,
+					    .size = rep.size };
+	r = take_block(c, &br, false, ret);
+	if (r < 0) {
+		struct tier_msg_handle rel = { .handle = rep.handle };
+
+		/* Could not record it locally: give the pin back (on the socket, as taken). */
+		call(c, TIER_MSG_RELEASE, &rel, sizeof(rel), NULL, 0);
+		return r;
+	}
+	*ret_pool_off = rep.pool_offset;
+	return 0;
+}
+
 /* For admin.c (client_internal.h): a round trip with a reply of up to max bytes. */
 int tier__call(tier_client *c, uint16_t type, const void *body, size_t blen, void *reply,
 	       size_t max, size_t *ret_len)

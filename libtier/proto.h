@@ -55,6 +55,12 @@ enum tier_msg_type {
 	TIER_MSG_POLICY,     /* body and reply: struct tier_msg_policy */
 	TIER_MSG_EVICT,      /* body: struct tier_msg_evict; reply: struct tier_msg_evict_reply */
 	TIER_MSG_NS_DROP,    /* body: struct tier_msg_ns_drop; reply status: blocks dropped */
+	/*
+	 * The GPU tier (T0, LIBTIER_0.3).  Appended, so the ABI version stays:
+	 * an older daemon answers these -EINVAL, an older client never sends them.
+	 */
+	TIER_MSG_GPU_POOL,    /* body: struct tier_msg_gpu_pool; reply: struct tier_msg_gpu_pool_reply + 1 fd */
+	TIER_MSG_ACQUIRE_GPU, /* body: struct tier_msg_key; reply: struct tier_msg_gpu_block_reply */
 	TIER_MSG__MAX,
 };
 
@@ -188,6 +194,27 @@ struct tier_msg_evict_reply {
 
 struct tier_msg_ns_drop {
 	char name[TIER_NAME_MAX + 1]; /* NUL-terminated, not empty */
+};
+
+/* ---- the GPU tier (T0) -------------------------------------------- */
+
+struct tier_msg_gpu_pool {
+	uint32_t flags;   /* 0 */
+	uint32_t pad;     /* 0 */
+};
+
+/* The pool as the client imports it: this plus the fd passed with SCM_RIGHTS. */
+struct tier_msg_gpu_pool_reply {
+	char backend[16];    /* "emu", "cuda" */
+	char pci_bus_id[16]; /* the GPU ("" for emu) */
+	uint64_t bytes;      /* pool size */
+};
+
+struct tier_msg_gpu_block_reply {
+	tier_handle handle;
+	uint64_t offset;     /* in the host arena */
+	uint64_t size;
+	uint64_t pool_offset; /* in the GPU pool */
 };
 
 #endif /* TIER_PROTO_H */

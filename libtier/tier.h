@@ -421,6 +421,41 @@ int tier_admin_evict(tier_client *c, enum tier_id tier, uint64_t bytes, uint64_t
  */
 int tier_admin_drop_namespace(tier_client *c, const char *name);
 
+/* ---- The GPU tier (T0; LIBTIER_0.3) ------------------------------------ */
+
+/*
+ * The daemon's GPU pool (gpu.device in tierd.conf), as a client imports it.
+ * Blocks acquired with tier_acquire_gpu live at an offset in this pool.
+ */
+struct tier_gpu_pool {
+	uint32_t size;         /* set by the caller: sizeof(struct tier_gpu_pool) */
+	uint32_t pad;
+	char backend[16];      /* "cuda": a CUDA VMM pool; "emu": host memory (tests) */
+	char pci_bus_id[16];   /* the GPU it is on ("" for emu) */
+	uint64_t bytes;        /* pool size */
+};
+
+/*
+ * Get the pool: *ret describes it and *ret_fd is a new descriptor (O_CLOEXEC)
+ * the caller owns.  "emu": a memfd to mmap(bytes, MAP_SHARED).  "cuda": a
+ * POSIX file descriptor handle for cuMemImportFromShareableHandle on the GPU
+ * named by pci_bus_id.  Errors: -ENODEV the daemon has no GPU tier,
+ * -EINVAL bad arguments.
+ */
+int tier_gpu_pool(tier_client *c, struct tier_gpu_pool *ret, int *ret_fd);
+
+/*
+ * Acquire the block of key (as tier_acquire: pinned, tier_data works, release
+ * with tier_release) and make it resident in the GPU pool: the daemon brings
+ * it up from NVMe and copies it into the pool first when needed, and answers
+ * once the copy completed.  *ret_pool_off is its offset in the pool; its
+ * bytes there stay valid until the pin is released.  Errors: as tier_acquire
+ * (-ENOENT not cached), plus -ENODEV no GPU tier, -ENOSPC no room in the
+ * pool (all of it pinned) or the block is too large for it.
+ */
+int tier_acquire_gpu(tier_client *c, uint32_t ns, tier_key key, tier_handle *ret,
+		     uint64_t *ret_pool_off);
+
 #ifdef __cplusplus
 }
 #endif

@@ -133,6 +133,15 @@ static int do_policy(struct server *s, struct session *se, const struct tier_msg
 	struct store *st = &s->store;
 	int r = 0;
 
+	/* The GPU tier's policy (LRU) is shown, not switched: nothing else runs there yet. */
+	if (m->tier == TIER_GPU && st->gpu.on) {
+		if (m->flags & TIER_POLICY_SET)
+			return may_change(se) ? -EOPNOTSUPP : -EPERM;
+		memset(rep, 0, sizeof(*rep));
+		rep->tier = m->tier;
+		snprintf(rep->name, sizeof(rep->name), "%s", st->gpu.evict->name);
+		return 0;
+	}
 	if (m->tier != TIER_HOST && !(m->tier == TIER_NVME && st->nvme))
 		return -ENODEV;
 	if (m->flags & TIER_POLICY_SET) {

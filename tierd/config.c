@@ -169,6 +169,22 @@ static int parse_size_field(const char *v, void *f, char *err, size_t errlen)
 	return r;
 }
 
+static int parse_gpu_size(const char *v, void *f, char *err, size_t errlen)
+{
+	uint64_t n;
+	int r = parse_size_field(v, &n, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (n < MIN_GPU_BYTES) {
+		config_errf(err, errlen, "%" PRIu64 " bytes is below the minimum of %llu MiB", n,
+		     MIN_GPU_BYTES >> 20);
+		return -EINVAL;
+	}
+	*(uint64_t *)f = n;
+	return 0;
+}
+
 static int fmt_size(const void *f, char *buf, size_t len)
 {
 	uint64_t v = *(const uint64_t *)f;
@@ -429,6 +445,20 @@ static int parse_listen(const char *v, void *f, char *err, size_t errlen)
 	return 0;
 }
 
+/* gpu.device: auto (the GPU when one opens, else none), emu, none, or an index. */
+static int parse_gpu_device(const char *v, void *f, char *err, size_t errlen)
+{
+	uint32_t n;
+
+	if (strcmp(v, "auto") && strcmp(v, "emu") && strcmp(v, "none") &&
+	    parse_u32_range(v, &n, 0, 1023, NULL, 0) < 0) {
+		config_errf(err, errlen, "'%s' is not one of auto, emu, none or a device index", v);
+		return -EINVAL;
+	}
+	snprintf(f, sizeof(((struct tierd_config *)0)->gpu_device), "%s", v);
+	return 0;
+}
+
 #define F(field) offsetof(struct tierd_config, field)
 
 static const struct config_item config_table[] = {
@@ -477,6 +507,11 @@ static const struct config_item config_table[] = {
 	  "milliseconds a request may wait on NVMe I/O before it fails with -ETIMEDOUT", LIVE },
 	{ "nvme", "journal", parse_path, fmt_string, F(nvme_journal),
 	  "the NVMe tier's journal file (default: the first path + .journal)", RESTART },
+	{ "gpu", "device", parse_gpu_device, fmt_string, F(gpu_device),
+	  "device tier (T0): auto (the GPU when one is found, else none), emu (host memory, "
+	  "for tests), none, or a CUDA device index", RESTART },
+	{ "gpu", "size", parse_gpu_size, fmt_size, F(gpu_bytes),
+	  "bytes of the GPU pool the daemon owns (K/M/G suffixes)", RESTART },
 	{ "metrics", "listen", parse_listen, fmt_string, F(metrics_listen),
 	  "ADDR:PORT of the Prometheus HTTP endpoint, e.g. 127.0.0.1:9464; empty: none", RESTART },
 	{ "metrics", "allow_remote", parse_bool, fmt_bool, F(metrics_allow_remote),
@@ -510,6 +545,8 @@ void config_defaults(struct tierd_config *c)
 	c->low_watermark = DEFAULT_LOW_WATERMARK_PCT;
 	snprintf(c->socket_group, sizeof(c->socket_group), "%s", DEFAULT_SOCKET_GROUP);
 	c->io_timeout_ms = DEFAULT_IO_TIMEOUT_MS;
+	snprintf(c->gpu_device, sizeof(c->gpu_device), "%s", DEFAULT_GPU_DEVICE);
+	c->gpu_bytes = DEFAULT_GPU_BYTES;
 }
 
 int config_set(struct tierd_config *c, const char *section, const char *key, const char *value,

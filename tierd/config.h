@@ -23,6 +23,10 @@
 #define DEFAULT_LOW_WATERMARK_PCT 80
 #define NVME_PATHS_MAX 16
 
+#define DEFAULT_GPU_DEVICE "none"
+#define DEFAULT_GPU_BYTES (256ULL << 20)
+#define MIN_GPU_BYTES (2ULL << 20)
+
 #define DEFAULT_SOCKET_GROUP "tier"
 #define DEFAULT_METRICS_PORT 9464
 
@@ -50,6 +54,9 @@ struct tierd_config {
 	uint32_t high_watermark;  /* percent of host.size: demotion starts above */
 	uint32_t low_watermark;   /* ... and stops below */
 	char nvme_journal[256];   /* default: the first path + ".journal" */
+	/* [gpu]: the device tier (T0) */
+	char gpu_device[16];      /* auto, emu, none, or a CUDA device index */
+	uint64_t gpu_bytes;       /* the pool */
 	/* ops: socket group and the metrics endpoint */
 	char socket_group[32];    /* group of the socket; "" keeps the daemon's */
 	char metrics_listen[64];  /* "ADDR:PORT" of the HTTP metrics endpoint; "" = none */

@@ -41,6 +41,12 @@ void store_host_detach(struct store *st, uint32_t s)
 {
 	struct block *b = &st->blocks[s];
 
+	/* T0 is inclusive of the host tier: the GPU copy goes with the host copy. */
+	if (b->res & RES_GPU) {
+		if (!(b->flags & BLOCK_DROPPED))
+			st->gpu.demotions++;
+		store_gpu_release(st, s);
+	}
 	/* A dropped block left the policy and the counts when it was dropped. */
 	if (b->state == BLOCK_READY && (b->res & RES_HOST) && !(b->flags & BLOCK_DROPPED)) {
 		st->evict->remove(st->evict_state, s);
@@ -158,6 +164,7 @@ void store_reap_dropped(struct store *st, uint32_t s)
 		return;
 	if (b->res & RES_HOST)
 		store_host_detach(st, s);
+	store_gpu_release(st, s);
 	store_nv_release(st, s);
 	store_slot_free(st, s);
 }
@@ -180,6 +187,10 @@ void store_forget(struct store *st, uint32_t s)
 	if (b->res & RES_NVME) {
 		st->nv.evict->remove(st->nv.evict_state, s);
 		st->nv.blocks--;
+	}
+	if (b->res & RES_GPU) {
+		st->gpu.evict->remove(st->gpu.evict_state, s);
+		st->gpu.blocks--;
 	}
 	b->flags |= BLOCK_DROPPED;
 	store_reap_dropped(st, s);

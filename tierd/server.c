@@ -132,6 +132,9 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 	r = host_arena_init(&s->arena, &s->cfg);
 	if (r < 0)
 		goto fail;
+	r = server_gpu_init(s);
+	if (r < 0)
+		goto fail;
 	sp = (struct store_params){
 		.arena_bytes = s->arena.bytes,
 		.arena = s->arena.base,
@@ -146,6 +149,8 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 		.nv_demote_max = s->cfg.nvme_queue_depth,
 		.high_pct = s->cfg.high_watermark,
 		.low_pct = s->cfg.low_watermark,
+		.gpu_bytes = s->gpu.pool_bytes,
+		.gpu_evict = tier_evict_find("lru"),
 		.io = server_store_io(s),
 	};
 	r = store_init(&s->store, &sp);
@@ -376,6 +381,9 @@ int server_run(struct server *s)
 		mt = server_timers(s);
 		if (mt >= 0 && (timeout < 0 || mt < timeout))
 			timeout = mt;
+		mt = server_gpu_timeout_ms(s);
+		if (mt >= 0 && (timeout < 0 || mt < timeout))
+			timeout = mt;
 		n = epoll_wait(s->epoll_fd, evs, EPOLL_BATCH, timeout);
 		if (idle)
 			for (uint32_t i = 0; i < s->n_sessions; i++)
@@ -422,6 +430,7 @@ int server_run(struct server *s)
 		}
 		if (poll_rings(s))
 			s->last_work_ns = now_ns();
+		server_gpu_turn(s);
 		server_nvme_turn(s);
 		metrics_turn(s);
 	}
@@ -453,6 +462,7 @@ void server_deinit(struct server *s)
 	server_nvme_deinit(s);
 	if (s->store.blocks)
 		store_deinit(&s->store);
+	server_gpu_deinit(s);
 	host_arena_deinit(&s->arena);
 	s->listen_fd = s->signal_fd = s->epoll_fd = -1;
 }

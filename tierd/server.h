@@ -59,6 +59,21 @@ struct session {
 	int fsync_res;
 };
 
+struct tier_dev;
+struct tier_dev_ops;
+struct tier_dev_pool;
+
+/* The device tier (T0): the back end, the pool, what a client needs to import it. */
+struct server_gpu {
+	const struct tier_dev_ops *ops; /* NULL: no GPU tier */
+	struct tier_dev *dev;
+	struct tier_dev_pool *pool;
+	uint64_t pool_bytes;
+	char backend[16];
+	char pci_bus_id[16];
+	bool arena_registered;
+};
+
 struct server {
 	struct tierd_config cfg;
 	struct host_arena arena;
@@ -86,6 +101,7 @@ struct server {
 	int n_overrides;
 	uint64_t reloads, reload_failures;
 	struct metrics_http *metrics;     /* NULL without metrics.listen */
+	struct server_gpu gpu;
 };
 
 struct store_io server_store_io(struct server *s);
@@ -130,6 +146,23 @@ void server_nvme_deinit(struct server *s);
 void server_nvme_turn(struct server *s);
 /* Write back everything only in host memory, sync, compact the journal (SIGTERM). */
 void server_nvme_shutdown(struct server *s);
+
+/* server_nvme.c: answer parked requests again after I/O progress. */
+void server_retry_parked(struct server *s);
+
+/* server_gpu.c: the device tier (T0). */
+/* Open the back end gpu.device names and allocate the pool; 0 with none configured. */
+int server_gpu_init(struct server *s);
+void server_gpu_deinit(struct server *s);
+/* Each reactor turn: completions to the store; parked requests retried (without NVMe). */
+void server_gpu_turn(struct server *s);
+/* How long the reactor may sleep: -1 forever, or a short poll while copies are in flight. */
+int server_gpu_timeout_ms(const struct server *s);
+/* The store's copy hook. */
+int server_gpu_copy_in(void *ctx, tier_handle h, uint64_t pool_off, uint64_t host_off,
+		       uint64_t len);
+/* Export the pool for a client: the reply body and a new fd (the caller closes it). */
+int server_gpu_export(struct server *s, struct tier_msg_gpu_pool_reply *ret, int *ret_fd);
 
 /* admin.c: the administration messages, and the fill functions they share with metrics. */
 bool admin_is_admin(uint16_t type);

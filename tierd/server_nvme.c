@@ -273,12 +273,13 @@ int server_nvme_init(struct server *s)
 /* The store's I/O hooks, for server_init to hand to store_init. */
 struct store_io server_store_io(struct server *s)
 {
-	return (struct store_io){ .ctx = s, .write_block = io_write, .read_block = io_read };
+	return (struct store_io){ .ctx = s, .write_block = io_write, .read_block = io_read,
+				  .gpu_copy_in = server_gpu_copy_in };
 }
 
 /* ---- each reactor turn ---------------------------------------------- */
 
-static void retry_parked(struct server *s)
+void server_retry_parked(struct server *s)
 {
 	for (uint32_t i = 0; i < s->n_sessions;) {
 		struct session *se = s->live[i];
@@ -316,7 +317,7 @@ void server_nvme_turn(struct server *s)
 	/* Parked requests first: they are waiting clients; demotion is background. */
 	if (s->io_progress) {
 		s->io_progress = false;
-		retry_parked(s);
+		server_retry_parked(s);
 	}
 	store_balance(&s->store);
 	journal_append(s);

@@ -316,6 +316,32 @@ static int handle(struct server *s, struct session *se, const struct tier_msg_hd
 		r = store_hint(st, m.ns, keys, m.n, m.priority);
 		return send_reply(s, se, h, r, NULL, 0, -1);
 	}
+	case TIER_MSG_GPU_POOL: {
+		struct tier_msg_gpu_pool_reply rep;
+		int fd = -1;
+
+		r = server_gpu_export(s, &rep, &fd);
+		if (r < 0)
+			return send_reply(s, se, h, r, NULL, 0, -1);
+		r = send_reply(s, se, h, 0, &rep, sizeof(rep), fd);
+		close(fd);
+		return r;
+	}
+	case TIER_MSG_ACQUIRE_GPU: {
+		struct tier_msg_gpu_block_reply gr = { 0 };
+		struct tier_msg_key m;
+
+		memcpy(&m, body, sizeof(m));
+		if (!retry)
+			st->c.acquire++;
+		if (!op_may_use(st, &se->holder, m.ns))
+			return send_reply(s, se, h, -EACCES, NULL, 0, -1);
+		r = store_acquire_gpu(st, &se->holder, m.ns, m.key, retry, &gr.handle, &gr.offset,
+				      &gr.size, &gr.pool_offset);
+		if (r == -EINPROGRESS)
+			return PARK;
+		return send_reply(s, se, h, r, &gr, r == 0 ? sizeof(gr) : 0, -1);
+	}
 	case TIER_MSG_FLUSH:
 		if (!retry)
 			st->c.flush++;

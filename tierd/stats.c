@@ -64,6 +64,24 @@ uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct
 		t->write_p99_us = nvme_latency_us(s->nvme, NVME_WRITE, 0.99);
 	}
 
+	if (sto->gpu.on) {
+		struct tier_tier_stats *t = &st->tiers[st->n_tiers++];
+		const struct store_gpu *g = &sto->gpu;
+
+		strcpy(t->name, "gpu");
+		t->capacity_bytes = g->capacity;
+		t->used_bytes = g->used_bytes;
+		t->blocks = g->blocks;
+		t->pinned_blocks = store_gpu_pinned(sto);
+		t->hits = g->hits;
+		t->misses = g->misses;
+		t->evictions = g->evictions;
+		t->promotions = g->promotions;
+		t->demotions = g->demotions;
+		t->io_errors = g->copy_errors;
+		t->queue_depth = g->copies_inflight;
+	}
+
 	st->ops = (struct tier_op_stats){
 		.alloc = sto->c.alloc, .commit = sto->c.commit, .lookup = sto->c.lookup,
 		.acquire = sto->c.acquire, .release = sto->c.release, .drop = sto->c.drop,

@@ -218,6 +218,9 @@ int store_init(struct store *st, const struct store_params *p)
 			goto fail;
 		st->nvme = true;
 	}
+	r = store_gpu_init(st, p);
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	store_deinit(st);
@@ -228,6 +231,7 @@ void store_deinit(struct store *st)
 {
 	struct store_nv *nv = &st->nv;
 
+	store_gpu_deinit(st);
 	if (st->evict)
 		st->evict->destroy(st->evict_state);
 	if (st->prefetch)
@@ -358,6 +362,14 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 	n->block_size = block_size;
 	n->cls = (uint32_t)cls;
 	n->nv_cls = (uint32_t)nv_cls;
+	/* A block the pool cannot hold only means no GPU copies for this namespace. */
+	n->gpu_cls = SLAB_NONE;
+	if (st->gpu.on && block_size <= st->gpu.slab.arena_bytes / 4) {
+		int gc = slab_class_for(&st->gpu.slab, block_size);
+
+		if (gc >= 0)
+			n->gpu_cls = (uint32_t)gc;
+	}
 	n->dirty_head = n->dirty_tail = SLOT_NONE;
 	*ret_ns = st->n_ns++;
 	/*
@@ -539,6 +551,8 @@ static void note_access(struct store *st, uint32_t s, const struct tier_access *
 		st->evict->access(st->evict_state, s, a);
 	if (b->res & RES_NVME)
 		st->nv.evict->access(st->nv.evict_state, s, a);
+	if (b->res & RES_GPU)
+		st->gpu.evict->access(st->gpu.evict_state, s, a);
 	if (st->nvme && st->nv.admit->access)
 		st->nv.admit->access(st->nv.admit_state, a);
 	if (st->prefetch && st->prefetch->access)
@@ -681,6 +695,22 @@ static int promote(struct store *st, uint32_t s, bool prefetch)
 	return -EINPROGRESS;
 }
 
+void store_acquire_note(struct store *st, struct holder *h, uint32_t ns, uint32_t s, tier_key key)
+{
+	struct block *b = &st->blocks[s];
+
+	if (h->lookup_start && b->touched >= h->lookup_start && b->touched <= h->lookup_end)
+		return;
+
+	struct tier_access a = { .key = key_fingerprint(key), .parent = SLOT_NONE,
+				 .ns = ns, .now = ++st->now, .flags = TIER_ACC_PIN };
+
+	req_place(st, h, ns, key, &a);
+	count_hit(st, &st->ns[ns], b);
+	b->touched = st->now;
+	note_access(st, s, &a);
+}
+
 /* store_acquire of a key as the namespace indexes it (already salted). */
 static int acquire_key(struct store *st, struct holder *h, uint32_t ns, tier_key key, bool retry,
 		       tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size)
@@ -688,7 +718,6 @@ static int acquire_key(struct store *st, struct holder *h, uint32_t ns, tier_key
 	struct ns *n = ns_get(st, ns);
 	uint32_t s, *hold;
 	struct block *b;
-	bool count;
 
 	if (!n)
 		return -ENOENT;
@@ -705,17 +734,8 @@ static int acquire_key(struct store *st, struct holder *h, uint32_t ns, tier_key
 	 * An acquire of a block that this holder's latest lookup did not touch
 	 * last is an access of its own.
 	 */
-	count = !retry && (!h->lookup_start || b->touched < h->lookup_start ||
-			   b->touched > h->lookup_end);
-	if (count) {
-		struct tier_access a = { .key = key_fingerprint(key), .parent = SLOT_NONE,
-					 .ns = ns, .now = ++st->now, .flags = TIER_ACC_PIN };
-
-		req_place(st, h, ns, key, &a);
-		count_hit(st, n, b);
-		b->touched = st->now;
-		note_access(st, s, &a);
-	}
+	if (!retry)
+		store_acquire_note(st, h, ns, s, key);
 	if (!(b->res & RES_HOST)) {
 		if (b->io & IO_READ)
 			return -EINPROGRESS;
@@ -932,4 +952,27 @@ void store_holder_release_all(struct store *st, struct holder *h)
 	free(h->req_keys);
 	h->req_keys = NULL;
 	h->req_n = h->req_cap = 0;
+}
+
+/* ---- shared with gpu_tier.c ---------------------------------------- */
+
+tier_key store_ns_key(const struct ns *n, tier_key k)
+{
+	return ns_key(n, k);
+}
+
+int store_promote(struct store *st, uint32_t s, bool prefetch)
+{
+	return promote(st, s, prefetch);
+}
+
+void store_count_misses(struct store *st, struct ns *n, uint64_t k)
+{
+	count_misses(st, n, k);
+}
+
+int store_acquire_key(struct store *st, struct holder *h, uint32_t ns, tier_key key, bool retry,
+		      tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size)
+{
+	return acquire_key(st, h, ns, key, retry, ret, ret_off, ret_size);
 }

@@ -10,6 +10,7 @@
  * store.c: block table, namespaces, the client operations.
  * move.c:  eviction, demotion to NVMe, promotion, I/O completions, flush.
  * recover.c: rebuilding the NVMe tier's blocks from the journal.
+ * gpu_tier.c: the device tier (T0): copies into the daemon's GPU pool.
  */
 #ifndef TIERD_STORE_H
 #define TIERD_STORE_H
@@ -33,7 +34,12 @@ enum {
 };
 
 /* Residency: where a READY block has a valid copy. */
-enum { RES_HOST = 1u << 0, RES_NVME = 1u << 1 };
+/*
+ * RES_GPU: a copy in the device pool (T0).  T0 is inclusive of the host tier:
+ * a block with RES_GPU always has RES_HOST too, and when its host copy goes
+ * (evicted, demoted, dropped) its GPU copy goes with it.
+ */
+enum { RES_HOST = 1u << 0, RES_NVME = 1u << 1, RES_GPU = 1u << 2 };
 
 /* I/O in flight on a block. */
 enum {
@@ -41,6 +47,7 @@ enum {
 	IO_READ = 1u << 1,        /* being read from NVMe into its host memory */
 	IO_EVICT_AFTER = 1u << 2, /* the write is a demotion: drop the host copy after it */
 	IO_PREFETCH = 1u << 3,    /* the read is a prefetch */
+	IO_GPU = 1u << 4,         /* being copied from its host memory into the GPU pool */
 };
 
 #define SLOT_NONE TIER_SLOT_NONE
@@ -61,6 +68,9 @@ struct block {
 	uint8_t io;          /* IO_* */
 	uint16_t nv_dev;     /* valid with RES_NVME or IO_WRITE */
 	uint32_t dirty_prev, dirty_next; /* the namespace's dirty list, in seq order */
+	/* Offset in the GPU pool / SLAB_ALIGN (in what was padding: pools up to 16 TiB),
+	 * valid with RES_GPU or IO_GPU. */
+	uint32_t gpu_page;
 	uint64_t nv_off;
 	uint64_t seq;        /* commit sequence */
 	uint64_t csum;       /* XXH3-64 of the data, once written to NVMe */
@@ -71,6 +81,7 @@ struct ns {
 	uint64_t block_size;
 	uint32_t cls;        /* host size class */
 	uint32_t nv_cls;     /* NVMe size class (same id on every device) */
+	uint32_t gpu_cls;    /* GPU pool size class; SLAB_NONE: no GPU tier or too large */
 	uint64_t blocks;     /* ready, in the index */
 	uint64_t hits, misses;
 	uint32_t dirty_head, dirty_tail;
@@ -114,6 +125,9 @@ struct store_io {
 			   const struct nv_hdr *hdr, uint64_t host_off, uint64_t len);
 	int (*read_block)(void *ctx, tier_handle h, uint32_t dev, uint64_t dev_off,
 			  uint64_t host_off, uint64_t len);
+	/* Copy len bytes at host_off into the GPU pool at pool_off (store_gpu_copy_done). */
+	int (*gpu_copy_in)(void *ctx, tier_handle h, uint64_t pool_off, uint64_t host_off,
+			   uint64_t len);
 };
 
 struct store_params {
@@ -130,6 +144,9 @@ struct store_params {
 	const struct tier_admit_ops *nv_admit;
 	uint32_t nv_demote_max;    /* demotions in flight at most */
 	uint32_t high_pct, low_pct; /* host watermarks, percent of capacity */
+	/* GPU tier (T0): gpu_bytes == 0 means none */
+	uint64_t gpu_bytes;        /* the pool's size */
+	const struct tier_evict_ops *gpu_evict;
 	struct store_io io;
 };
 
@@ -161,6 +178,21 @@ struct store_nv {
 	struct journal journal;
 };
 
+/* The GPU tier (T0): a slab allocator over the daemon's device pool. */
+struct store_gpu {
+	bool on;
+	struct slab_alloc slab;
+	const struct tier_evict_ops *evict;
+	void *evict_state;
+	uint64_t capacity, used_bytes, blocks;
+	uint64_t hits, misses;     /* tier_acquire_gpu: already in the pool or not */
+	uint64_t evictions;        /* GPU copies dropped to make room in the pool */
+	uint64_t promotions;       /* copies host -> pool completed */
+	uint64_t demotions;        /* GPU copies dropped because their host copy left */
+	uint64_t copy_errors;
+	uint32_t copies_inflight;
+};
+
 struct store {
 	struct block *blocks;   /* max_slots entries, lazily backed */
 	uint32_t max_slots;
@@ -186,6 +218,7 @@ struct store {
 	struct store_counters c;
 	bool nvme;              /* an NVMe tier is configured */
 	struct store_nv nv;
+	struct store_gpu gpu;
 	struct store_io io;
 };
 
@@ -274,6 +307,25 @@ void store_read_done(struct store *st, tier_handle h, int res, const struct nv_h
 int store_evict_bytes(struct store *st, int tier, uint64_t bytes, uint64_t *ret_bytes,
 		      uint64_t *ret_blocks);
 
+/* ---- gpu_tier.c: the device tier (T0) ------------------------------ */
+
+/*
+ * Pin the block of key (as store_acquire does) and make it resident in the
+ * GPU pool: brought up from NVMe to host memory first when needed, then
+ * copied into the pool.  -EINPROGRESS while either is on its way (nothing is
+ * pinned meanwhile: call again with retry set after completions); 0 with the
+ * handle, arena offset, size and pool offset.  -ENODEV: no GPU tier;
+ * -ENOSPC: no room in the pool (everything there pinned) or the block is too
+ * large for it.
+ */
+int store_acquire_gpu(struct store *st, struct holder *h, uint32_t ns, tier_key key, bool retry,
+		      tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size,
+		      uint64_t *ret_pool_off);
+/* A copy into the pool of block h finished (res 0 or -errno). */
+void store_gpu_copy_done(struct store *st, tier_handle h, int res);
+/* Pinned blocks resident in the GPU pool (a scan: for statistics). */
+uint64_t store_gpu_pinned(const struct store *st);
+
 /* ---- store_admin.c: run-time changes (reload, tierctl) --------------- */
 
 /* Change the NVMe tier's eviction policy; the old one stays if the new one fails. */
@@ -325,5 +377,18 @@ void store_dirty_add(struct store *st, uint32_t s);
 void store_dirty_del(struct store *st, uint32_t s);
 void store_nv_release(struct store *st, uint32_t s);
 void store_journal_put(struct store *st, uint32_t s, uint16_t type);
+/* s's GPU copy (or the pool space reserved for a copy) goes away. */
+void store_gpu_release(struct store *st, uint32_t s);
+int store_gpu_init(struct store *st, const struct store_params *p);
+void store_gpu_deinit(struct store *st);
+/* store.c helpers gpu_tier.c shares */
+struct ns;
+tier_key store_ns_key(const struct ns *n, tier_key k);
+int store_promote(struct store *st, uint32_t s, bool prefetch);
+/* Count an acquire of s (key as indexed) and tell the policies, unless the holder's lookup did. */
+void store_acquire_note(struct store *st, struct holder *h, uint32_t ns, uint32_t s, tier_key key);
+int store_acquire_key(struct store *st, struct holder *h, uint32_t ns, tier_key key, bool retry,
+		      tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size);
+void store_count_misses(struct store *st, struct ns *n, uint64_t k);
 
 #endif

@@ -30,6 +30,8 @@ static const size_t body_size[TIER_MSG__MAX] = {
 	[TIER_MSG_POLICY] = sizeof(struct tier_msg_policy),
 	[TIER_MSG_EVICT] = sizeof(struct tier_msg_evict),
 	[TIER_MSG_NS_DROP] = sizeof(struct tier_msg_ns_drop),
+	[TIER_MSG_GPU_POOL] = sizeof(struct tier_msg_gpu_pool),
+	[TIER_MSG_ACQUIRE_GPU] = sizeof(struct tier_msg_key),
 };
 
 /* The administration messages (body length already checked). */
@@ -144,6 +146,14 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 		if (validate_admin(h.type, body) < 0)
 			return -EINVAL;
 		break;
+	case TIER_MSG_GPU_POOL: {
+		struct tier_msg_gpu_pool m;
+
+		memcpy(&m, body, sizeof(m));
+		if (m.flags || m.pad)
+			return -EINVAL;
+		break;
+	}
 	default:
 		break;
 	}

@@ -32,6 +32,8 @@ static const struct {
 	{ "[host]\nsize = banana\n", NULL, "host.size" },
 	{ "[daemon]\nbogus = 1\n", NULL, "daemon.bogus" },
 	{ "[host]\nhugepages = sometimes\n", NULL, "host.hugepages" },
+	{ "[gpu]\ndevice = banana\n", NULL, "gpu.device" },
+	{ "[gpu]\nsize = 1M\n", NULL, "gpu.size" },
 	{ "[policy]\nevict = nope\n", NULL, "policy.evict" },
 	{ "[daemon]\nmax_clients = 0\n", NULL, "daemon.max_clients" },
 	{ NULL, "host.size=banana", "host.size" },

@@ -36,6 +36,8 @@ static size_t expected_body(uint16_t type)
 	case TIER_MSG_POLICY: return sizeof(struct tier_msg_policy);
 	case TIER_MSG_EVICT: return sizeof(struct tier_msg_evict);
 	case TIER_MSG_NS_DROP: return sizeof(struct tier_msg_ns_drop);
+	case TIER_MSG_GPU_POOL: return sizeof(struct tier_msg_gpu_pool);
+	case TIER_MSG_ACQUIRE_GPU: return sizeof(struct tier_msg_key);
 	default: return SIZE_MAX;
 	}
 }
@@ -257,6 +259,17 @@ START_TEST(test_strings_and_fields)
 		cm.flags = 1u << bit;
 		ck_assert_int_eq(check_msg(&h, &cm, sizeof(cm), 1, NULL, NULL), -EINVAL);
 	}
+
+	/* GPU_POOL: flags and pad are reserved (zero). */
+	struct tier_msg_gpu_pool gp = { 0 };
+
+	h = hdr_of(TIER_MSG_GPU_POOL);
+	ck_assert_int_eq(check_msg(&h, &gp, sizeof(gp), 1, NULL, NULL), 0);
+	gp.flags = 1;
+	ck_assert_int_eq(check_msg(&h, &gp, sizeof(gp), 1, NULL, NULL), -EINVAL);
+	gp.flags = 0;
+	gp.pad = 1;
+	ck_assert_int_eq(check_msg(&h, &gp, sizeof(gp), 1, NULL, NULL), -EINVAL);
 }
 END_TEST
 
