@@ -623,6 +623,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(dev && dev_hdr);
 #endif
 	}
+	/* Every input starts from the same memory: a finding reproduces from its input alone. */
+	memset(arena, 0, ARENA);
 	p.arena = arena;
 #ifdef FUZZ_NVME
 	p.nv_devs = 1;

@@ -29,6 +29,15 @@ static size_t fixed_body(uint16_t type)
 	case TIER_MSG_RELEASE: return sizeof(struct tier_msg_handle);
 	case TIER_MSG_STATS: return sizeof(struct tier_msg_stats);
 	case TIER_MSG_FLUSH: return sizeof(struct tier_msg_flush);
+	case TIER_MSG_STATUS:
+	case TIER_MSG_CLIENTS:
+	case TIER_MSG_NAMESPACES:
+	case TIER_MSG_CONFIG: return sizeof(struct tier_msg_admin);
+	case TIER_MSG_POLICY: return sizeof(struct tier_msg_policy);
+	case TIER_MSG_EVICT: return sizeof(struct tier_msg_evict);
+	case TIER_MSG_NS_DROP: return sizeof(struct tier_msg_ns_drop);
+	case TIER_MSG_GPU_POOL: return sizeof(struct tier_msg_gpu_pool);
+	case TIER_MSG_ACQUIRE_GPU: return sizeof(struct tier_msg_key);
 	default: return SIZE_MAX;
 	}
 }

@@ -10,5 +10,6 @@ mkdir -p "$work"
 dict=()
 [ -f "$seeds.dict" ] && dict=(-dict="$seeds.dict")
 # -rss_limit_mb: the store harness maps a small arena; 2 GiB catches runaway growth.
+# A finding must fail the test: libFuzzer's default exit code, 77, means "skipped" to meson.
 exec "$bin" -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 \
-	-timeout=10 -artifact_prefix="$work/" "${dict[@]}" "$work" "$seeds"
+	-error_exitcode=1 -timeout_exitcode=1 -timeout=10 -artifact_prefix="$work/" "${dict[@]}" "$work" "$seeds"
