@@ -638,6 +638,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n_pend = 0;
 	memset(n_parked, 0, sizeof(n_parked));
 	memset(dev_hdr, 0, NV_BYTES / NVME_HDR_BYTES * sizeof(*dev_hdr));
+	memset(dev, 0, NV_BYTES);
 	flushing = false;
 #endif
 	if (store_init(&st, &p) < 0)
