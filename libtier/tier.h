@@ -182,7 +182,8 @@ int tier_flush(tier_client *c, uint32_t ns);
 /*
  * Per key of keys[0..n): its tier in ret_tier[i] (TIER_HOST, TIER_NVME or
  * TIER_NONE; ret_tier may be NULL).  Returns the leading count, as
- * tier_lookup.  n is at most 65536 per call.
+ * tier_lookup.  -EOPNOTSUPP with ret_tier on the socket transport
+ * (TIER_TRANSPORT=socket).
  */
 int tier_lookup_many(tier_client *c, uint32_t ns, const tier_key *keys, size_t n,
 		     uint8_t *ret_tier);
