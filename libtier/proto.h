@@ -27,8 +27,6 @@
 #define TIER_MSG_MAX (64 * 1024)
 /* Keys in one LOOKUP message; the library splits longer lists. */
 #define TIER_LOOKUP_BATCH 2048
-/* Smallest and largest block sizes a namespace may have. */
-#define TIER_BLOCK_MIN 64
 #define TIER_CLIENT_NAME_MAX 31
 
 enum tier_msg_type {
