@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "prom.h"
+#include "config.h"
 #include "tier.h"
 #include "tierctl.h"
 
@@ -89,31 +90,8 @@ int tierctl_parse_tier(const char *name)
 
 int tierctl_parse_size(const char *s, uint64_t *ret)
 {
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	switch (toupper((unsigned char)*end)) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
-	default: break;
-	}
-	if (shift && (*end == 'i' || *end == 'I'))
-		end++;
-	if (shift && (*end == 'b' || *end == 'B'))
-		end++;
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -EINVAL;
-	*ret = (uint64_t)v << shift;
-	return 0;
+	/* The daemon's own parser (tierd/size.c), so both read sizes alike. */
+	return config_parse_size(s, ret) < 0 ? -EINVAL : 0;
 }
 
 static json_object *tier_json(const struct tier_tier_stats *t)
