@@ -186,9 +186,49 @@ out:
 	return r;
 }
 
-int tier_connect(const char *socket_path, tier_client **ret)
+/* Connect c to the daemon at c->path and do the handshake. */
+static int open_session(tier_client *c)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r;
+
+	strcpy(sa.sun_path, c->path);
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = handshake(c);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	close(c->fd);
+	c->fd = -1;
+	return r;
+}
+
+/* Forget the daemon: its socket, the arena and ring mappings, every handle held. */
+static void drop_session(tier_client *c)
+{
+	/* Closing the socket is the release: the daemon drops our holds on hang-up. */
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	ring_detach(c);
+	if (c->base)
+		munmap(c->base, c->arena_bytes);
+	c->base = NULL;
+	c->arena_bytes = 0;
+	free(c->held);
+	c->held = NULL;
+	c->held_cap = c->held_used = 0;
+}
+
+int tier_connect(const char *socket_path, tier_client **ret)
+{
 	tier_client *c;
 	int r;
 
@@ -198,45 +238,35 @@ int tier_connect(const char *socket_path, tier_client **ret)
 		socket_path = getenv("TIER_SOCKET");
 	if (!socket_path || !*socket_path)
 		socket_path = TIER_DEFAULT_SOCKET;
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
+	if (strlen(socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, socket_path);
-
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
-		r = -errno;
+	strcpy(c->path, socket_path);
+	c->fd = -1;
+	r = open_session(c);
+	if (r < 0) {
 		free(c);
 		return r;
 	}
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = handshake(c);
-	if (r < 0)
-		goto fail;
 	*ret = c;
 	return 0;
-fail:
-	close(c->fd);
-	free(c);
-	return r;
+}
+
+int tier_reconnect(tier_client *c)
+{
+	if (!c)
+		return -EINVAL;
+	drop_session(c);
+	return open_session(c);
 }
 
 void tier_close(tier_client *c)
 {
 	if (!c)
 		return;
-	/* Closing the socket is the release: the daemon drops our holds on hang-up. */
-	if (c->fd >= 0)
-		close(c->fd);
-	ring_detach(c);
-	if (c->base)
-		munmap(c->base, c->arena_bytes);
-	free(c->held);
+	drop_session(c);
 	free(c);
 }
 

@@ -31,6 +31,7 @@ struct pending {
 };
 
 struct tier_client {
+	char path[108];             /* the daemon's socket, for tier_reconnect */
 	int fd;
 	uint32_t seq;
 	uint32_t client_id;

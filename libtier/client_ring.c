@@ -92,6 +92,10 @@ void ring_detach(tier_client *c)
 	free(c->pend);
 	free(c->stash);
 	c->seg = NULL;
+	c->pend = NULL;
+	c->stash = NULL;
+	c->stash_n = c->stash_cap = c->stash_head = 0;
+	c->n_pend = 0;
 }
 
 static uint32_t pend_get(tier_client *c)

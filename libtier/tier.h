@@ -62,6 +62,15 @@ typedef uint64_t tier_handle;
 int tier_connect(const char *socket_path, tier_client **ret);
 
 /*
+ * Connect c again to the same socket, after the daemon went away (calls
+ * return -ECONNRESET) and came back.  Everything of the old connection is
+ * gone: every handle is invalid (tier_data returns NULL), and namespace ids
+ * may differ, so reopen namespaces with tier_namespace.  On failure c stays
+ * disconnected (calls return -ECONNRESET) and this may be called again.
+ */
+int tier_reconnect(tier_client *c);
+
+/*
  * Disconnect and unmap.  Every pin and every unfinished (allocated, not
  * committed) block of c is released by the daemon.  NULL is a no-op.
  */

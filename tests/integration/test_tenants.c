@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,52 @@ START_TEST(test_hung_read_times_out)
 }
 END_TEST
 
+/* A client outlives its daemon: -ECONNRESET while it is gone, tier_reconnect when it is back. */
+START_TEST(test_reconnect)
+{
+	struct tdaemon d;
+	tier_client *c;
+	uint32_t ns;
+	tier_handle h;
+	pid_t pid;
+	int r = -1;
+
+	tdaemon_start(&d, "32M", NULL);
+	c = t_connect(&d);
+	ck_assert_int_eq(tier_namespace(c, "kv", BS, &ns), 0);
+	put(c, ns, 1);
+	ck_assert_int_eq(tier_acquire(c, ns, key_of(1), &h), 0);
+	tdaemon_kill(&d);
+	ck_assert_int_eq(tier_lookup(c, ns, (tier_key[]){ key_of(1) }, 1), -ECONNRESET);
+	ck_assert_int_eq(tier_reconnect(c), -ECONNREFUSED);
+	ck_assert_ptr_null(tier_data(c, h)); /* nothing of the old connection is usable */
+
+	/* The daemon comes back on the same socket. */
+	pid = fork();
+	if (pid == 0) {
+		char opt[200];
+
+		snprintf(opt, sizeof(opt), "daemon.socket=%s", d.sock);
+		execl(t_tierd_path(), "tierd", "-f", "-o", opt, "-o", "host.size=32M", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 400 && r != 0; i++) {
+		r = tier_reconnect(c);
+		if (r != 0)
+			usleep(25000);
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(tier_namespace(c, "kv", BS, &ns), 0);
+	ck_assert_int_eq(tier_lookup(c, ns, (tier_key[]){ key_of(1) }, 1), 0); /* DRAM only: gone */
+	put(c, ns, 2);
+	ck_assert_int_eq(tier_lookup(c, ns, (tier_key[]){ key_of(2) }, 1), 1);
+	tier_close(c);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(t_wait(pid, 10000), 0);
+	tdaemon_cleanup(&d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tenants");
@@ -253,6 +300,7 @@ int main(void)
 	tcase_add_test(tc, test_salt_and_handles);
 	tcase_add_test(tc, test_pin_lease);
 	tcase_add_test(tc, test_hung_read_times_out);
+	tcase_add_test(tc, test_reconnect);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
