@@ -298,8 +298,11 @@ int ring_poll(struct server *s, struct session *se)
 			post(r, &e, v, NULL);
 			continue;
 		}
-		if (!run(s, se, r, &e, false) && park(r, &e) < 0)
-			return -ENOMEM;
+		if (!run(s, se, r, &e, false)) {
+			if (park(r, &e) < 0)
+				return -ENOMEM;
+			s->timers_dirty = true;
+		}
 	}
 	/* Release: we are done reading the entries before our head. */
 	__atomic_store_n(&r->seg->sq_head, r->sq_head, __ATOMIC_RELEASE);

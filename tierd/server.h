@@ -95,6 +95,8 @@ struct server {
 	const void *jbuf;          /* journal batch being written */
 	bool shutdown_synced;
 	uint64_t next_timer_ns;    /* timers.c */
+	bool timer_pending;        /* the last check found something that may expire */
+	bool timers_dirty;         /* a request parked since the last check */
 	/* Operations: reload (reload.c), metrics endpoint (metrics.c). */
 	const char *config_path;          /* -c FILE, reread on SIGHUP; NULL: none */
 	const char *const *overrides;     /* -o assignments, applied again on SIGHUP */

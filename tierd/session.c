@@ -382,6 +382,7 @@ static void watch_input(struct server *s, struct session *se, bool on)
 static void park(struct server *s, struct session *se, const void *msg, size_t len)
 {
 	se->parked_at_ns = server_now_ns();
+	s->timers_dirty = true;
 	memcpy(se->parked_msg, msg, len);
 	se->parked_len = len;
 	se->parked = true;

@@ -34,15 +34,21 @@ int server_timers(struct server *s)
 	if (!lease_ns && !io_ns)
 		return -1;
 	if (now < s->next_timer_ns) {
-		for (uint32_t i = 0; i < s->n_sessions; i++) {
-			const struct session *se = s->live[i];
+		int left = (int)((s->next_timer_ns - now) / 1000000ULL) + 1;
 
-			if ((lease_ns && se->holder.holds.n) ||
-			    (io_ns && (se->parked || se->ring.n_parked)))
-				return (int)((s->next_timer_ns - now) / 1000000ULL) + 1;
-		}
+		/*
+		 * Between checks, the reactor's busy loop must not scan every
+		 * client: parking marks timers_dirty, so only leases (off by
+		 * default) need a look at the holds.
+		 */
+		if (s->timer_pending || s->timers_dirty)
+			return left;
+		for (uint32_t i = 0; lease_ns && i < s->n_sessions; i++)
+			if (s->live[i]->holder.holds.n)
+				return left;
 		return -1;
 	}
+	s->timers_dirty = false;
 	s->next_timer_ns = now + (uint64_t)TIMER_PERIOD_MS * 1000000ULL;
 	for (uint32_t i = 0; i < s->n_sessions;) {
 		struct session *se = s->live[i];
@@ -66,5 +72,6 @@ int server_timers(struct server *s)
 		}
 		i++;
 	}
+	s->timer_pending = pending;
 	return pending ? TIMER_PERIOD_MS : -1;
 }
