@@ -404,8 +404,8 @@ static void req_remember(struct holder *h, uint32_t ns, const tier_key *keys, ui
 		h->req_n = 0;
 		h->req_leading = 0;
 		h->req_ns = ns;
-		u32map_deinit(&h->req_pos);
-		u32map_init(&h->req_pos);
+		/* Every lookup starts a request: keep the table, not its contents. */
+		u32map_clear(&h->req_pos, n);
 	}
 	if (h->req_ns != ns || first_pos != h->req_n || h->req_n + n > REQ_MAX_KEYS)
 		return;

@@ -26,6 +26,17 @@ void u32map_deinit(struct u32map *m)
 	memset(m, 0, sizeof(*m));
 }
 
+void u32map_clear(struct u32map *m, size_t expect)
+{
+	if (m->cap > 8 * (expect > 16 ? expect : 16)) {
+		u32map_deinit(m);
+		return;
+	}
+	if (m->keys)
+		memset(m->keys, 0xff, m->cap * sizeof(uint32_t));
+	m->n = 0;
+}
+
 uint32_t *u32map_get(const struct u32map *m, uint32_t key)
 {
 	if (!m->cap || key == U32MAP_EMPTY)

@@ -16,6 +16,11 @@ struct u32map {
 
 void u32map_init(struct u32map *m);
 void u32map_deinit(struct u32map *m);
+/*
+ * Empty m for about `expect` entries: the table is kept (no allocation on the
+ * next fill) unless it is far larger than that, then it is freed.
+ */
+void u32map_clear(struct u32map *m, size_t expect);
 /* Pointer to the value of key, or NULL. */
 uint32_t *u32map_get(const struct u32map *m, uint32_t key);
 /* Pointer to the value of key, inserted as 0 if absent; NULL on ENOMEM. */
