@@ -422,39 +422,14 @@ int tier_keepalive(tier_client *c)
 	return call_stats_nothing(c, &req);
 }
 
-int tier_hint(tier_client *c, uint32_t ns, const tier_key *keys, size_t n, int32_t priority)
-{
-	uint8_t msg[sizeof(struct tier_msg_hint) + TIER_LOOKUP_BATCH * sizeof(tier_key)];
-	size_t done = 0;
-	int found = 0;
-
-	if (!c || (!keys && n))
-		return -EINVAL;
-	if (n > INT32_MAX)
-		n = INT32_MAX;
-	while (done < n) {
-		size_t k = n - done < TIER_LOOKUP_BATCH ? n - done : TIER_LOOKUP_BATCH;
-		struct tier_msg_hint hdr = { .ns = ns, .n = (uint32_t)k, .priority = priority };
-		int r;
-
-		memcpy(msg, &hdr, sizeof(hdr));
-		memcpy(msg + sizeof(hdr), keys + done, k * sizeof(tier_key));
-		r = call(c, TIER_MSG_HINT, msg, sizeof(hdr) + k * sizeof(tier_key), NULL, 0);
-		if (r < 0)
-			return r;
-		found += r;
-		done += k;
-	}
-	return found;
-}
-
 /*
- * Send keys in batches of TIER_LOOKUP_BATCH as message type (LOOKUP or
- * PREFETCH).  With leading, stop at the first batch that is not fully
- * answered and return the sum of the leading counts; else the sum of all.
+ * Send keys in batches of TIER_LOOKUP_BATCH as message type (LOOKUP,
+ * PREFETCH, or HINT with priority).  With leading, stop at the first batch
+ * that is not fully answered and return the sum of the leading counts; else
+ * the sum of all.
  */
 static int key_batches(tier_client *c, uint16_t type, uint32_t ns, const tier_key *keys,
-		       size_t n, bool leading)
+		       size_t n, bool leading, int32_t priority)
 {
 	uint8_t msg[sizeof(struct tier_msg_lookup) + TIER_LOOKUP_BATCH * sizeof(tier_key)];
 	size_t done = 0, total = 0;
@@ -470,11 +445,13 @@ static int key_batches(tier_client *c, uint16_t type, uint32_t ns, const tier_ke
 			.total = (uint32_t)n,
 			.parent = done ? keys[done - 1] : TIER_KEY_ROOT,
 		};
+		struct tier_msg_hint hint = { .ns = ns, .n = (uint32_t)k, .priority = priority };
+		size_t hlen = type == TIER_MSG_HINT ? sizeof(hint) : sizeof(hdr);
 		int r;
 
-		memcpy(msg, &hdr, sizeof(hdr));
-		memcpy(msg + sizeof(hdr), keys + done, k * sizeof(tier_key));
-		r = call(c, type, msg, sizeof(hdr) + k * sizeof(tier_key), NULL, 0);
+		memcpy(msg, type == TIER_MSG_HINT ? (const void *)&hint : (const void *)&hdr, hlen);
+		memcpy(msg + hlen, keys + done, k * sizeof(tier_key));
+		r = call(c, type, msg, hlen + k * sizeof(tier_key), NULL, 0);
 		if (r < 0)
 			return r;
 		if ((size_t)r > k)
@@ -491,12 +468,17 @@ int tier_lookup(tier_client *c, uint32_t ns, const tier_key *keys, size_t n)
 {
 	if (c && c->seg)
 		return tier_lookup_many(c, ns, keys, n, NULL);
-	return key_batches(c, TIER_MSG_LOOKUP, ns, keys, n, true);
+	return key_batches(c, TIER_MSG_LOOKUP, ns, keys, n, true, 0);
 }
 
 int tier_prefetch(tier_client *c, uint32_t ns, const tier_key *keys, size_t n)
 {
-	return key_batches(c, TIER_MSG_PREFETCH, ns, keys, n, false);
+	return key_batches(c, TIER_MSG_PREFETCH, ns, keys, n, false, 0);
+}
+
+int tier_hint(tier_client *c, uint32_t ns, const tier_key *keys, size_t n, int32_t priority)
+{
+	return key_batches(c, TIER_MSG_HINT, ns, keys, n, false, priority);
 }
 
 int tier_flush(tier_client *c, uint32_t ns)

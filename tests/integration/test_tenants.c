@@ -153,6 +153,10 @@ START_TEST(test_salt_and_handles)
 	ck_assert_int_eq(tier_release(c, h), 0);
 	ck_assert_int_eq(tier_drop(c, a, key_of(5)), 0);
 	ck_assert_int_eq(tier_lookup(c, b, (tier_key[]){ key_of(5) }, 1), 1);
+	/* A hint counts the keys present (in the salted namespace too, through its salt). */
+	ck_assert_int_eq(tier_hint(c, b, (tier_key[]){ key_of(5), key_of(99) }, 2, 3), 1);
+	put(c, a, 6);
+	ck_assert_int_eq(tier_hint(c, a, (tier_key[]){ key_of(6), key_of(5) }, 2, -1), 1);
 	/* Forged, stale and replayed handles: refused, and counted. */
 	forged = ((uint64_t)77 << 32) | 3;
 	ck_assert_int_lt(tier_release(c, forged), 0);
