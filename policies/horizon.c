@@ -47,8 +47,8 @@
  * scale the probability (h > 0: x (1 + h); h < 0: / (1 - h)).
  *
  * Cost: 27 bytes a slot (links 8, request stamp 4, parent 4, key 8, class,
- * turn and hint 1 each) plus the ghost, 21 bytes per remembered key (key 8,
- * stamp 4, class 1, index 8), one key per block of capacity: 48 bytes a
+ * turn and hint 1 each) plus the ghost, 22 bytes per remembered key (key 8,
+ * stamp 4, class and uses 1 each, index 8), one key per block of capacity: 49 bytes a
  * block; fixed tables of HZ_CLASSES x HZ_AGES x 20 bytes (129 KB).  Every hook is
  * O(1) amortised; pick_victim is O(HZ_CLASSES) plus non-evictable skips.
  */
@@ -56,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyring.h"
 #include "policy.h"
 #include "slist.h"
 
@@ -66,16 +67,7 @@
 #define HZ_GHOST_FACTOR 1                  /* ghost keys per block of capacity */
 #define HZ_FIT_PERIOD 1024u                /* accesses between refits */
 #define HZ_PRIOR 2.0                       /* weight, in events, of the all-classes curve */
-#define HZ_GHOST_WAYS 4
 #define HZ_OUT 0xff                        /* cls of a slot that is not in */
-
-struct hz_ghost {
-	uint64_t *fp;      /* ring of evicted keys, 0 = taken */
-	uint32_t *stamp;   /* their request stamp */
-	uint8_t *cls;
-	uint32_t *index;   /* 4-way buckets of put sequence numbers + 1 (0 = empty) */
-	uint32_t size, imask, seq;
-};
 
 struct horizon {
 	struct slinks k;
@@ -93,19 +85,8 @@ struct horizon {
 	double decay;
 	double reuse[HZ_CLASSES][HZ_AGES], dead[HZ_CLASSES][HZ_AGES];
 	float prob[HZ_CLASSES][HZ_AGES];
-	struct hz_ghost g;
+	struct keyring g;
 };
-
-static unsigned hz_age(uint32_t age)
-{
-	unsigned e;
-
-	if (age < 4)
-		return age;
-	e = 31u - (unsigned)__builtin_clz(age);
-	/* two buckets an octave: [2^e, 1.5 x 2^e) and [1.5 x 2^e, 2^(e+1)) */
-	return 2 * e + ((age >> (e - 1)) & 1);
-}
 
 static unsigned hz_log(uint32_t x)
 {
@@ -126,61 +107,18 @@ static unsigned hz_class(bool partial, bool reread, uint32_t k, uint32_t m, unsi
 
 /* ---- ghost: a FIFO ring of evicted keys with a set-associative index ---- */
 
-static uint32_t hz_hash(uint64_t k)
-{
-	k ^= k >> 29;
-	k *= 0xbf58476d1ce4e5b9ULL;
-	k ^= k >> 32;
-	return (uint32_t)k;
-}
-
 static void hz_event(struct horizon *h, double (*t)[HZ_AGES], unsigned cls, uint32_t stamp)
 {
-	t[cls][hz_age(h->now - stamp)] += 1;
+	t[cls][policy_age_bucket(h->now - stamp)] += 1;
 }
 
 static void ghost_put(struct horizon *h, uint64_t key, uint32_t stamp, uint8_t cls)
 {
-	struct hz_ghost *g = &h->g;
-	uint32_t r = g->seq % g->size, base = (hz_hash(key) & g->imask) * HZ_GHOST_WAYS, v = base;
+	struct keyring_entry e = {key, stamp, cls, 0}, old;
 
-	if (g->fp[r])
+	if (keyring_put(&h->g, &e, &old))
 		/* it never came back while we remembered it */
-		hz_event(h, h->dead, g->cls[r], g->stamp[r]);
-	g->fp[r] = key;
-	g->stamp[r] = stamp;
-	g->cls[r] = cls;
-	g->seq++;
-	for (uint32_t w = 0; w < HZ_GHOST_WAYS; w++) {
-		uint32_t i = base + w;
-
-		/* an empty way or a stale one (older than the ring) first, else the oldest */
-		if (!g->index[i] || g->seq - g->index[i] >= g->size) {
-			v = i;
-			break;
-		}
-		if (g->seq - g->index[i] > g->seq - g->index[v])
-			v = i;
-	}
-	g->index[v] = g->seq; /* seq after the increment: put number + 1 */
-}
-
-/* The ring position of key, or -1. */
-static int64_t ghost_find(const struct hz_ghost *g, uint64_t key)
-{
-	uint32_t base = (hz_hash(key) & g->imask) * HZ_GHOST_WAYS;
-
-	for (uint32_t w = 0; w < HZ_GHOST_WAYS; w++) {
-		uint32_t s = g->index[base + w];
-
-		if (s && g->seq - s < g->size) {
-			uint32_t r = (s - 1) % g->size;
-
-			if (g->fp[r] == key)
-				return r;
-		}
-	}
-	return -1;
+		hz_event(h, h->dead, old.cls, old.stamp);
 }
 
 /* ---- the estimate ---- */
@@ -319,10 +257,7 @@ static void horizon_destroy(void *st)
 	free(h->cls);
 	free(h->turn);
 	free(h->hint);
-	free(h->g.fp);
-	free(h->g.stamp);
-	free(h->g.cls);
-	free(h->g.index);
+	keyring_deinit(&h->g);
 	free(h);
 }
 
@@ -330,15 +265,11 @@ static int horizon_create(const struct tier_policy_params *p, void **ret)
 {
 	struct horizon *h = calloc(1, sizeof(*h));
 	size_t n = p->max_slots ? p->max_slots : 1;
-	uint64_t cap = p->capacity ? p->capacity : n, gs, nb = 16;
+	uint64_t cap = p->capacity ? p->capacity : n, gs;
 
 	if (!h)
 		return -ENOMEM;
 	gs = HZ_GHOST_FACTOR * cap + 1;
-	if (gs > (1u << 30))
-		gs = 1u << 30;
-	while (nb * HZ_GHOST_WAYS < 2 * gs)
-		nb *= 2;
 	h->max_slots = (uint32_t)n;
 	if (slinks_init(&h->k, (uint32_t)n) < 0) {
 		free(h);
@@ -350,20 +281,14 @@ static int horizon_create(const struct tier_policy_params *p, void **ret)
 	h->cls = malloc(n);
 	h->turn = calloc(n, 1);
 	h->hint = calloc(n, 1);
-	h->g.fp = calloc(gs, sizeof(*h->g.fp));
-	h->g.stamp = calloc(gs, sizeof(*h->g.stamp));
-	h->g.cls = calloc(gs, 1);
-	h->g.index = calloc(nb * HZ_GHOST_WAYS, sizeof(*h->g.index));
-	if (!h->stamp || !h->parent || !h->key || !h->cls || !h->turn || !h->hint || !h->g.fp || !h->g.stamp ||
-	    !h->g.cls || !h->g.index) {
+	if (!h->stamp || !h->parent || !h->key || !h->cls || !h->turn || !h->hint ||
+	    keyring_init(&h->g, gs) < 0) {
 		horizon_destroy(h);
 		return -ENOMEM;
 	}
 	memset(h->cls, HZ_OUT, n);
-	h->g.size = (uint32_t)gs;
-	h->g.imask = (uint32_t)(nb - 1);
 	/* counts halve over ~ 4 x (capacity + ghost) accesses: slow, but they follow drift */
-	h->decay = 1.0 - (double)HZ_FIT_PERIOD / (4.0 * (double)(cap + gs) / 0.69);
+	h->decay = 1.0 - (double)HZ_FIT_PERIOD / (4.0 * (double)(cap + h->g.size) / 0.69);
 	if (h->decay < 0.5)
 		h->decay = 0.5;
 	for (unsigned c = 0; c < HZ_CLASSES; c++) {
@@ -387,7 +312,7 @@ static void horizon_insert(void *st, uint32_t s, const struct tier_access *a)
 
 
 	hz_tick(h, a);
-	gi = ghost_find(&h->g, a->key);
+	gi = keyring_find(&h->g, a->key);
 	if (gi >= 0) {
 		/* evicted, and back: the hit it would have been */
 		hz_event(h, h->reuse, h->g.cls[gi], h->g.stamp[gi]);
@@ -452,7 +377,7 @@ static void horizon_hint(void *st, uint32_t s, int32_t prio)
 
 static double hz_score(const struct horizon *h, uint32_t s)
 {
-	double p = h->prob[h->cls[s]][hz_age(h->now - h->stamp[s])];
+	double p = h->prob[h->cls[s]][policy_age_bucket(h->now - h->stamp[s])];
 	int8_t v = h->hint[s];
 
 	if (v > 0)
@@ -497,6 +422,6 @@ const struct tier_evict_ops tier_evict_horizon = {
 	.remove = horizon_remove,
 	.pick_victim = horizon_pick_victim,
 	.hint = horizon_hint,
-	/* slot state 27 bytes; ghost 21 bytes per key, HZ_GHOST_FACTOR keys per block of capacity */
-	.bytes_per_block = 27 + HZ_GHOST_FACTOR * 21,
+	/* slot state 27 bytes; ghost 22 bytes per key (keyring.h), HZ_GHOST_FACTOR per block of capacity */
+	.bytes_per_block = 27 + HZ_GHOST_FACTOR * 22,
 };

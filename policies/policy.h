@@ -113,6 +113,7 @@ extern const struct tier_evict_ops tier_evict_s3fifo;
 extern const struct tier_evict_ops tier_evict_wtinylfu;
 extern const struct tier_evict_ops tier_evict_chain;
 extern const struct tier_evict_ops tier_evict_horizon;
+extern const struct tier_evict_ops tier_evict_survival;
 
 /*
  * Admission policy of one tier: whether a block is cached there at all.

@@ -15,6 +15,7 @@ static const struct tier_evict_ops *const evict_policies[] = {
 	&tier_evict_wtinylfu,
 	&tier_evict_chain,
 	&tier_evict_horizon,
+	&tier_evict_survival,
 };
 
 static const struct tier_admit_ops *const admit_policies[] = {

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal (never installed): what the learning policies (horizon,
+ * survival) share.
+ *
+ * A key ring is a FIFO of block keys with a set-associative index, so a key
+ * can be found in O(1): a ghost of evicted keys, or a sample of keys
+ * followed over time.  Each entry carries the request stamp of the key's last
+ * access, a class and a use count.  About 22 bytes an entry (key 8, stamp 4,
+ * class and uses 1 each, index 8).
+ */
+#ifndef TIER_KEYRING_H
+#define TIER_KEYRING_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define KEYRING_WAYS 4
+
+struct keyring {
+	uint64_t *fp;    /* 0 = taken (the key came back) */
+	uint32_t *stamp;
+	uint8_t *cls;
+	uint8_t *uses;
+	uint32_t *index; /* KEYRING_WAYS-way buckets of put sequence numbers + 1 (0 = empty) */
+	uint32_t size, imask, seq;
+};
+
+struct keyring_entry {
+	uint64_t fp;
+	uint32_t stamp;
+	uint8_t cls, uses;
+};
+
+static inline uint32_t keyring_hash(uint64_t k)
+{
+	k ^= k >> 29;
+	k *= 0xbf58476d1ce4e5b9ULL;
+	k ^= k >> 32;
+	return (uint32_t)k;
+}
+
+static inline void keyring_deinit(struct keyring *g)
+{
+	free(g->fp);
+	free(g->stamp);
+	free(g->cls);
+	free(g->uses);
+	free(g->index);
+}
+
+/* A ring of size entries (at most 2^30).  0 or -ENOMEM (then keyring_deinit). */
+static inline int keyring_init(struct keyring *g, uint64_t size)
+{
+	uint64_t nb = 16;
+
+	if (size < 1)
+		size = 1;
+	if (size > (1u << 30))
+		size = 1u << 30;
+	while (nb * KEYRING_WAYS < 2 * size)
+		nb *= 2;
+	g->fp = calloc(size, sizeof(*g->fp));
+	g->stamp = calloc(size, sizeof(*g->stamp));
+	g->cls = calloc(size, 1);
+	g->uses = calloc(size, 1);
+	g->index = calloc(nb * KEYRING_WAYS, sizeof(*g->index));
+	g->size = (uint32_t)size;
+	g->imask = (uint32_t)(nb - 1);
+	g->seq = 0;
+	return g->fp && g->stamp && g->cls && g->uses && g->index ? 0 : -ENOMEM;
+}
+
+/*
+ * Append e.  Returns true, with the entry it overwrote in *old, when that one
+ * was still live: its key never came back while the ring remembered it.
+ */
+static inline bool keyring_put(struct keyring *g, const struct keyring_entry *e,
+			       struct keyring_entry *old)
+{
+	uint32_t r = g->seq % g->size, base = (keyring_hash(e->fp) & g->imask) * KEYRING_WAYS;
+	uint32_t v = base;
+	bool live = g->fp[r] != 0;
+
+	if (live)
+		*old = (struct keyring_entry){g->fp[r], g->stamp[r], g->cls[r], g->uses[r]};
+	g->fp[r] = e->fp;
+	g->stamp[r] = e->stamp;
+	g->cls[r] = e->cls;
+	g->uses[r] = e->uses;
+	g->seq++;
+	for (uint32_t w = 0; w < KEYRING_WAYS; w++) {
+		uint32_t i = base + w;
+
+		/* an empty way or a stale one (older than the ring) first, else the oldest */
+		if (!g->index[i] || g->seq - g->index[i] >= g->size) {
+			v = i;
+			break;
+		}
+		if (g->seq - g->index[i] > g->seq - g->index[v])
+			v = i;
+	}
+	g->index[v] = g->seq; /* seq after the increment: put number + 1 */
+	return live;
+}
+
+/* The ring position of key, or -1. */
+static inline int64_t keyring_find(const struct keyring *g, uint64_t key)
+{
+	uint32_t base = (keyring_hash(key) & g->imask) * KEYRING_WAYS;
+
+	for (uint32_t w = 0; w < KEYRING_WAYS; w++) {
+		uint32_t s = g->index[base + w];
+
+		if (s && g->seq - s < g->size) {
+			uint32_t r = (s - 1) % g->size;
+
+			if (g->fp[r] == key)
+				return r;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Age buckets of the learning policies: exact below 4, then two buckets an
+ * octave: [2^e, 1.5 x 2^e) and [1.5 x 2^e, 2^(e+1)).  64 buckets cover 2^32.
+ */
+static inline unsigned policy_age_bucket(uint32_t age)
+{
+	unsigned e;
+
+	if (age < 4)
+		return age;
+	e = 31u - (unsigned)__builtin_clz(age);
+	return 2 * e + ((age >> (e - 1)) & 1);
+}
+
+#endif /* TIER_KEYRING_H */

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * survival: evicts the block least likely to be reused, estimated from an
+ * unbiased sample of the workload rather than from what the cache itself
+ * happened to keep.
+ *
+ * The question is horizon's: P(reused later | kind of block, alive at age a).
+ * horizon answers it from its ghost, which only sees reuses within about two
+ * residence times and so restates the cache's own choices; survival follows a
+ * fixed sample of keys (1 in 2^SV_SAMPLE_SHIFT, by key bits) for
+ * SV_SPAN capacities' worth of accesses whether the cache holds them or not,
+ * and estimates the reuse hazard per age bucket Kaplan-Meier style: reuses at
+ * an age over every followed access that reached that age (reused later,
+ * dead, or still followed: the still-followed ones are censored
+ * observations, counted from a sample of the ring at each refit).  The chance
+ * of a reuse at any later age follows from the hazards.
+ *
+ * Kinds of block: the prompt's partial last block (TIER_ACC_PARTIAL), else
+ * how often the block was used before (0, 1, 2-3, 4+; remembered across an
+ * eviction for one capacity of evicted keys).  Measured: richer classes (the
+ * request's leading hits, the blocks it appended, the conversation's turn)
+ * rank worse online, because they depend on what the cache held and split
+ * the sample thin.  Age is the logical time since the start of the last
+ * request that touched the block, so a chain ages together.
+ *
+ * Eviction samples SV_PICK resident blocks (all of them when fewer) and takes
+ * the lowest probability, the older request on ties; engine hints scale it
+ * (h > 0: x (1 + h); h < 0: / (1 - h)).  A chain's blocks share a class and
+ * an age, so this does not keep a leaf-first order: in the daemon a lookup
+ * stops at the first missing block, so a prefix can lose its tail sooner than
+ * its head, never the reverse on purpose.
+ *
+ * Cost: 19 bytes a slot (key 8, stamp 4, resident index 4, class, uses and
+ * hint 1 each) plus 4 a resident block; a ring entry (key 8, stamp 4, class
+ * and uses 1 each, index about 8) is 22 bytes: the ghost has one per block of
+ * capacity, the shadow SV_SPAN >> SV_SAMPLE_SHIFT.  Fixed tables 5 x 64 x
+ * 20 bytes.  Hooks are O(1); pick_victim is O(SV_PICK); a refit every 1024
+ * accesses is O(classes x ages^2 + SV_CENSUS).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keyring.h"
+#include "policy.h"
+
+#define SV_AGES 64
+#define SV_U 4                        /* use-count buckets: 0, 1, 2-3, 4+ */
+#define SV_CLASSES (1 + SV_U)         /* partial, then the use buckets */
+#define SV_FIT_PERIOD 1024u           /* accesses between refits */
+#define SV_PRIOR 2.0                  /* weight, in events, of the all-classes hazard */
+#define SV_SAMPLE_SHIFT 3             /* the shadow follows 1 key in 8 */
+#define SV_SPAN 16                    /* the shadow's reach, in capacities of accesses */
+#define SV_CENSUS 2048u               /* ring entries looked at per refit */
+#define SV_PICK 64                    /* eviction candidates */
+#define SV_OUT 0xff                   /* cls of a slot that is not in */
+
+struct survival {
+	uint64_t *key;
+	uint32_t *stamp; /* slot -> start time of the last request that touched it */
+	uint32_t *where; /* slot -> index in res */
+	uint8_t *cls;
+	uint8_t *uses;   /* slot -> uses before this one, capped */
+	int8_t *hint;
+	uint32_t *res;   /* resident slots, dense */
+	uint32_t n_res, max_slots;
+	uint32_t now, req, since_fit;
+	uint64_t rng;
+	double decay;
+	double reuse[SV_CLASSES][SV_AGES], dead[SV_CLASSES][SV_AGES];
+	double census[SV_CLASSES][SV_AGES];
+	float prob[SV_CLASSES][SV_AGES];
+	struct keyring ghost;  /* evicted keys, to remember their use count */
+	struct keyring shadow; /* the sample it learns from */
+};
+
+static unsigned sv_class(bool partial, unsigned uses)
+{
+	if (partial)
+		return 0;
+	return 1 + (uses == 0 ? 0 : uses == 1 ? 1 : uses < 4 ? 2 : 3);
+}
+
+/* ---- learning ---- */
+
+static void sv_event(struct survival *v, double (*t)[SV_AGES], unsigned cls, uint32_t stamp)
+{
+	t[cls][policy_age_bucket(v->now - stamp)] += 1;
+}
+
+/*
+ * A block was accessed.  When its key is in the sample, the shadow's previous
+ * access of it (if it still follows it) ends in a reuse at its age, and this
+ * access starts to be followed.
+ */
+static void shadow_access(struct survival *v, uint32_t s)
+{
+	struct keyring_entry e = {v->key[s], v->req, v->cls[s], v->uses[s]}, old;
+	int64_t r;
+
+	if (e.fp >> (64 - SV_SAMPLE_SHIFT))
+		return;
+	r = keyring_find(&v->shadow, e.fp);
+	if (r >= 0) {
+		if (v->shadow.stamp[r] != v->req)
+			sv_event(v, v->reuse, v->shadow.cls[r], v->shadow.stamp[r]);
+		v->shadow.fp[r] = 0;
+	}
+	if (keyring_put(&v->shadow, &e, &old))
+		/* followed for the whole span and never reused */
+		sv_event(v, v->dead, old.cls, old.stamp);
+}
+
+/* Followed accesses not yet ended, by class and current age (a sample, scaled). */
+static void sv_census(struct survival *v)
+{
+	const struct keyring *g = &v->shadow;
+	uint32_t filled = g->seq < g->size ? g->seq : g->size, step;
+
+	memset(v->census, 0, sizeof(v->census));
+	if (!filled)
+		return;
+	step = filled > SV_CENSUS ? filled / SV_CENSUS : 1;
+	for (uint32_t i = 0; i < filled; i += step) {
+		uint32_t r = (g->seq - 1 - i) % g->size;
+
+		if (g->fp[r])
+			v->census[g->cls[r]][policy_age_bucket(v->now - g->stamp[r])] += step;
+	}
+}
+
+/*
+ * Hazard per class and age: reuses at that age over every followed access
+ * that reached it; a sparse class leans on the all-classes hazard with the
+ * weight of SV_PRIOR events.  prob = 1 - the chance of no reuse at any later
+ * age.  Counts then decay (half-life about one shadow span), to follow drift.
+ */
+static void sv_fit(struct survival *v)
+{
+	double gr[SV_AGES] = {0}, gn[SV_AGES] = {0}, hg[SV_AGES], n = 0;
+
+	sv_census(v);
+	for (unsigned c = 0; c < SV_CLASSES; c++)
+		for (unsigned b = 0; b < SV_AGES; b++) {
+			gr[b] += v->reuse[c][b];
+			gn[b] += v->reuse[c][b] + v->dead[c][b] + v->census[c][b];
+		}
+	for (unsigned b = SV_AGES; b-- > 0;) {
+		n += gn[b];
+		hg[b] = n > 0 ? gr[b] / n : 0;
+	}
+	for (unsigned c = 0; c < SV_CLASSES; c++) {
+		double at_risk = 0, none = 1;
+
+		for (unsigned b = SV_AGES; b-- > 0;) {
+			at_risk += v->reuse[c][b] + v->dead[c][b] + v->census[c][b];
+			none *= 1 - (v->reuse[c][b] + SV_PRIOR * hg[b]) / (at_risk + SV_PRIOR);
+			v->prob[c][b] = (float)(1 - none);
+		}
+	}
+	for (unsigned c = 0; c < SV_CLASSES; c++)
+		for (unsigned b = 0; b < SV_AGES; b++) {
+			v->reuse[c][b] *= v->decay;
+			v->dead[c][b] *= v->decay;
+		}
+}
+
+static void sv_tick(struct survival *v, const struct tier_access *a)
+{
+	v->now = (uint32_t)a->now;
+	v->req = (uint32_t)(a->now - a->pos);
+	if (++v->since_fit >= SV_FIT_PERIOD) {
+		v->since_fit = 0;
+		sv_fit(v);
+	}
+}
+
+static void sv_set_hint(struct survival *v, uint32_t s, int32_t h)
+{
+	v->hint[s] = (int8_t)(h > 100 ? 100 : h < -100 ? -100 : h);
+}
+
+/* ---- hooks ---- */
+
+static void survival_destroy(void *st)
+{
+	struct survival *v = st;
+
+	if (!v)
+		return;
+	free(v->key);
+	free(v->stamp);
+	free(v->where);
+	free(v->cls);
+	free(v->uses);
+	free(v->hint);
+	free(v->res);
+	keyring_deinit(&v->ghost);
+	keyring_deinit(&v->shadow);
+	free(v);
+}
+
+static int survival_create(const struct tier_policy_params *p, void **ret)
+{
+	struct survival *v = calloc(1, sizeof(*v));
+	size_t n = p->max_slots ? p->max_slots : 1;
+	uint64_t cap = p->capacity ? p->capacity : n;
+	uint64_t shadow = (SV_SPAN * cap) >> SV_SAMPLE_SHIFT;
+
+	if (!v)
+		return -ENOMEM;
+	v->max_slots = (uint32_t)n;
+	v->key = calloc(n, sizeof(*v->key));
+	v->stamp = calloc(n, sizeof(*v->stamp));
+	v->where = calloc(n, sizeof(*v->where));
+	v->cls = malloc(n);
+	v->uses = calloc(n, 1);
+	v->hint = calloc(n, 1);
+	v->res = calloc(n, sizeof(*v->res));
+	if (!v->key || !v->stamp || !v->where || !v->cls || !v->uses || !v->hint || !v->res ||
+	    keyring_init(&v->ghost, SV_SPAN * cap + 1) < 0 ||
+	    keyring_init(&v->shadow, shadow < 1024 ? 1024 : shadow) < 0) {
+		survival_destroy(v);
+		return -ENOMEM;
+	}
+	memset(v->cls, SV_OUT, n);
+	v->decay = 1.0 - (double)SV_FIT_PERIOD * 0.69 /
+			     ((double)v->shadow.size * (double)(1u << SV_SAMPLE_SHIFT));
+	if (v->decay < 0.5)
+		v->decay = 0.5;
+	/* before any evidence: every block alike, the older request first (LRU) */
+	for (unsigned c = 0; c < SV_CLASSES; c++)
+		for (unsigned b = 0; b < SV_AGES; b++)
+			v->prob[c][b] = 1.0f;
+	v->rng = 0x9e3779b97f4a7c15ULL;
+	*ret = v;
+	return 0;
+}
+
+static void survival_insert(void *st, uint32_t s, const struct tier_access *a)
+{
+	struct survival *v = st;
+	int64_t gi;
+
+	if (s >= v->max_slots || v->cls[s] != SV_OUT)
+		return;
+	sv_tick(v, a);
+	gi = keyring_find(&v->ghost, a->key);
+	if (gi >= 0) {
+		/* evicted, and back: it keeps its use count */
+		v->ghost.fp[gi] = 0;
+		v->uses[s] = v->ghost.uses[gi] < 255 ? v->ghost.uses[gi] + 1 : 255;
+	} else {
+		v->uses[s] = 0;
+	}
+	v->key[s] = a->key;
+	v->stamp[s] = v->req;
+	v->cls[s] = (uint8_t)sv_class(a->flags & TIER_ACC_PARTIAL, v->uses[s]);
+	sv_set_hint(v, s, a->hint);
+	v->where[s] = v->n_res;
+	v->res[v->n_res++] = s;
+	shadow_access(v, s);
+}
+
+static void survival_access(void *st, uint32_t s, const struct tier_access *a)
+{
+	struct survival *v = st;
+
+	if (s >= v->max_slots || v->cls[s] == SV_OUT)
+		return;
+	sv_tick(v, a);
+	if (v->stamp[s] != v->req && v->uses[s] < 255)
+		v->uses[s]++;
+	v->stamp[s] = v->req;
+	v->cls[s] = (uint8_t)sv_class(a->flags & TIER_ACC_PARTIAL, v->uses[s]);
+	if (a->hint)
+		sv_set_hint(v, s, a->hint);
+	shadow_access(v, s);
+}
+
+static void survival_remove(void *st, uint32_t s)
+{
+	struct survival *v = st;
+	struct keyring_entry e, old;
+	uint32_t last;
+
+	if (s >= v->max_slots || v->cls[s] == SV_OUT)
+		return;
+	e = (struct keyring_entry){v->key[s], v->stamp[s], v->cls[s], v->uses[s]};
+	last = v->res[--v->n_res];
+	v->res[v->where[s]] = last;
+	v->where[last] = v->where[s];
+	keyring_put(&v->ghost, &e, &old);
+	v->cls[s] = SV_OUT;
+}
+
+static void survival_hint(void *st, uint32_t s, int32_t prio)
+{
+	struct survival *v = st;
+
+	if (s < v->max_slots)
+		sv_set_hint(v, s, prio);
+}
+
+static double sv_score(const struct survival *v, uint32_t s)
+{
+	double p = v->prob[v->cls[s]][policy_age_bucket(v->now - v->stamp[s])];
+	int8_t h = v->hint[s];
+
+	if (h > 0)
+		p *= 1 + h;
+	else if (h < 0)
+		p /= 1 - h;
+	return p;
+}
+
+static uint32_t sv_rand(struct survival *v)
+{
+	v->rng ^= v->rng << 13;
+	v->rng ^= v->rng >> 7;
+	v->rng ^= v->rng << 17;
+	return (uint32_t)(v->rng >> 32);
+}
+
+static uint32_t survival_pick_victim(void *st, tier_evictable_fn evictable, void *arg)
+{
+	struct survival *v = st;
+	bool all = v->n_res <= SV_PICK;
+	uint32_t best = TIER_SLOT_NONE, tries = all ? v->n_res : SV_PICK;
+	double best_p = 0;
+
+	for (uint32_t i = 0; i < tries; i++) {
+		uint32_t s = all ? v->res[i] : v->res[sv_rand(v) % v->n_res];
+		double p;
+
+		if (evictable && !evictable(arg, s))
+			continue;
+		p = sv_score(v, s);
+		if (best == TIER_SLOT_NONE || p < best_p ||
+		    (p == best_p && (int32_t)(v->stamp[s] - v->stamp[best]) < 0)) {
+			best = s;
+			best_p = p;
+		}
+	}
+	/* every sample pinned: the first evictable block, if any */
+	for (uint32_t i = 0; best == TIER_SLOT_NONE && !all && i < v->n_res; i++)
+		if (!evictable || evictable(arg, v->res[i]))
+			best = v->res[i];
+	return best;
+}
+
+const struct tier_evict_ops tier_evict_survival = {
+	.name = "survival",
+	.summary = "least likely reuse per use count and request age, learned from an unbiased sample of keys (Kaplan-Meier), sampled eviction",
+	.create = survival_create,
+	.destroy = survival_destroy,
+	.insert = survival_insert,
+	.access = survival_access,
+	.remove = survival_remove,
+	.pick_victim = survival_pick_victim,
+	.hint = survival_hint,
+	.bytes_per_block = 19 + 4 + 22 + 22 * (SV_SPAN >> SV_SAMPLE_SHIFT),
+};
