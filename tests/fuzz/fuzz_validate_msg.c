@@ -96,7 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			memcpy(&m, b, sizeof(m));
 			assert(strnlen(m.name, sizeof(m.name)) < sizeof(m.name));
-			assert((m.flags & ~(uint32_t)TIER_HELLO_NO_RING) == 0 && m.pad == 0);
+			assert((m.flags & ~(uint32_t)(TIER_HELLO_NO_RING | TIER_HELLO_ARENAS)) == 0 &&
+			       m.pad == 0);
 		}
 		/* Touch the whole body, as the handlers do. */
 		{
