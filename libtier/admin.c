@@ -74,6 +74,11 @@ int tier_admin_namespaces(tier_client *c, struct tier_ns_info *out, size_t max)
 	return admin_list(c, TIER_MSG_NAMESPACES, out, sizeof(*out), max);
 }
 
+int tier_admin_arenas(tier_client *c, struct tier_arena_info *out, size_t max)
+{
+	return admin_list(c, TIER_MSG_ARENAS, out, sizeof(*out), max);
+}
+
 int tier_admin_config(tier_client *c, char *buf, size_t len)
 {
 	struct tier_msg_admin req = { 0 };

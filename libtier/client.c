@@ -9,6 +9,12 @@
  * memory rings (client_ring.c).  Block bytes never travel either way: at
  * HELLO the daemon passes the arena memfd, we map it once, and ALLOC/ACQUIRE
  * answers say at which offset a block lives (held.c remembers it).
+ *
+ * Private arenas: at HELLO we reserve the daemon's whole offset space
+ * PROT_NONE and map the shared arena at its start; a namespace with a
+ * private arena comes with that arena's memfd in the NS_OPEN answer (only
+ * when the daemon lets us open it), mapped MAP_FIXED at its start.  What we
+ * were not given stays PROT_NONE: a read there faults.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -135,8 +141,10 @@ static int call(tier_client *c, uint16_t type, const void *body, size_t blen, vo
 
 static int handshake(tier_client *c)
 {
-	struct tier_msg_hello hello = { .abi_version = TIER_ABI_VERSION, .pid = (uint32_t)getpid() };
+	struct tier_msg_hello hello = { .abi_version = TIER_ABI_VERSION, .pid = (uint32_t)getpid(),
+					.flags = TIER_HELLO_ARENAS };
 	struct tier_msg_hello_reply rep;
+	struct tier_msg_hello_span span = { 0 };
 	const char *transport = getenv("TIER_TRANSPORT");
 	const uint8_t *rb;
 	size_t got;
@@ -154,22 +162,37 @@ static int handshake(tier_client *c)
 	r = recv_reply(c, TIER_MSG_HELLO, &rb, &got, fd);
 	if (r < 0)
 		goto out;
-	if (got != sizeof(rep) || fd[0] < 0) {
+	/* An older daemon answers without the span: its arena is all there is. */
+	if ((got != sizeof(rep) && got != sizeof(rep) + sizeof(span)) || fd[0] < 0) {
 		r = -EPROTO;
 		goto out;
 	}
 	memcpy(&rep, rb, sizeof(rep));
-	if (rep.abi_version != TIER_ABI_VERSION || rep.arena_bytes == 0) {
+	if (got > sizeof(rep))
+		memcpy(&span, rb + sizeof(rep), sizeof(span));
+	else
+		span.span_bytes = rep.arena_bytes;
+	if (rep.abi_version != TIER_ABI_VERSION || rep.arena_bytes == 0 ||
+	    span.span_bytes < rep.arena_bytes || span.span_bytes > SIZE_MAX) {
 		r = -EPROTO;
 		goto out;
 	}
-	p = mmap(NULL, rep.arena_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd[0], 0);
+	/* Reserved, not committed; the shared arena over its start. */
+	p = mmap(NULL, span.span_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
 	if (p == MAP_FAILED) {
 		r = -errno;
 		goto out;
 	}
+	if (mmap(p, rep.arena_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd[0], 0) ==
+	    MAP_FAILED) {
+		r = -errno;
+		munmap(p, span.span_bytes);
+		goto out;
+	}
 	c->base = p;
-	c->arena_bytes = rep.arena_bytes;
+	c->arena_bytes = span.span_bytes;
+	c->n_mapped = 0;
 	c->client_id = rep.client_id;
 	c->max_block_size = rep.max_block_size;
 	if (fd[1] >= 0 && fd[2] >= 0) {
@@ -222,6 +245,7 @@ static void drop_session(tier_client *c)
 		munmap(c->base, c->arena_bytes);
 	c->base = NULL;
 	c->arena_bytes = 0;
+	c->n_mapped = 0;
 	free(c->held);
 	c->held = NULL;
 	c->held_cap = c->held_used = 0;
@@ -270,20 +294,62 @@ void tier_close(tier_client *c)
 	free(c);
 }
 
+/* Map a private arena the daemon passed at base + a->start, once per connection. */
+static int map_arena(tier_client *c, const struct tier_msg_ns_arena *a, int fd)
+{
+	if (!a->bytes)
+		return fd < 0 ? 0 : -EPROTO;
+	/* Inside the reserved span, past the shared arena's first page, page-aligned. */
+	if (fd < 0 || a->start == 0 || a->start % 4096 || a->bytes % 4096 ||
+	    a->start > c->arena_bytes || a->bytes > c->arena_bytes - a->start)
+		return -EPROTO;
+	for (uint32_t i = 0; i < c->n_mapped; i++)
+		if (c->mapped_start[i] == a->start)
+			return 0;
+	if (c->n_mapped == TIER_ARENAS_MAPPED_MAX)
+		return -ENOMEM;
+	if (mmap(c->base + a->start, a->bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+		 0) == MAP_FAILED)
+		return -errno;
+	c->mapped_start[c->n_mapped++] = a->start;
+	return 0;
+}
+
 int tier_namespace(tier_client *c, const char *name, size_t block_size, uint32_t *ret_ns)
 {
 	struct tier_msg_ns_open req = { .block_size = block_size };
 	struct tier_msg_ns_reply rep;
-	size_t len;
-	int r;
+	struct tier_msg_ns_arena arena = { 0 };
+	const uint8_t *rb;
+	size_t len, got;
+	int fd[3], r;
 
 	if (!c || !name || !ret_ns)
 		return -EINVAL;
 	len = strlen(name);
 	if (len == 0 || len > TIER_NAME_MAX)
 		return -EINVAL;
+	if (c->fd < 0)
+		return -ECONNRESET;
 	memcpy(req.name, name, len);
-	r = call(c, TIER_MSG_NS_OPEN, &req, sizeof(req), &rep, sizeof(rep));
+	r = send_msg(c, TIER_MSG_NS_OPEN, &req, sizeof(req));
+	if (r < 0)
+		return r;
+	r = recv_reply(c, TIER_MSG_NS_OPEN, &rb, &got, fd);
+	if (r >= 0) {
+		/* An older daemon sends no arena part: everything is in the shared arena. */
+		if (got != sizeof(rep) && got != sizeof(rep) + sizeof(arena)) {
+			r = -EPROTO;
+		} else {
+			memcpy(&rep, rb, sizeof(rep));
+			if (got > sizeof(rep))
+				memcpy(&arena, rb + sizeof(rep), sizeof(arena));
+			r = map_arena(c, &arena, fd[0]);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
 	if (r < 0)
 		return r;
 	*ret_ns = rep.ns;

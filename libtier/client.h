@@ -30,13 +30,18 @@ struct pending {
 	uint32_t next_free;
 };
 
+#define TIER_ARENAS_MAPPED_MAX 64
+
 struct tier_client {
 	char path[108];             /* the daemon's socket, for tier_reconnect */
 	int fd;
 	uint32_t seq;
 	uint32_t client_id;
 	uint8_t *base;
-	size_t arena_bytes;
+	size_t arena_bytes;         /* the offset space reserved at base (every arena) */
+	/* Private arenas mapped at base + start (those of namespaces this connection opened). */
+	uint64_t mapped_start[TIER_ARENAS_MAPPED_MAX];
+	uint32_t n_mapped;
 	uint64_t max_block_size;
 	struct held *held;
 	size_t held_cap, held_used; /* used counts tombstones too */

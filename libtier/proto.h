@@ -59,6 +59,8 @@ enum tier_msg_type {
 	 */
 	TIER_MSG_GPU_POOL,    /* body: struct tier_msg_gpu_pool; reply: struct tier_msg_gpu_pool_reply + 1 fd */
 	TIER_MSG_ACQUIRE_GPU, /* body: struct tier_msg_key; reply: struct tier_msg_gpu_block_reply */
+	/* Private arenas (LIBTIER_0.4), appended likewise. */
+	TIER_MSG_ARENAS,      /* body: struct tier_msg_admin; reply: n struct tier_arena_info */
 	TIER_MSG__MAX,
 };
 
@@ -70,12 +72,21 @@ struct tier_msg_hdr {
 	int32_t status;  /* replies: >= 0 or -errno; requests: 0 */
 };
 
-enum { TIER_HELLO_NO_RING = 1u << 0 }; /* the client uses the socket for everything */
+enum {
+	TIER_HELLO_NO_RING = 1u << 0, /* the client uses the socket for everything */
+	/*
+	 * The client maps private arenas: the HELLO reply is followed by struct
+	 * tier_msg_hello_span, and every NS_OPEN reply by struct tier_msg_ns_arena
+	 * (and the arena's memfd).  A client without it may not open a namespace
+	 * that has a private arena (-EOPNOTSUPP): it could not reach the bytes.
+	 */
+	TIER_HELLO_ARENAS = 1u << 1,
+};
 
 /*
- * HELLO: the first message.  The reply carries, with SCM_RIGHTS, the arena
- * memfd and, unless TIER_HELLO_NO_RING, the ring segment memfd and the
- * doorbell eventfd (in that order).
+ * HELLO: the first message.  The reply carries, with SCM_RIGHTS, the shared
+ * arena's memfd and, unless TIER_HELLO_NO_RING, the ring segment memfd and
+ * the doorbell eventfd (in that order).
  */
 struct tier_msg_hello {
 	uint32_t abi_version;
@@ -92,6 +103,16 @@ struct tier_msg_hello_reply {
 	uint64_t max_block_size;
 };
 
+/*
+ * With TIER_HELLO_ARENAS, after struct tier_msg_hello_reply: the offset
+ * space to reserve.  The shared arena is mapped at 0; private arenas (passed
+ * with NS_OPEN replies) at their start; the rest stays PROT_NONE.
+ */
+struct tier_msg_hello_span {
+	uint64_t span_bytes;
+	uint64_t reserved;       /* 0 */
+};
+
 struct tier_msg_ns_open {
 	uint64_t block_size;
 	char name[TIER_NAME_MAX + 1]; /* NUL-terminated */
@@ -101,6 +122,16 @@ struct tier_msg_ns_reply {
 	uint32_t ns;
 	uint32_t pad;
 	uint64_t block_size;
+};
+
+/*
+ * With TIER_HELLO_ARENAS, after struct tier_msg_ns_reply: where the
+ * namespace's blocks live.  bytes 0: the shared arena.  Otherwise its private
+ * arena's memfd comes with the reply (SCM_RIGHTS), to map at start.
+ */
+struct tier_msg_ns_arena {
+	uint64_t start;
+	uint64_t bytes;
 };
 
 struct tier_msg_alloc {

@@ -78,10 +78,13 @@ void tier_close(tier_client *c);
 
 /*
  * Open the namespace called name, creating it with block_size when it does
- * not exist.  *ret_ns is the namespace id for the other calls.
+ * not exist.  *ret_ns is the namespace id for the other calls.  When the
+ * namespace has a private arena, the daemon passes it with the answer and c
+ * maps it (once per connection): only clients its access rule allows ever
+ * receive those bytes.
  * Errors: -EINVAL (empty or too long name, block size 0 or above the daemon's
  * limit, or the namespace exists with another block size), -ENOSPC (too many
- * namespaces).
+ * namespaces), -EACCES (its access rule does not allow this client).
  */
 int tier_namespace(tier_client *c, const char *name, size_t block_size, uint32_t *ret_ns);
 
@@ -461,10 +464,31 @@ int tier_gpu_pool(tier_client *c, struct tier_gpu_pool *ret, int *ret_fd);
  * once the copy completed.  *ret_pool_off is its offset in the pool; its
  * bytes there stay valid until the pin is released.  Errors: as tier_acquire
  * (-ENOENT not cached), plus -ENODEV no GPU tier, -ENOSPC no room in the
- * pool (all of it pinned) or the block is too large for it.
+ * pool (all of it pinned) or the block is too large for it, -EPERM the
+ * namespace has a private arena (every client may import the pool, so its
+ * blocks never go there).
  */
 int tier_acquire_gpu(tier_client *c, uint32_t ns, tier_key key, tier_handle *ret,
 		     uint64_t *ret_pool_off);
+
+/* ---- Private arenas (LIBTIER_0.4) --------------------------------------- */
+
+/*
+ * A namespace's private host arena ([ns.NAME] arena, or a restricted
+ * namespace's quota_host): its blocks' bytes live there, in a memfd that only
+ * clients allowed to open the namespace receive.  Private arenas come in
+ * addition to host.size; the host tier's capacity_bytes counts them.
+ */
+struct tier_arena_info {
+	char name[TIER_NAME_MAX + 1]; /* the namespace */
+	uint64_t start;               /* offset of its first byte in the arena offset space */
+	uint64_t bytes;               /* its size */
+	uint64_t used_bytes;          /* bytes its blocks take there */
+	uint64_t reserved[4];
+};
+
+/* Up to max private arenas into out; returns how many were written. */
+int tier_admin_arenas(tier_client *c, struct tier_arena_info *out, size_t max);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The administration messages (proto.h: STATUS, CLIENTS, NAMESPACES,
- * CONFIG, POLICY, EVICT, NS_DROP): what tierctl shows and changes, and the
+ * CONFIG, POLICY, EVICT, NS_DROP, ARENAS): what tierctl shows and changes, and the
  * socket's group.  The fill functions are shared with the metrics renderer,
  * so tierctl, the JSON and the Prometheus outputs read the same numbers.
  *
@@ -127,6 +127,24 @@ uint32_t admin_fill_namespaces(const struct server *s, struct tier_ns_info *out,
 	return n;
 }
 
+uint32_t admin_fill_arenas(const struct server *s, struct tier_arena_info *out, uint32_t max)
+{
+	const struct store *st = &s->store;
+	uint32_t n = 0;
+
+	for (uint32_t d = 1; d < st->n_dom && n < max; d++, n++) {
+		const struct store_dom *x = &st->dom[d];
+		struct tier_arena_info *o = &out[n];
+
+		memset(o, 0, sizeof(*o));
+		memcpy(o->name, x->ns, sizeof(o->name));
+		o->start = x->base;
+		o->bytes = x->slab.arena_bytes;
+		o->used_bytes = x->used_bytes;
+	}
+	return n;
+}
+
 static int do_policy(struct server *s, struct session *se, const struct tier_msg_policy *m,
 		     struct tier_msg_policy *rep)
 {
@@ -176,7 +194,7 @@ static int do_policy(struct server *s, struct session *se, const struct tier_msg
 
 bool admin_is_admin(uint16_t type)
 {
-	return type >= TIER_MSG_STATUS && type <= TIER_MSG_NS_DROP;
+	return (type >= TIER_MSG_STATUS && type <= TIER_MSG_NS_DROP) || type == TIER_MSG_ARENAS;
 }
 
 int admin_handle(struct server *s, struct session *se, uint16_t type, const void *body, void *out,
@@ -203,6 +221,12 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 		max = (uint32_t)(outmax / sizeof(struct tier_ns_info));
 		n = admin_fill_namespaces(s, out, a.max < max ? a.max : max);
 		*ret_len = n * sizeof(struct tier_ns_info);
+		return (int)n;
+	case TIER_MSG_ARENAS:
+		memcpy(&a, body, sizeof(a));
+		max = (uint32_t)(outmax / sizeof(struct tier_arena_info));
+		n = admin_fill_arenas(s, out, a.max < max ? a.max : max);
+		*ret_len = n * sizeof(struct tier_arena_info);
 		return (int)n;
 	case TIER_MSG_CONFIG:
 		r = config_format(&s->cfg, out, outmax);

@@ -633,6 +633,7 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
 	uint64_t phys = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+	uint64_t arenas = 0;
 
 	if (c->host_bytes < MIN_HOST_BYTES) {
 		config_errf(err, errlen, "host.size: %" PRIu64 " bytes is below the minimum of %llu MiB",
@@ -666,6 +667,18 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 		     "host.size: %" PRIu64 " MiB is more than this machine's memory (%" PRIu64
 		     " MiB)",
 		     c->host_bytes >> 20, phys >> 20);
+		return -EINVAL;
+	}
+	if (nsrule_validate(&c->ns_rules, err, errlen) < 0)
+		return -EINVAL;
+	/* Private arenas come in addition to host.size. */
+	for (uint32_t i = 0; i < c->ns_rules.n; i++)
+		arenas += nsrule_arena_bytes(&c->ns_rules.r[i]);
+	if (phys && arenas > phys - c->host_bytes) {
+		config_errf(err, errlen,
+		     "host.size (%" PRIu64 " MiB) and the namespaces' private arenas (%" PRIu64
+		     " MiB) are more than this machine's memory (%" PRIu64 " MiB)",
+		     c->host_bytes >> 20, arenas >> 20, phys >> 20);
 		return -EINVAL;
 	}
 	return 0;

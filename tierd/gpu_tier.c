@@ -167,6 +167,9 @@ int store_acquire_gpu(struct store *st, struct holder *h, uint32_t ns, tier_key 
 		return -ENODEV;
 	if (!n)
 		return -ENOENT;
+	/* Every client may import the pool: a private arena's bytes never go there. */
+	if (n->dom != 0)
+		return -EPERM;
 	key = store_ns_key(n, key);
 	s = index_get(&n->index, key);
 	if (s == INDEX_NONE) {

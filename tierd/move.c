@@ -29,11 +29,20 @@
 void store_host_attach(struct store *st, uint32_t s, uint64_t off)
 {
 	struct block *b = &st->blocks[s];
+	uint64_t stride = store_host_stride(st, b);
 
 	b->host_off = off;
 	st->host_owner[off / SLAB_ALIGN] = s;
-	st->used_bytes += st->slab.classes[b->cls].stride;
-	st->ns[b->ns].host_bytes += st->slab.classes[b->cls].stride;
+	st->used_bytes += stride;
+	store_dom_of(st, b->ns)->used_bytes += stride;
+	st->ns[b->ns].host_bytes += stride;
+}
+
+void store_host_free(struct store *st, uint32_t ns, uint64_t off)
+{
+	struct store_dom *d = store_dom_of(st, ns);
+
+	slab_free(&d->slab, off - d->base);
 }
 
 /* Free s's host memory; a host-resident ready block also leaves the host policy. */
@@ -53,10 +62,11 @@ void store_host_detach(struct store *st, uint32_t s)
 		st->host_blocks--;
 	}
 	b->res &= (uint8_t)~RES_HOST;
-	st->used_bytes -= st->slab.classes[b->cls].stride;
-	st->ns[b->ns].host_bytes -= st->slab.classes[b->cls].stride;
+	st->used_bytes -= store_host_stride(st, b);
+	store_dom_of(st, b->ns)->used_bytes -= store_host_stride(st, b);
+	st->ns[b->ns].host_bytes -= store_host_stride(st, b);
 	st->host_owner[b->host_off / SLAB_ALIGN] = SLOT_NONE;
-	slab_free(&st->slab, b->host_off);
+	store_host_free(st, b->ns, b->host_off);
 }
 
 /* ---- dirty lists (per namespace, in commit order) ------------------- */
@@ -202,9 +212,11 @@ struct evict_ctx {
 	struct store *st;
 	uint32_t cls;
 	uint32_t ns;  /* only this namespace's blocks (quota), or NS_ANY */
+	uint32_t dom; /* only this host domain's blocks, or DOM_ANY */
 };
 
 #define NS_ANY UINT32_MAX
+#define DOM_ANY UINT32_MAX
 
 static bool host_evictable(void *arg, uint32_t slot)
 {
@@ -213,7 +225,8 @@ static bool host_evictable(void *arg, uint32_t slot)
 
 	return b->state == BLOCK_READY && (b->res & RES_HOST) && b->pins == 0 && b->io == 0 &&
 	       !(b->flags & BLOCK_DROPPED) && (x->cls == CLS_ANY || b->cls == x->cls) &&
-	       (x->ns == NS_ANY || b->ns == x->ns);
+	       (x->ns == NS_ANY || b->ns == x->ns) &&
+	       (x->dom == DOM_ANY || x->st->ns[b->ns].dom == x->dom);
 }
 
 /* Write s to NVMe; with evict_after, its host copy goes once it is there. */
@@ -255,9 +268,11 @@ static int host_evict(struct store *st, uint32_t s)
 /* Evict what can go of the slab holding s (another class needs the extents). */
 static int reclaim_slab_of(struct store *st, uint32_t victim)
 {
-	struct evict_ctx any = { st, CLS_ANY, NS_ANY };
+	uint32_t dom = st->ns[st->blocks[victim].ns].dom;
+	struct store_dom *d = &st->dom[dom];
+	struct evict_ctx any = { st, CLS_ANY, NS_ANY, dom };
 	uint64_t offs[SLAB_EXTENT_BYTES / SLAB_ALIGN];
-	uint32_t n = slab_blocks_of(&st->slab, st->blocks[victim].host_off, offs,
+	uint32_t n = slab_blocks_of(&d->slab, st->blocks[victim].host_off - d->base, offs,
 				    sizeof(offs) / sizeof(offs[0]));
 	int r = host_evict(st, victim), r2;
 
@@ -266,9 +281,9 @@ static int reclaim_slab_of(struct store *st, uint32_t victim)
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t s;
 
-		if (!slab_is_allocated(&st->slab, offs[i]))
+		if (!slab_is_allocated(&d->slab, offs[i]))
 			continue;
-		s = st->host_owner[offs[i] / SLAB_ALIGN];
+		s = st->host_owner[(d->base + offs[i]) / SLAB_ALIGN];
 		if (s == SLOT_NONE || !host_evictable(&any, s))
 			continue;
 		r2 = host_evict(st, s);
@@ -285,10 +300,10 @@ static int reclaim_slab_of(struct store *st, uint32_t victim)
 static int quota_room(struct store *st, uint32_t ns)
 {
 	struct ns *n = &st->ns[ns];
-	uint64_t stride = st->slab.classes[n->cls].stride;
+	uint64_t stride = store_dom_of(st, ns)->slab.classes[n->cls].stride;
 
 	while (n->quota_host && n->host_bytes + stride > n->quota_host) {
-		struct evict_ctx own = { st, CLS_ANY, ns };
+		struct evict_ctx own = { st, CLS_ANY, ns, DOM_ANY };
 		uint32_t v = st->evict->pick_victim(st->evict_state, host_evictable, &own);
 		int r;
 
@@ -309,13 +324,15 @@ int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls)
 	if (r < 0)
 		return r;
 	for (;;) {
-		struct evict_ctx any = { st, CLS_ANY, NS_ANY };
-		uint64_t off = slab_alloc(&st->slab, cls);
+		/* Room in the namespace's own domain, made from that domain's blocks only. */
+		struct store_dom *d = store_dom_of(st, ns);
+		struct evict_ctx same = { st, CLS_ANY, NS_ANY, st->ns[ns].dom };
+		uint64_t off = slab_alloc(&d->slab, cls);
 		uint32_t v;
 
 		if (off != SLAB_OFF_NONE)
-			return (int64_t)off;
-		v = st->evict->pick_victim(st->evict_state, host_evictable, &any);
+			return (int64_t)(d->base + off);
+		v = st->evict->pick_victim(st->evict_state, host_evictable, &same);
 		if (v == SLOT_NONE)
 			return st->nv.demote_inflight ? -EINPROGRESS : -ENOSPC;
 		r = st->blocks[v].cls == cls ? host_evict(st, v) : reclaim_slab_of(st, v);
@@ -327,17 +344,24 @@ int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls)
 void store_balance(struct store *st)
 {
 	struct store_nv *nv = &st->nv;
-	struct evict_ctx any = { st, CLS_ANY, NS_ANY };
 
-	if (!st->nvme || st->used_bytes <= nv->high_bytes)
+	if (!st->nvme)
 		return;
-	/* Demote in policy order until what stays is under the low watermark. */
-	while (st->used_bytes - nv->demote_bytes > nv->low_bytes &&
-	       nv->demote_inflight < nv->demote_max) {
-		uint32_t v = st->evict->pick_victim(st->evict_state, host_evictable, &any);
+	/* Each domain against its own watermarks: a full private arena is its own business. */
+	for (uint32_t dom = 0; dom < st->n_dom; dom++) {
+		struct store_dom *d = &st->dom[dom];
+		struct evict_ctx same = { st, CLS_ANY, NS_ANY, dom };
 
-		if (v == SLOT_NONE || host_evict(st, v) == -EBUSY)
-			break;
+		if (d->used_bytes <= d->high_bytes)
+			continue;
+		/* Demote in policy order until what stays is under the low watermark. */
+		while (d->used_bytes - d->demote_bytes > d->low_bytes &&
+		       nv->demote_inflight < nv->demote_max) {
+			uint32_t v = st->evict->pick_victim(st->evict_state, host_evictable, &same);
+
+			if (v == SLOT_NONE || host_evict(st, v) == -EBUSY)
+				break;
+		}
 	}
 }
 
@@ -444,7 +468,7 @@ static int start_writeback(struct store *st, uint32_t s, bool evict_after)
 		if (evict_after && !(b->io & IO_EVICT_AFTER)) {
 			b->io |= IO_EVICT_AFTER;
 			nv->demote_inflight++;
-			nv->demote_bytes += st->slab.classes[b->cls].stride;
+			store_dom_of(st, b->ns)->demote_bytes += store_host_stride(st, b);
 		}
 		return 0;
 	}
@@ -471,7 +495,7 @@ static int start_writeback(struct store *st, uint32_t s, bool evict_after)
 	nv->writes_inflight++;
 	if (evict_after) {
 		nv->demote_inflight++;
-		nv->demote_bytes += st->slab.classes[b->cls].stride;
+		store_dom_of(st, b->ns)->demote_bytes += store_host_stride(st, b);
 	}
 	return 0;
 }
@@ -503,7 +527,7 @@ void store_write_done(struct store *st, tier_handle h, int res)
 	nv->writes_inflight--;
 	if (evict_after) {
 		nv->demote_inflight--;
-		nv->demote_bytes -= st->slab.classes[b->cls].stride;
+		store_dom_of(st, b->ns)->demote_bytes -= store_host_stride(st, b);
 	}
 	if (res < 0) {
 		nv->io_errors++;
@@ -593,7 +617,7 @@ void store_read_done(struct store *st, tier_handle h, int res, const struct nv_h
 int store_evict_bytes(struct store *st, int tier, uint64_t bytes, uint64_t *ret_bytes,
 		      uint64_t *ret_blocks)
 {
-	struct evict_ctx any = { st, CLS_ANY, NS_ANY };
+	struct evict_ctx any = { st, CLS_ANY, NS_ANY, DOM_ANY };
 	uint64_t done = 0, blocks = 0;
 
 	if (tier == TIER_NVME && !st->nvme)
@@ -608,7 +632,7 @@ int store_evict_bytes(struct store *st, int tier, uint64_t bytes, uint64_t *ret_
 			v = st->evict->pick_victim(st->evict_state, host_evictable, &any);
 			if (v == SLOT_NONE)
 				break;
-			size = st->slab.classes[st->blocks[v].cls].stride;
+			size = store_host_stride(st, &st->blocks[v]);
 			/* -EBUSY: as many demotions in flight as allowed; stop here. */
 			if (host_evict(st, v) == -EBUSY)
 				break;

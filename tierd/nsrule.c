@@ -4,6 +4,11 @@
  * the socket (whose access the socket's mode and group already decide); a
  * rule with an owner or groups lets only those (and root) open it, and every
  * operation on the namespace requires having opened it.
+ *
+ * Access rules alone would not keep bytes apart: every client maps the shared
+ * arena.  So a restricted namespace gets a private arena (arena = SIZE, else
+ * its quota_host) unless the config explicitly says arena = shared; with
+ * neither the config is refused rather than silently sharing its bytes.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,6 +21,7 @@
 
 #include "config.h"
 #include "nsrule.h"
+#include "slab.h"
 
 #define errf config_errf
 
@@ -109,9 +115,19 @@ int nsrule_set(struct ns_rules *rs, const char *name, const char *key, const cha
 			return -EINVAL;
 		}
 		snprintf(r->salt, sizeof(r->salt), "%s", value);
+	} else if (!strcmp(key, "arena")) {
+		uint64_t v = 0;
+
+		if (strcmp(value, "shared") && (config_parse_size(value, &v) < 0 || v == 0)) {
+			errf(err, errlen, "ns.%s.arena: '%s' is not a size above 0 nor 'shared'",
+			     name, value);
+			return -EINVAL;
+		}
+		r->arena = v;
+		r->arena_shared = v == 0;
 	} else {
 		errf(err, errlen, "ns.%s.%s: unknown key (owner, groups, quota_host, quota_nvme, "
-			     "salt)", name, key);
+			     "salt, arena)", name, key);
 		return -ENOENT;
 	}
 	return 0;
@@ -139,6 +155,49 @@ bool nsrule_allows(const struct ns_rule *r, uid_t uid, gid_t gid, const gid_t *g
 	return false;
 }
 
+uint64_t nsrule_arena_bytes(const struct ns_rule *r)
+{
+	uint64_t b;
+
+	if (!r || r->arena_shared)
+		return 0;
+	b = r->arena ? r->arena : nsrule_restricted(r) ? r->quota_host : 0;
+	if (b > UINT64_MAX - SLAB_EXTENT_BYTES)
+		b = UINT64_MAX - SLAB_EXTENT_BYTES;
+	return (b + SLAB_EXTENT_BYTES - 1) / SLAB_EXTENT_BYTES * SLAB_EXTENT_BYTES;
+}
+
+int nsrule_validate(const struct ns_rules *rs, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < rs->n; i++) {
+		const struct ns_rule *r = &rs->r[i];
+
+		if (nsrule_restricted(r) && !r->arena_shared && !nsrule_arena_bytes(r)) {
+			errf(err, errlen,
+			     "ns.%s: owner/groups restrict who may open it, but every client maps "
+			     "the shared arena: give it its own with arena = SIZE (or quota_host), "
+			     "or say arena = shared to let any client of the socket read its bytes",
+			     r->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+bool nsrule_same_arenas(const struct ns_rules *a, const struct ns_rules *b)
+{
+	const struct ns_rules *x[2] = { a, b };
+
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < x[k]->n; i++) {
+			const struct ns_rule *r = &x[k]->r[i];
+
+			if (nsrule_arena_bytes(r) != nsrule_arena_bytes(nsrule_find(x[1 - k], r->name)))
+				return false;
+		}
+	return true;
+}
+
 int nsrule_format(const struct ns_rules *rs, char *buf, size_t len)
 {
 	size_t off = 0;
@@ -164,6 +223,10 @@ int nsrule_format(const struct ns_rules *rs, char *buf, size_t len)
 			OUT("quota_nvme = %llu\n", (unsigned long long)r->quota_nvme);
 		if (r->salt[0])
 			OUT("salt = %s\n", r->salt);
+		if (r->arena_shared)
+			OUT("arena = shared\n");
+		else if (r->arena)
+			OUT("arena = %llu\n", (unsigned long long)r->arena);
 	}
 #undef OUT
 	return (int)off;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Per-namespace rules from the config: [ns.NAME] sections with owner,
- * groups (who may open it), quota_host / quota_nvme (bytes per tier), and
- * salt (mixed into its keys).  Pure parsing and checks; no I/O but the
- * user and group name lookups.
+ * groups (who may open it), quota_host / quota_nvme (bytes per tier), salt
+ * (mixed into its keys), and arena (a private host arena: its bytes are in a
+ * memfd only the clients that may open it receive).  Pure parsing and
+ * checks; no I/O but the user and group name lookups.
  */
 #ifndef TIERD_NSRULE_H
 #define TIERD_NSRULE_H
@@ -27,6 +28,8 @@ struct ns_rule {
 	uint32_t gids[NS_RULE_GIDS_MAX];
 	uint64_t quota_host, quota_nvme;    /* bytes; 0 = no quota */
 	char salt[NS_SALT_MAX + 1];         /* "" = none */
+	uint64_t arena;                     /* private arena bytes; 0 = unset */
+	bool arena_shared;                  /* arena = shared: its bytes in the shared arena */
 };
 
 struct ns_rules {
@@ -46,6 +49,20 @@ bool nsrule_restricted(const struct ns_rule *r);
  */
 bool nsrule_allows(const struct ns_rule *r, uid_t uid, gid_t gid, const gid_t *groups,
 		   size_t n_groups);
+/*
+ * Bytes of r's private arena (0: its blocks live in the shared arena): the
+ * arena key, else, for a restricted namespace, its quota_host, rounded up to
+ * whole 2 MiB extents.  A restricted namespace never shares bytes unless the
+ * config says arena = shared.
+ */
+uint64_t nsrule_arena_bytes(const struct ns_rule *r);
+/*
+ * Check the rules as a whole: a restricted namespace needs arena (or
+ * quota_host) or arena = shared.  0 or -EINVAL (err says why).
+ */
+int nsrule_validate(const struct ns_rules *rs, char *err, size_t errlen);
+/* Whether a and b give the same namespaces private arenas of the same sizes. */
+bool nsrule_same_arenas(const struct ns_rules *a, const struct ns_rules *b);
 /* The rules as INI text (appended to the config in force).  Bytes written. */
 int nsrule_format(const struct ns_rules *rs, char *buf, size_t len);
 

@@ -2,8 +2,9 @@
 /*
  * The NVMe engine: one io_uring, O_DIRECT files or block devices registered
  * as fixed files, the host arena registered as fixed buffers (in chunks of at
- * most 1 GiB, the kernel's limit per buffer), and a pool of registered 4 KiB
- * header buffers, one per block I/O in flight.
+ * most 1 GiB, the kernel's limit per buffer, and never across two memfds: each
+ * private arena has chunks of its own), and a pool of registered 4 KiB header
+ * buffers, one per block I/O in flight.
  *
  * A block I/O is two SQEs, the header and the data, submitted together and
  * completed when both have; a short transfer of either is -EIO.  At most
@@ -70,6 +71,8 @@ struct nvme_engine {
 	bool files_registered;
 	bool bufs_registered;
 	uint32_t n_arena_bufs;
+	uint64_t *chunk_off;        /* n_arena_bufs chunks: offset and length in the span */
+	uint64_t *chunk_len;
 	uint8_t *arena;
 	uint64_t arena_bytes;
 	uint8_t *hdrs;              /* queue_depth * NVME_HDR_BYTES, registered last */
@@ -250,20 +253,39 @@ static int open_dev(struct nvme_engine *e, uint32_t i, const char *path, uint64_
 	return 0;
 }
 
+/* Cut the ranges into chunks of at most ARENA_CHUNK, none across two ranges. */
+static int plan_chunks(struct nvme_engine *e, const struct nvme_range *rg, uint32_t n_rg)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < n_rg; i++)
+		n += (uint32_t)((rg[i].bytes + ARENA_CHUNK - 1) / ARENA_CHUNK);
+	e->chunk_off = calloc(n ? n : 1, sizeof(uint64_t));
+	e->chunk_len = calloc(n ? n : 1, sizeof(uint64_t));
+	if (!e->chunk_off || !e->chunk_len)
+		return -ENOMEM;
+	n = 0;
+	for (uint32_t i = 0; i < n_rg; i++)
+		for (uint64_t off = 0; off < rg[i].bytes; off += ARENA_CHUNK, n++) {
+			e->chunk_off[n] = rg[i].off + off;
+			e->chunk_len[n] = rg[i].bytes - off < ARENA_CHUNK ? rg[i].bytes - off
+									 : ARENA_CHUNK;
+		}
+	e->n_arena_bufs = n;
+	return 0;
+}
+
 static void register_buffers(struct nvme_engine *e)
 {
-	uint32_t n = (uint32_t)((e->arena_bytes + ARENA_CHUNK - 1) / ARENA_CHUNK);
+	uint32_t n = e->n_arena_bufs;
 	struct iovec *iov = calloc(n + 1, sizeof(*iov));
 	int r;
 
 	if (!iov)
 		return;
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t off = (uint64_t)i * ARENA_CHUNK;
-
-		iov[i].iov_base = e->arena + off;
-		iov[i].iov_len = e->arena_bytes - off < ARENA_CHUNK ? e->arena_bytes - off
-								     : ARENA_CHUNK;
+		iov[i].iov_base = e->arena + e->chunk_off[i];
+		iov[i].iov_len = e->chunk_len[i];
 	}
 	iov[n].iov_base = e->hdrs;
 	iov[n].iov_len = (size_t)e->qd * NVME_HDR_BYTES;
@@ -276,7 +298,17 @@ static void register_buffers(struct nvme_engine *e)
 		return;
 	}
 	e->bufs_registered = true;
-	e->n_arena_bufs = n;
+}
+
+/* The registered chunk holding [off, off + len), or -1 (plain READ/WRITE then). */
+static int chunk_of(const struct nvme_engine *e, uint64_t off, uint64_t len)
+{
+	if (!e->bufs_registered)
+		return -1;
+	for (uint32_t i = 0; i < e->n_arena_bufs; i++)
+		if (off >= e->chunk_off[i] && off - e->chunk_off[i] < e->chunk_len[i])
+			return len <= e->chunk_len[i] - (off - e->chunk_off[i]) ? (int)i : -1;
+	return -1;
 }
 
 int nvme_open(struct nvme_engine **ret, const struct nvme_params *p, struct nvme_callbacks cb)
@@ -297,6 +329,15 @@ int nvme_open(struct nvme_engine **ret, const struct nvme_params *p, struct nvme
 	e->cb = cb;
 	e->arena = p->arena;
 	e->arena_bytes = p->arena_bytes;
+	if (p->n_ranges) {
+		r = plan_chunks(e, p->ranges, p->n_ranges);
+	} else {
+		struct nvme_range all = { 0, p->arena_bytes };
+
+		r = plan_chunks(e, &all, 1);
+	}
+	if (r < 0)
+		goto fail;
 	e->qd = p->queue_depth;
 	e->fault_rng = 0x9E3779B97F4A7C15ULL;
 	r = parse_faults(e, p->fault_spec);
@@ -395,6 +436,8 @@ void nvme_close(struct nvme_engine *e)
 	}
 	free(e->hdrs);
 	free(e->hdr_free);
+	free(e->chunk_off);
+	free(e->chunk_len);
 	free(e);
 }
 
@@ -464,9 +507,9 @@ static int file_of(const struct nvme_engine *e, uint32_t idx)
 static void start_block(struct nvme_engine *e, struct nreq *q)
 {
 	uint8_t *hb = e->hdrs + (size_t)q->hdr_idx * NVME_HDR_BYTES;
-	uint64_t dlen = ALIGN_UP(q->len), chunk = q->host_off / ARENA_CHUNK;
-	bool fixed_data = e->bufs_registered &&
-			  (q->host_off + dlen - 1) / ARENA_CHUNK == chunk;
+	uint64_t dlen = ALIGN_UP(q->len);
+	int chunk = chunk_of(e, q->host_off, dlen);
+	bool fixed_data = chunk >= 0;
 	struct io_uring_sqe *h, *d;
 	int fd = file_of(e, q->dev);
 
@@ -495,7 +538,7 @@ static void start_block(struct nvme_engine *e, struct nreq *q)
 			io_uring_prep_write(h, fd, hb, NVME_HDR_BYTES, q->dev_off);
 		if (fixed_data)
 			io_uring_prep_write_fixed(d, fd, e->arena + q->host_off, (unsigned)dlen,
-						  q->dev_off + NVME_HDR_BYTES, (int)chunk);
+						  q->dev_off + NVME_HDR_BYTES, chunk);
 		else
 			io_uring_prep_write(d, fd, e->arena + q->host_off, (unsigned)dlen,
 					    q->dev_off + NVME_HDR_BYTES);
@@ -507,7 +550,7 @@ static void start_block(struct nvme_engine *e, struct nreq *q)
 			io_uring_prep_read(h, fd, hb, NVME_HDR_BYTES, q->dev_off);
 		if (fixed_data)
 			io_uring_prep_read_fixed(d, fd, e->arena + q->host_off, (unsigned)dlen,
-						 q->dev_off + NVME_HDR_BYTES, (int)chunk);
+						 q->dev_off + NVME_HDR_BYTES, chunk);
 		else
 			io_uring_prep_read(d, fd, e->arena + q->host_off, (unsigned)dlen,
 					   q->dev_off + NVME_HDR_BYTES);

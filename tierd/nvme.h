@@ -39,6 +39,11 @@ struct nvme_callbacks {
 	void (*done)(void *ctx, enum nvme_op op, uint64_t cookie, int res, const struct nv_hdr *hdr);
 };
 
+/* A range of the host span backed by one memfd. */
+struct nvme_range {
+	uint64_t off, bytes;
+};
+
 struct nvme_params {
 	const char *paths[NVME_MAX_DEVS];
 	uint32_t n_paths;
@@ -47,8 +52,11 @@ struct nvme_params {
 	bool sqpoll;
 	bool direct;             /* O_DIRECT (falls back, with a log line, where refused) */
 	const char *journal_path;
-	uint8_t *arena;          /* host arena, registered as fixed buffers */
-	uint64_t arena_bytes;
+	uint8_t *arena;          /* the span of host arenas, I/O from and to base + offset */
+	uint64_t arena_bytes;    /* the span's bytes */
+	/* The memfd regions in the span, registered as fixed buffers region by region. */
+	const struct nvme_range *ranges;
+	uint32_t n_ranges;
 	const char *fault_spec;  /* test seam: see nvme_fault_parse() */
 };
 

@@ -39,7 +39,7 @@ void server_status_line(const struct server *s, char *buf, size_t len)
 
 	n = snprintf(buf, len, "%u clients, host %llu/%llu MiB, %llu blocks, policy %s",
 		     s->n_sessions, (unsigned long long)(st->used_bytes >> 20),
-		     (unsigned long long)(st->slab.arena_bytes >> 20),
+		     (unsigned long long)(st->host_capacity >> 20),
 		     (unsigned long long)st->ready_blocks, st->evict->name);
 	if (st->nvme && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, ", nvme %llu/%llu MiB",
@@ -108,6 +108,18 @@ static void on_diff(void *arg, const char *section, const char *key, const char 
 	char err[256];
 
 	if (!strcmp(section, "ns")) {
+		/*
+		 * The private arenas were mapped at start: a reload that adds, drops or
+		 * resizes one keeps the old rules whole, so no namespace ever loses its
+		 * arena (or gains access rules without one) while running.
+		 */
+		if (!nsrule_same_arenas(&x->in_force.ns_rules, &x->next->ns_rules)) {
+			log_warning("reload: namespace rules change the private arenas (ns.*.arena, "
+				    "or quota_host of a restricted namespace): the namespace rules take "
+				    "effect after a restart; the old ones stay until then");
+			x->restart++;
+			return;
+		}
 		/* Access rules and quotas: in force at once; salts only for empty namespaces. */
 		x->in_force.ns_rules = x->next->ns_rules;
 		x->s->cfg.ns_rules = x->next->ns_rules;

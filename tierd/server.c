@@ -119,6 +119,7 @@ static uint64_t random_seed(void)
 
 int server_init(struct server *s, const struct tierd_config *cfg)
 {
+	static struct store_arena arenas[HOST_REGIONS_MAX];
 	struct store_params sp;
 	struct epoll_event ev = { .events = EPOLLIN };
 	int r;
@@ -135,8 +136,17 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 	r = server_gpu_init(s);
 	if (r < 0)
 		goto fail;
+	for (uint32_t i = 1; i < s->arena.n_regions; i++) {
+		const struct host_region *g = &s->arena.region[i];
+
+		memcpy(arenas[i - 1].ns, g->ns, sizeof(arenas[i - 1].ns));
+		arenas[i - 1].start = g->start;
+		arenas[i - 1].bytes = g->bytes;
+	}
 	sp = (struct store_params){
 		.arena_bytes = s->arena.bytes,
+		.arenas = arenas,
+		.n_arenas = s->arena.n_regions - 1,
 		.arena = s->arena.base,
 		.max_namespaces = s->cfg.max_namespaces,
 		.evict = tier_evict_find(s->cfg.policy_evict),

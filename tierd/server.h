@@ -38,6 +38,7 @@ struct session {
 	uint32_t id;
 	uint32_t index;        /* in server.sessions */
 	bool hello_done;
+	bool maps_arenas;          /* HELLO said TIER_HELLO_ARENAS */
 	uint32_t bad_msgs;     /* consecutive malformed requests */
 	struct ucred cred;     /* SO_PEERCRED at accept */
 	gid_t groups[32];      /* SO_PEERGROUPS: its supplementary groups */
@@ -174,6 +175,8 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 void admin_fill_status(const struct server *s, struct tier_daemon_status *st);
 uint32_t admin_fill_clients(const struct server *s, struct tier_client_info *out, uint32_t max);
 uint32_t admin_fill_namespaces(const struct server *s, struct tier_ns_info *out, uint32_t max);
+/* The private arenas (namespace, start, size, used). */
+uint32_t admin_fill_arenas(const struct server *s, struct tier_arena_info *out, uint32_t max);
 /* Give the socket at path to group (daemon.socket_group); a missing group is a warning. */
 int admin_socket_group(const char *path, const char *group);
 

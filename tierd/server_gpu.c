@@ -65,7 +65,11 @@ int server_gpu_init(struct server *s)
 		return r;
 	}
 	g->pool_bytes = g->ops->pool_bytes(g->pool);
-	/* Pinned host memory makes the copies DMA at full speed; without it they still work. */
+	/*
+	 * Pinned host memory makes the copies DMA at full speed; without it they
+	 * still work.  Only the shared arena (at base): blocks of namespaces with
+	 * private arenas never go to the pool, which every client may import.
+	 */
 	if (g->ops->host_register) {
 		r = g->ops->host_register(g->dev, s->arena.base, s->arena.bytes);
 		if (r < 0)

@@ -228,6 +228,7 @@ static void journal_path(const struct server *s, char *buf, size_t len)
 
 int server_nvme_init(struct server *s)
 {
+	static struct nvme_range ranges[HOST_REGIONS_MAX];
 	struct nvme_params p = { 0 };
 	struct nvme_callbacks cb = { .ctx = s, .done = io_done };
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -254,8 +255,12 @@ int server_nvme_init(struct server *s)
 	p.sqpoll = s->cfg.nvme_sqpoll;
 	p.direct = s->cfg.nvme_direct;
 	p.journal_path = jpath;
+	for (uint32_t i = 0; i < s->arena.n_regions; i++)
+		ranges[i] = (struct nvme_range){ s->arena.region[i].start, s->arena.region[i].bytes };
 	p.arena = s->arena.base;
-	p.arena_bytes = s->arena.bytes;
+	p.arena_bytes = s->arena.span;
+	p.ranges = ranges;
+	p.n_ranges = s->arena.n_regions;
 	p.fault_spec = getenv("TIERD_FAULT_INJECT");
 	r = nvme_open(&s->nvme, &p, cb);
 	if (r < 0)

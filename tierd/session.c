@@ -70,27 +70,37 @@ static int do_hello(struct server *s, struct session *se, const struct tier_msg_
 		    const void *body)
 {
 	struct tier_msg_hello m;
-	struct tier_msg_hello_reply rep = { .abi_version = TIER_ABI_VERSION };
+	struct {
+		struct tier_msg_hello_reply r;
+		struct tier_msg_hello_span span;
+	} out = { .r.abi_version = TIER_ABI_VERSION };
+	struct tier_msg_hello_reply *rep = &out.r;
+	size_t rlen = sizeof(out.r);
 
 	memcpy(&m, body, sizeof(m));
 	if (m.abi_version != TIER_ABI_VERSION) {
 		log_notice("client %u (pid %d): ABI version %u, ours is %u: refused", se->id,
 			   (int)se->cred.pid, m.abi_version, TIER_ABI_VERSION);
-		send_reply(s, se, h, -EPROTO, &rep, sizeof(rep), -1);
+		send_reply(s, se, h, -EPROTO, rep, sizeof(*rep), -1);
 		return -EPROTO;
 	}
 	memcpy(se->name, m.name, sizeof(se->name));
 	se->name[sizeof(se->name) - 1] = 0;
-	rep.client_id = se->id;
-	rep.arena_bytes = s->arena.bytes;
-	rep.max_block_size = store_max_block_size(&s->store);
+	rep->client_id = se->id;
+	rep->arena_bytes = s->arena.bytes;
+	rep->max_block_size = store_max_block_size(&s->store);
+	if (m.flags & TIER_HELLO_ARENAS) {
+		se->maps_arenas = true;
+		out.span.span_bytes = s->arena.span;
+		rlen = sizeof(out);
+	}
 	se->hello_done = true;
 	log_debug("client %u: hello from pid %d uid %d (%s)", se->id, (int)se->cred.pid,
 		  (int)se->cred.uid, se->name);
 	if (!(m.flags & TIER_HELLO_NO_RING)) {
 		struct epoll_event ev = { .events = EPOLLIN,
 					  .data.ptr = (void *)((uintptr_t)se | 1) };
-		int r = ring_create(&se->ring, rep.max_block_size);
+		int r = ring_create(&se->ring, rep->max_block_size);
 
 		if (r < 0 || epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, se->ring.doorbell, &ev) < 0) {
 			log_warning("client %u: no rings (%s), ignoring: it uses the socket",
@@ -99,10 +109,10 @@ static int do_hello(struct server *s, struct session *se, const struct tier_msg_
 		} else {
 			int fds[3] = { s->arena.fd, se->ring.memfd, se->ring.doorbell };
 
-			return send_reply_fds(s, se, h, 0, &rep, sizeof(rep), fds, 3);
+			return send_reply_fds(s, se, h, 0, &out, rlen, fds, 3);
 		}
 	}
-	return send_reply(s, se, h, 0, &rep, sizeof(rep), s->arena.fd);
+	return send_reply(s, se, h, 0, &out, rlen, s->arena.fd);
 }
 
 static int do_stats(struct server *s, struct session *se, const struct tier_msg_hdr *h,
@@ -127,9 +137,11 @@ static int do_stats(struct server *s, struct session *se, const struct tier_msg_
  * Open (or create) a namespace for a client: its [ns.NAME] rule decides
  * whether this peer (SO_PEERCRED, SO_PEERGROUPS) may, and sets the quotas
  * and salt; from then on the client may name the namespace in operations.
+ * Its private arena, if it has one, is *ret_region: the memfd goes with this
+ * reply and nowhere else, so a client the rule refuses never holds it.
  */
 static int ns_open(struct server *s, struct session *se, const struct tier_msg_ns_open *m,
-		   uint32_t *ret_ns)
+		   uint32_t *ret_ns, const struct host_region **ret_region)
 {
 	const struct ns_rule *rule = nsrule_find(&s->cfg.ns_rules, m->name);
 	int r;
@@ -139,6 +151,13 @@ static int ns_open(struct server *s, struct session *se, const struct tier_msg_n
 		log_notice("client %u (pid %d uid %d): may not open namespace '%s'", se->id,
 			   (int)se->cred.pid, (int)se->cred.uid, m->name);
 		return -EACCES;
+	}
+	*ret_region = host_region_of(&s->arena, m->name);
+	if (*ret_region && !se->maps_arenas) {
+		log_notice("client %u (pid %d): namespace '%s' has a private arena and the client "
+			   "cannot map one (older libtier): refused", se->id, (int)se->cred.pid,
+			   m->name);
+		return -EOPNOTSUPP;
 	}
 	r = store_ns_open(&s->store, m->name, m->block_size, ret_ns);
 	if (r < 0)
@@ -295,13 +314,23 @@ static int handle(struct server *s, struct session *se, const struct tier_msg_hd
 		return do_hello(s, se, h, body);
 	case TIER_MSG_NS_OPEN: {
 		struct tier_msg_ns_open m;
-		struct tier_msg_ns_reply rep = { 0 };
+		struct {
+			struct tier_msg_ns_reply r;
+			struct tier_msg_ns_arena a;
+		} rep = { 0 };
+		const struct host_region *g = NULL;
+		size_t rlen = se->maps_arenas ? sizeof(rep) : sizeof(rep.r);
 
 		memcpy(&m, body, sizeof(m));
-		r = ns_open(s, se, &m, &rep.ns);
-		if (r == 0)
-			rep.block_size = m.block_size;
-		return send_reply(s, se, h, r, &rep, r == 0 ? sizeof(rep) : 0, -1);
+		r = ns_open(s, se, &m, &rep.r.ns, &g);
+		if (r < 0)
+			return send_reply(s, se, h, r, NULL, 0, -1);
+		rep.r.block_size = m.block_size;
+		if (g) {
+			rep.a.start = g->start;
+			rep.a.bytes = g->bytes;
+		}
+		return send_reply(s, se, h, 0, &rep, rlen, g ? g->fd : -1);
 	}
 	case TIER_MSG_STATS:
 		return do_stats(s, se, h, body);

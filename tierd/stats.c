@@ -30,7 +30,7 @@ uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct
 	st->n_tiers = 1;
 	host = &st->tiers[0];
 	strcpy(host->name, "host");
-	host->capacity_bytes = sto->slab.arena_bytes;
+	host->capacity_bytes = sto->host_capacity; /* the shared arena and every private one */
 	host->used_bytes = sto->used_bytes;
 	host->blocks = sto->host_blocks;
 	host->pinned_blocks = sto->pinned_blocks;

@@ -130,6 +130,33 @@ static uint64_t nv_extent_bytes(uint64_t dev_bytes)
 	return e;
 }
 
+/* Domains: the shared arena at 0, then the private arenas where they were mapped. */
+static int doms_init(struct store *st, const struct store_params *p)
+{
+	int r;
+
+	if (p->n_arenas > STORE_DOMS_MAX - 1)
+		return -EINVAL;
+	st->n_dom = 1 + p->n_arenas;
+	for (uint32_t d = 0; d < st->n_dom; d++) {
+		struct store_dom *dom = &st->dom[d];
+		uint64_t bytes = d ? p->arenas[d - 1].bytes : p->arena_bytes;
+
+		if (d) {
+			memcpy(dom->ns, p->arenas[d - 1].ns, sizeof(dom->ns));
+			dom->base = p->arenas[d - 1].start;
+			if (dom->base < st->span_bytes || dom->base % SLAB_EXTENT_BYTES)
+				return -EINVAL; /* overlapping or misaligned */
+		}
+		r = slab_init(&dom->slab, bytes, SLAB_EXTENT_BYTES);
+		if (r < 0)
+			return r;
+		st->span_bytes = dom->base + dom->slab.arena_bytes;
+		st->host_capacity += dom->slab.arena_bytes;
+	}
+	return 0;
+}
+
 int store_init(struct store *st, const struct store_params *p)
 {
 	struct tier_policy_params pp;
@@ -140,14 +167,14 @@ int store_init(struct store *st, const struct store_params *p)
 	st->free_slot = SLOT_NONE;
 	st->arena = p->arena;
 	st->io = p->io;
-	r = slab_init(&st->slab, p->arena_bytes, SLAB_EXTENT_BYTES);
+	r = doms_init(st, p);
 	if (r < 0)
-		return r;
+		goto fail;
 	/*
 	 * Every host block spans at least SLAB_ALIGN bytes and every NVMe block
 	 * a header and a page: this many slots never run out.
 	 */
-	slots = st->slab.arena_bytes / SLAB_ALIGN;
+	slots = st->host_capacity / SLAB_ALIGN;
 	if (p->nv_devs)
 		slots += (uint64_t)p->nv_devs * (p->nv_dev_bytes / (NVME_HDR_BYTES + SLAB_ALIGN));
 	if (slots >= SLOT_NONE)
@@ -161,13 +188,13 @@ int store_init(struct store *st, const struct store_params *p)
 		r = -ENOMEM;
 		goto fail;
 	}
-	st->host_owner = malloc((st->slab.arena_bytes / SLAB_ALIGN) * sizeof(uint32_t));
+	st->host_owner = malloc((st->span_bytes / SLAB_ALIGN) * sizeof(uint32_t));
 	st->ns = calloc(p->max_namespaces, sizeof(struct ns));
 	if (!st->host_owner || !st->ns) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	memset(st->host_owner, 0xff, (st->slab.arena_bytes / SLAB_ALIGN) * sizeof(uint32_t));
+	memset(st->host_owner, 0xff, (st->span_bytes / SLAB_ALIGN) * sizeof(uint32_t));
 	st->max_ns = p->max_namespaces;
 	st->seed = p->seed;
 	pp = (struct tier_policy_params){ .max_slots = st->max_slots };
@@ -211,8 +238,7 @@ int store_init(struct store *st, const struct store_params *p)
 		}
 		nv->admit = p->nv_admit;
 		nv->demote_max = p->nv_demote_max ? p->nv_demote_max : 32;
-		nv->high_bytes = st->slab.arena_bytes / 100 * p->high_pct;
-		nv->low_bytes = st->slab.arena_bytes / 100 * p->low_pct;
+		store_set_watermarks(st, p->high_pct, p->low_pct);
 		r = journal_init(&nv->journal, 0);
 		if (r < 0)
 			goto fail;
@@ -251,7 +277,8 @@ void store_deinit(struct store *st)
 	free(st->host_owner);
 	if (st->blocks)
 		munmap(st->blocks, (size_t)st->max_slots * sizeof(struct block));
-	slab_deinit(&st->slab);
+	for (uint32_t d = 0; d < st->n_dom; d++)
+		slab_deinit(&st->dom[d].slab);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -260,7 +287,8 @@ static uint32_t host_capacity_blocks(const struct store *st)
 {
 	if (!st->n_ns)
 		return 0;
-	return (uint32_t)(st->slab.arena_bytes / st->slab.classes[st->ns[0].cls].stride);
+	return (uint32_t)(st->host_capacity /
+			  st->dom[st->ns[0].dom].slab.classes[st->ns[0].cls].stride);
 }
 
 static int evict_replace(struct store *st, const struct tier_evict_ops *ops)
@@ -317,18 +345,32 @@ void store_ns_configure(struct store *st, uint32_t id, bool restricted, uint64_t
 	}
 }
 
-uint64_t store_max_block_size(const struct store *st)
+static uint64_t dom_max_block_size(const struct store_dom *d)
 {
 	/* A quarter of the arena: eviction always has other blocks to work with. */
-	uint64_t m = st->slab.arena_bytes / 4;
+	uint64_t m = d->slab.arena_bytes / 4;
 
 	return m > STORE_BLOCK_MAX ? STORE_BLOCK_MAX : m;
+}
+
+uint64_t store_max_block_size(const struct store *st)
+{
+	return dom_max_block_size(&st->dom[0]);
+}
+
+uint32_t store_dom_find(const struct store *st, const char *name)
+{
+	for (uint32_t d = 1; d < st->n_dom; d++)
+		if (strcmp(st->dom[d].ns, name) == 0)
+			return d;
+	return 0;
 }
 
 int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint32_t *ret_ns)
 {
 	size_t len = strnlen(name, TIER_NAME_MAX + 1);
 	struct ns *n;
+	uint32_t dom;
 	int cls, nv_cls = 0, r;
 
 	if (len == 0 || len > TIER_NAME_MAX)
@@ -340,11 +382,12 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 			*ret_ns = i;
 			return 0;
 		}
-	if (block_size == 0 || block_size > store_max_block_size(st))
+	dom = store_dom_find(st, name);
+	if (block_size == 0 || block_size > dom_max_block_size(&st->dom[dom]))
 		return -EINVAL;
 	if (st->n_ns == st->max_ns)
 		return -ENOSPC;
-	cls = slab_class_for(&st->slab, block_size);
+	cls = slab_class_for(&st->dom[dom].slab, block_size);
 	if (cls < 0)
 		return cls;
 	/* Classes are created in the same order on every device: one id for all. */
@@ -360,11 +403,16 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 		return r;
 	memcpy(n->name, name, len);
 	n->block_size = block_size;
+	n->dom = dom;
 	n->cls = (uint32_t)cls;
 	n->nv_cls = (uint32_t)nv_cls;
-	/* A block the pool cannot hold only means no GPU copies for this namespace. */
+	/*
+	 * A block the pool cannot hold only means no GPU copies for this
+	 * namespace.  Every client may import the pool: a namespace with a
+	 * private arena keeps its blocks out of it.
+	 */
 	n->gpu_cls = SLAB_NONE;
-	if (st->gpu.on && block_size <= st->gpu.slab.arena_bytes / 4) {
+	if (st->gpu.on && dom == 0 && block_size <= st->gpu.slab.arena_bytes / 4) {
 		int gc = slab_class_for(&st->gpu.slab, block_size);
 
 		if (gc >= 0)
@@ -471,7 +519,7 @@ int store_alloc(struct store *st, struct holder *h, uint32_t ns, tier_handle *re
 	if (!hold) {
 		if (s != SLOT_NONE)
 			store_slot_free(st, s);
-		slab_free(&st->slab, (uint64_t)off);
+		store_host_free(st, ns, (uint64_t)off);
 		return s == SLOT_NONE ? -ENOSPC : -ENOMEM;
 	}
 	*hold = HOLD_WRITING;
@@ -680,7 +728,7 @@ static int promote(struct store *st, uint32_t s, bool prefetch)
 		return (int)off;
 	/* b may have been evicted from NVMe to make host room: check again. */
 	if (b->state != BLOCK_READY || !(b->res & RES_NVME) || (b->flags & BLOCK_DROPPED)) {
-		slab_free(&st->slab, (uint64_t)off);
+		store_host_free(st, b->ns, (uint64_t)off);
 		return -ENOENT;
 	}
 	store_host_attach(st, s, (uint64_t)off);

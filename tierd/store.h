@@ -79,7 +79,8 @@ struct block {
 struct ns {
 	char name[TIER_NAME_MAX + 1];
 	uint64_t block_size;
-	uint32_t cls;        /* host size class */
+	uint32_t dom;        /* host access domain (0: the shared arena) */
+	uint32_t cls;        /* host size class, in its domain */
 	uint32_t nv_cls;     /* NVMe size class (same id on every device) */
 	uint32_t gpu_cls;    /* GPU pool size class; SLAB_NONE: no GPU tier or too large */
 	uint64_t blocks;     /* ready, in the index */
@@ -130,8 +131,33 @@ struct store_io {
 			   uint64_t len);
 };
 
+/* A namespace's private arena in the daemon's offset space. */
+struct store_arena {
+	char ns[TIER_NAME_MAX + 1];
+	uint64_t start, bytes;
+};
+
+#define STORE_DOMS_MAX 65
+
+/*
+ * A host access domain: the shared arena (domain 0, at offset 0) or one
+ * namespace's private arena.  A namespace's blocks take host memory only in
+ * its domain, and making room there evicts only that domain's blocks, so a
+ * private arena's bytes never hold another namespace's block and vice versa.
+ */
+struct store_dom {
+	char ns[TIER_NAME_MAX + 1];  /* the namespace it belongs to; "" for the shared arena */
+	uint64_t base;               /* its first byte in the offset space */
+	struct slab_alloc slab;      /* offsets relative to base */
+	uint64_t used_bytes;         /* host bytes of its blocks */
+	uint64_t demote_bytes;       /* what its in-flight demotions will free */
+	uint64_t high_bytes, low_bytes; /* demotion watermarks */
+};
+
 struct store_params {
-	uint64_t arena_bytes;
+	uint64_t arena_bytes;      /* the shared arena, at offset 0 */
+	const struct store_arena *arenas; /* private arenas (n_arenas, at most STORE_DOMS_MAX - 1) */
+	uint32_t n_arenas;
 	uint8_t *arena;            /* for checksums (may be NULL without NVMe) */
 	uint32_t max_namespaces;
 	const struct tier_evict_ops *evict;
@@ -173,8 +199,6 @@ struct store_nv {
 	uint64_t checksum_failures, io_errors;
 	uint32_t demote_inflight, demote_max;
 	uint32_t writes_inflight;
-	uint64_t demote_bytes;  /* host bytes that in-flight demotions will free */
-	uint64_t high_bytes, low_bytes;
 	struct journal journal;
 };
 
@@ -198,8 +222,11 @@ struct store {
 	uint32_t max_slots;
 	uint32_t used_slots;    /* high-water mark */
 	uint32_t free_slot;     /* free list head */
-	struct slab_alloc slab;
-	uint32_t *host_owner;   /* arena offset / SLAB_ALIGN -> slot */
+	struct store_dom dom[STORE_DOMS_MAX]; /* host access domains; dom[0]: the shared arena */
+	uint32_t n_dom;
+	uint64_t span_bytes;    /* the offset space: every domain */
+	uint64_t host_capacity; /* bytes of every domain together */
+	uint32_t *host_owner;   /* offset / SLAB_ALIGN -> slot */
 	uint8_t *arena;
 	uint64_t seed;
 	struct ns *ns;
@@ -225,9 +252,12 @@ struct store {
 int store_init(struct store *st, const struct store_params *p);
 void store_deinit(struct store *st);
 
-/* Largest block size a namespace may have (a quarter of the arena, at most 1 GiB). */
+/* Largest block size a namespace may have (a quarter of its arena, at most 1 GiB). */
 #define STORE_BLOCK_MAX (1ULL << 30)
+/* For the shared arena. */
 uint64_t store_max_block_size(const struct store *st);
+/* The domain of a namespace called name: its private arena's, else 0 (shared). */
+uint32_t store_dom_find(const struct store *st, const char *name);
 
 /*
  * Quotas and salt of namespace id (from its [ns.NAME] rule).  The salt only
@@ -362,11 +392,24 @@ static inline tier_handle store_handle(const struct store *st, uint32_t slot)
 	return ((uint64_t)st->blocks[slot].gen << 32) | slot;
 }
 
+static inline struct store_dom *store_dom_of(struct store *st, uint32_t ns)
+{
+	return &st->dom[st->ns[ns].dom];
+}
+
+/* Host bytes block b takes (its class's stride in its namespace's domain). */
+static inline uint64_t store_host_stride(const struct store *st, const struct block *b)
+{
+	return st->dom[st->ns[b->ns].dom].slab.classes[b->cls].stride;
+}
+
 uint64_t key_fingerprint(tier_key k);
 uint32_t store_slot_alloc(struct store *st);
 void store_slot_free(struct store *st, uint32_t s);
 /* Host memory for a block of class cls: its offset, or -ENOSPC / -EINPROGRESS. */
 int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls);
+/* Give back host memory at off that store_host_room returned for namespace ns. */
+void store_host_free(struct store *st, uint32_t ns, uint64_t off);
 void store_host_attach(struct store *st, uint32_t s, uint64_t off);
 void store_host_detach(struct store *st, uint32_t s);
 /* Forget a block entirely (index, policies, NVMe copy, memory), or defer while busy. */

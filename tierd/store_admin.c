@@ -68,8 +68,10 @@ int store_set_admit(struct store *st, const struct tier_admit_ops *ops)
 void store_set_watermarks(struct store *st, uint32_t high_pct, uint32_t low_pct)
 {
 	/* The same arithmetic as store_init; store_balance acts on the next turn. */
-	st->nv.high_bytes = st->slab.arena_bytes / 100 * high_pct;
-	st->nv.low_bytes = st->slab.arena_bytes / 100 * low_pct;
+	for (uint32_t d = 0; d < st->n_dom; d++) {
+		st->dom[d].high_bytes = st->dom[d].slab.arena_bytes / 100 * high_pct;
+		st->dom[d].low_bytes = st->dom[d].slab.arena_bytes / 100 * low_pct;
+	}
 }
 
 int store_ns_find(const struct store *st, const char *name, uint32_t *ret_ns)

@@ -32,6 +32,7 @@ static const size_t body_size[TIER_MSG__MAX] = {
 	[TIER_MSG_NS_DROP] = sizeof(struct tier_msg_ns_drop),
 	[TIER_MSG_GPU_POOL] = sizeof(struct tier_msg_gpu_pool),
 	[TIER_MSG_ACQUIRE_GPU] = sizeof(struct tier_msg_key),
+	[TIER_MSG_ARENAS] = sizeof(struct tier_msg_admin),
 };
 
 /* The administration messages (body length already checked). */
@@ -60,7 +61,7 @@ static int validate_admin(uint16_t type, const unsigned char *body)
 		memcpy(&m, body, sizeof(m));
 		return !memchr(m.name, 0, sizeof(m.name)) || !m.name[0] ? -EINVAL : 0;
 	}
-	default: { /* STATUS, CLIENTS, NAMESPACES, CONFIG */
+	default: { /* STATUS, CLIENTS, NAMESPACES, CONFIG, ARENAS */
 		struct tier_msg_admin m;
 
 		memcpy(&m, body, sizeof(m));
@@ -116,7 +117,7 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 
 		memcpy(&m, body, sizeof(m));
 		if (hello_done || !memchr(m.name, 0, sizeof(m.name)) ||
-		    (m.flags & ~(uint32_t)TIER_HELLO_NO_RING) || m.pad)
+		    (m.flags & ~(uint32_t)(TIER_HELLO_NO_RING | TIER_HELLO_ARENAS)) || m.pad)
 			return -EINVAL;
 		break;
 	}
@@ -143,6 +144,7 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 	case TIER_MSG_POLICY:
 	case TIER_MSG_EVICT:
 	case TIER_MSG_NS_DROP:
+	case TIER_MSG_ARENAS:
 		if (validate_admin(h.type, body) < 0)
 			return -EINVAL;
 		break;

@@ -123,10 +123,18 @@ static json_object *tier_json(const struct tier_tier_stats *t)
 	return o;
 }
 
-static json_object *stats_json(const struct tier_stats *s, const struct tier_ns_stats *ns, int n)
+/* The private arenas a stats call shows besides the struct (tier_admin_arenas). */
+struct arenas {
+	struct tier_arena_info a[MAX_NS];
+	int n;
+};
+
+static json_object *stats_json(const struct tier_stats *s, const struct tier_ns_stats *ns, int n,
+			       const struct arenas *ar)
 {
 	json_object *o = json_object_new_object(), *tiers = json_object_new_array();
 	json_object *nss = json_object_new_array(), *ops = json_object_new_object();
+	json_object *arr = json_object_new_array();
 
 	json_object_object_add(o, "version", json_object_new_string(s->version));
 	json_object_object_add(o, "uptime_s", json_object_new_uint64(s->uptime_s));
@@ -147,6 +155,17 @@ static json_object *stats_json(const struct tier_stats *s, const struct tier_ns_
 		json_object_array_add(nss, x);
 	}
 	json_object_object_add(o, "namespaces", nss);
+	/* Private arenas: in addition to host.size, inside the host tier's capacity_bytes. */
+	for (int i = 0; i < ar->n; i++) {
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "namespace", json_object_new_string(ar->a[i].name));
+		json_object_object_add(x, "start", json_object_new_uint64(ar->a[i].start));
+		json_object_object_add(x, "capacity_bytes", json_object_new_uint64(ar->a[i].bytes));
+		json_object_object_add(x, "used_bytes", json_object_new_uint64(ar->a[i].used_bytes));
+		json_object_array_add(arr, x);
+	}
+	json_object_object_add(o, "arenas", arr);
 #define OP(f) json_object_object_add(ops, #f, json_object_new_uint64(s->ops.f))
 	OP(alloc);
 	OP(commit);
@@ -179,7 +198,8 @@ void tierctl_human_bytes(uint64_t b, char *buf, size_t len)
 	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
 }
 
-static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *ns, int n)
+static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *ns, int n,
+			const struct arenas *ar)
 {
 	printf("tierd %s  up %" PRIu64 " s  clients %" PRIu64 "  policy %s\n\n", s->version,
 	       s->uptime_s, s->clients, s->policy_evict);
@@ -214,6 +234,19 @@ static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *
 		       t->checksum_failures, t->read_p50_us, t->read_p99_us, t->write_p50_us,
 		       t->write_p99_us);
 	}
+	if (ar->n)
+		printf("\n%s%-24s %12s %12s %6s%s   (private arenas: in addition to host.size, "
+		       "counted in host)\n",
+		       tierctl_bold(), "PRIVATE ARENA", "CAPACITY", "USED", "USE%", tierctl_reset());
+	for (int i = 0; i < ar->n; i++) {
+		char cap[32], used[32];
+
+		tierctl_human_bytes(ar->a[i].bytes, cap, sizeof(cap));
+		tierctl_human_bytes(ar->a[i].used_bytes, used, sizeof(used));
+		printf("%-24s %12s %12s %5.1f%%\n", ar->a[i].name, cap, used,
+		       ar->a[i].bytes ? 100.0 * (double)ar->a[i].used_bytes / (double)ar->a[i].bytes
+				      : 0.0);
+	}
 	printf("\n%s%-24s %12s %10s %12s %12s %8s%s\n", tierctl_bold(), "NAMESPACE", "BLOCK SIZE",
 	       "BLOCKS", "HITS", "MISSES", "HIT%", tierctl_reset());
 	for (int i = 0; i < n; i++) {
@@ -242,12 +275,18 @@ static int stats_once(tier_client *c, enum stats_format fmt)
 	struct tier_daemon_status st = { .size = sizeof(st) };
 	int n, r;
 
+	static struct arenas ar;
+
 	n = tier_stats_get(c, &s, ns, MAX_NS);
 	if (n < 0)
 		return tierctl_fail("stats", n);
+	/* A daemon from before private arenas refuses the request: it has none. */
+	ar.n = tier_admin_arenas(c, ar.a, MAX_NS);
+	if (ar.n < 0)
+		ar.n = 0;
 	switch (fmt) {
 	case FMT_JSON: {
-		json_object *o = stats_json(&s, ns, n);
+		json_object *o = stats_json(&s, ns, n, &ar);
 
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 							   JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -266,7 +305,7 @@ static int stats_once(tier_client *c, enum stats_format fmt)
 			return tierctl_fail("stats", -EIO);
 		break;
 	default:
-		stats_table(&s, ns, n);
+		stats_table(&s, ns, n, &ar);
 		break;
 	}
 	fflush(stdout);

@@ -261,7 +261,7 @@ static void check_books(void)
 		pins += b->pins;
 		/* Host memory: writing, host-resident, or being promoted into it. */
 		if (b->state == BLOCK_WRITING || (b->res & RES_HOST) || (b->io & IO_READ))
-			used += st.slab.classes[b->cls].stride;
+			used += store_host_stride(&st, b);
 	}
 	for (uint32_t i = 0; i < st.n_ns; i++)
 		ready += st.ns[i].blocks;

@@ -32,7 +32,8 @@ static size_t fixed_body(uint16_t type)
 	case TIER_MSG_STATUS:
 	case TIER_MSG_CLIENTS:
 	case TIER_MSG_NAMESPACES:
-	case TIER_MSG_CONFIG: return sizeof(struct tier_msg_admin);
+	case TIER_MSG_CONFIG:
+	case TIER_MSG_ARENAS: return sizeof(struct tier_msg_admin);
 	case TIER_MSG_POLICY: return sizeof(struct tier_msg_policy);
 	case TIER_MSG_EVICT: return sizeof(struct tier_msg_evict);
 	case TIER_MSG_NS_DROP: return sizeof(struct tier_msg_ns_drop);
@@ -96,7 +97,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			memcpy(&m, b, sizeof(m));
 			assert(strnlen(m.name, sizeof(m.name)) < sizeof(m.name));
-			assert((m.flags & ~(uint32_t)TIER_HELLO_NO_RING) == 0 && m.pad == 0);
+			assert((m.flags & ~(uint32_t)(TIER_HELLO_NO_RING | TIER_HELLO_ARENAS)) == 0 &&
+			       m.pad == 0);
 		}
 		/* Touch the whole body, as the handlers do. */
 		{

@@ -31,6 +31,15 @@
 static struct tdaemon *live[MAX_DAEMONS];
 static pid_t owner;
 
+void t_unlink_nvme(const char *path)
+{
+	char j[512];
+
+	unlink(path);
+	snprintf(j, sizeof(j), "%s.journal", path);
+	unlink(j);
+}
+
 void t_msleep(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

@@ -92,6 +92,9 @@ bool t_verify(const void *p, size_t len, tier_key key);
 /* The key of block i of test chain "seed": tier_key_next over (seed, i). */
 tier_key t_key(uint32_t seed, uint32_t i);
 
+/* Remove an NVMe image a test made and its journal (path + ".journal"). */
+void t_unlink_nvme(const char *path);
+
 /* Sleep ms milliseconds. */
 void t_msleep(int ms);
 

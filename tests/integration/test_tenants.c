@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Tenants against the real daemon: access rules decided by SO_PEERCRED
- * (a client running as nobody), quotas that evict only the namespace's own
- * blocks, salted namespaces, refused handles counted, pin leases, and a
- * request on a hung NVMe read failing with -ETIMEDOUT.
+ * (a client running as nobody), private arenas whose bytes a refused client
+ * cannot reach, quotas that evict only the namespace's own blocks, salted
+ * namespaces, refused handles counted, pin leases, and a request on a hung
+ * NVMe read failing with -ETIMEDOUT.
  */
 #include <errno.h>
 #include <grp.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -78,8 +80,10 @@ START_TEST(test_access_rules)
 	tier_client *c;
 	uint32_t secret, shared;
 
+	/* "shared" says it may share the arena; "secret" gets its own. */
 	tdaemon_start(&d, "32M", "daemon.socket_group=nogroup", "ns.secret.owner=root",
-		      "ns.shared.groups=nogroup", NULL);
+		      "ns.secret.arena=4M", "ns.shared.groups=nogroup", "ns.shared.arena=shared",
+		      NULL);
 	/* nobody reaches the socket through its group (the directory is ours: open it up). */
 	ck_assert_int_eq(chmod(d.dir, 0755), 0);
 	c = t_connect(&d);
@@ -97,6 +101,237 @@ START_TEST(test_access_rules)
 	tier_close(c);
 	ck_assert_int_eq(tdaemon_stop(&d), 0);
 	tdaemon_cleanup(&d);
+}
+END_TEST
+
+/* The start of this process's mapping whose /proc/self/maps line contains what (0: none). */
+static uintptr_t map_start(const char *what)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	uintptr_t start = 0;
+
+	if (!f)
+		return 0;
+	while (!start && fgets(line, sizeof(line), f))
+		if (strstr(line, what))
+			start = (uintptr_t)strtoull(line, NULL, 16);
+	fclose(f);
+	return start;
+}
+
+/* Whether any of this process's descriptors is a memfd called what. */
+static bool fd_named(const char *what)
+{
+	char path[64], target[256];
+	bool found = false;
+
+	for (int fd = 0; fd < 1024 && !found; fd++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		found = strstr(target, what) != NULL;
+	}
+	return found;
+}
+
+struct peek {
+	const char *sock;
+	uint64_t off;     /* a vault block's offset in the arena offset space */
+	uint32_t vault;   /* the vault's namespace id */
+};
+
+/*
+ * nobody: connects, is refused the vault, holds no fd of it, and faults
+ * reading there.  A process of its own (the test binary run again with
+ * --peek): a forked copy of the test would inherit the allowed client's
+ * mappings.
+ */
+static int peek_as_nobody(void *arg)
+{
+	const struct peek *p = arg;
+	tier_client *c;
+	uint32_t ns;
+	tier_handle h;
+	uintptr_t base;
+	pid_t pid;
+	int st, pfd[2];
+
+	T_CHILD_CHECK(setgroups(0, NULL) == 0 && setgid(65534) == 0 && setuid(65534) == 0);
+	T_CHILD_CHECK(tier_connect(p->sock, &c) == 0);
+	T_CHILD_CHECK(tier_namespace(c, "vault", BS, &ns) == -EACCES);
+	T_CHILD_CHECK(tier_acquire(c, p->vault, key_of(1), &h) == -EACCES);
+	/* Its own namespace works (so it is connected and mapped). */
+	T_CHILD_CHECK(tier_namespace(c, "pub", BS, &ns) == 0);
+	T_CHILD_CHECK(tier_lookup(c, ns, (tier_key[]){ key_of(500) }, 1) == 1);
+	/* (a) No descriptor and no mapping of the vault's memfd. */
+	T_CHILD_CHECK(!fd_named("tierd-ns-"));
+	T_CHILD_CHECK(!map_start("tierd-ns-"));
+	base = map_start("tierd-host");
+	T_CHILD_CHECK(base != 0);
+	/* The kernel will not copy from there either. */
+	T_CHILD_CHECK(pipe(pfd) == 0);
+	T_CHILD_CHECK(write(pfd[1], (void *)(base + p->off), 16) < 0 && errno == EFAULT);
+	/* (b) A read at base + off faults. */
+	pid = fork();
+	if (pid == 0) {
+		struct sigaction sa = { .sa_handler = SIG_DFL };
+
+		sigaction(SIGSEGV, &sa, NULL);
+		_exit(*(volatile uint8_t *)(base + p->off) == 0x5a ? 3 : 4);
+	}
+	T_CHILD_CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+	T_CHILD_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
+	tier_close(c);
+	return 0;
+}
+
+static int exec_peek(void *arg)
+{
+	const struct peek *p = arg;
+	char off[32], vault[16];
+
+	snprintf(off, sizeof(off), "%llu", (unsigned long long)p->off);
+	snprintf(vault, sizeof(vault), "%u", p->vault);
+	execl("/proc/self/exe", "test_tenants", "--peek", p->sock, off, vault, (char *)NULL);
+	return 127;
+}
+
+/* Every vault block i in [0, n) reads back exactly through c. */
+static void vault_verify(tier_client *c, uint32_t ns, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		tier_handle h;
+
+		ck_assert_int_eq(tier_acquire(c, ns, key_of(i), &h), 0);
+		ck_assert(t_verify(tier_data(c, h), BS, key_of(i)));
+		ck_assert_int_eq(tier_release(c, h), 0);
+	}
+}
+
+static void vault_put(tier_client *c, uint32_t ns, uint64_t i)
+{
+	tier_handle h;
+
+	ck_assert_int_eq(tier_alloc(c, ns, &h), 0);
+	t_fill(tier_data(c, h), BS, key_of(i));
+	ck_assert_int_eq(tier_commit(c, h, key_of(i)), 0);
+}
+
+static const struct tier_tier_stats *tier_named(const struct tier_stats *s, const char *name)
+{
+	for (uint32_t i = 0; i < s->n_tiers; i++)
+		if (!strcmp(s->tiers[i].name, name))
+			return &s->tiers[i];
+	return NULL;
+}
+
+/*
+ * A restricted namespace with a private arena: root writes it (more than the
+ * arena holds, so blocks go to NVMe and come back), nobody cannot reach a
+ * byte of it, the shared arena's blocks stay where they are, and the bytes
+ * survive tier_reconnect and a restart of the daemon (recovered from NVMe
+ * into the private arena).
+ */
+START_TEST(test_private_arena)
+{
+	static const uint64_t n = 100; /* 6.25 MiB of 64 KiB blocks in a 4 MiB arena */
+	struct tdaemon d;
+	struct tier_stats s;
+	struct tier_arena_info ar[4];
+	struct peek pk;
+	tier_client *c;
+	uint32_t vault, pub;
+	tier_handle h;
+	char path[200], opt[240];
+	uintptr_t base;
+
+	snprintf(path, sizeof(path), "/var/tmp/tierd-arena-%d.img", (int)getpid());
+	snprintf(opt, sizeof(opt), "nvme.path=%s", path);
+	tdaemon_start(&d, "16M", "daemon.socket_group=nogroup", opt, "nvme.size=64M",
+		      "ns.vault.owner=root", "ns.vault.arena=4M", NULL);
+	ck_assert_int_eq(chmod(d.dir, 0755), 0);
+	c = t_connect(&d);
+	ck_assert_int_eq(tier_namespace(c, "vault", BS, &vault), 0);
+	ck_assert_int_eq(tier_namespace(c, "pub", BS, &pub), 0);
+	for (uint64_t i = 500; i < 540; i++)
+		put(c, pub, i);
+	for (uint64_t i = 0; i < n; i++)
+		vault_put(c, vault, i);
+	/* The vault made room among its own blocks: every pub block is still in memory. */
+	ck_assert_uint_eq(ns_info(c, "pub")->host_bytes, 40ull * BS);
+	ck_assert_int_eq(tier_admin_arenas(c, ar, 4), 1);
+	ck_assert_str_eq(ar[0].name, "vault");
+	ck_assert_uint_eq(ar[0].bytes, 4u << 20);
+	ck_assert_uint_le(ar[0].used_bytes, 4u << 20);
+	ck_assert_uint_eq(ar[0].used_bytes, ns_info(c, "vault")->host_bytes);
+	s.size = sizeof(s);
+	ck_assert_int_ge(tier_stats_get(c, &s, NULL, 0), 0);
+	ck_assert_uint_eq(tier_named(&s, "host")->capacity_bytes, (16u + 4u) << 20);
+
+	/* The allowed client maps the vault; where does its newest block lie? */
+	ck_assert(fd_named("tierd-ns-vault") == false); /* mapped, the fd itself closed */
+	ck_assert_uint_ne(map_start("tierd-ns-vault"), 0);
+	base = map_start("tierd-host");
+	ck_assert_uint_ne(base, 0);
+	ck_assert_int_eq(tier_acquire(c, vault, key_of(n - 1), &h), 0);
+	pk = (struct peek){ .sock = d.sock, .vault = vault,
+			    .off = (uint64_t)((uintptr_t)tier_data(c, h) - base) };
+	ck_assert_uint_ge(pk.off, ar[0].start);
+	ck_assert_uint_lt(pk.off, ar[0].start + ar[0].bytes);
+	ck_assert_int_eq(tier_release(c, h), 0);
+	t_run_child(exec_peek, &pk, 10000);
+
+	/* (c) Every byte back, the evicted ones promoted from NVMe into the vault. */
+	vault_verify(c, vault, n);
+	s.size = sizeof(s);
+	ck_assert_int_ge(tier_stats_get(c, &s, NULL, 0), 0);
+	ck_assert_uint_gt(tier_named(&s, "nvme")->promotions, 0);
+	for (uint64_t i = 500; i < 540; i++)
+		ck_assert_int_eq(tier_lookup(c, pub, (tier_key[]){ key_of(i) }, 1), 1);
+	/* A new connection maps the vault again when it reopens it. */
+	ck_assert_int_eq(tier_reconnect(c), 0);
+	ck_assert_uint_eq(map_start("tierd-ns-vault"), 0);
+	ck_assert_int_eq(tier_namespace(c, "vault", BS, &vault), 0);
+	ck_assert_uint_ne(map_start("tierd-ns-vault"), 0);
+	vault_verify(c, vault, n);
+	ck_assert_int_eq(tier_flush(c, vault), 0);
+	tier_close(c);
+	ck_assert_int_eq(tdaemon_stop(&d), 0);
+	tdaemon_cleanup(&d);
+
+	/* Restarted: the journal brings the blocks back, into the vault's arena. */
+	tdaemon_start(&d, "16M", opt, "nvme.size=64M", "ns.vault.owner=root",
+		      "ns.vault.arena=4M", NULL);
+	c = t_connect(&d);
+	ck_assert_int_eq(tier_namespace(c, "vault", BS, &vault), 0);
+	vault_verify(c, vault, n);
+	ck_assert_int_eq(tier_admin_arenas(c, ar, 4), 1);
+	ck_assert_uint_gt(ar[0].used_bytes, 0);
+	ck_assert_uint_eq(ar[0].used_bytes, ns_info(c, "vault")->host_bytes);
+	tier_close(c);
+	ck_assert_int_eq(tdaemon_stop(&d), 0);
+	tdaemon_cleanup(&d);
+	t_unlink_nvme(path);
+}
+END_TEST
+
+/* A restricted namespace without an arena of its own: the daemon refuses to start. */
+START_TEST(test_restricted_needs_arena)
+{
+	char out[256], err[2048], o1[64], o2[64];
+	char *argv[] = { (char *)t_tierd_path(), "--check-config", "-o", o1, "-o", o2, NULL };
+
+	snprintf(o1, sizeof(o1), "ns.secret.owner=root");
+	snprintf(o2, sizeof(o2), "ns.secret.salt=x");
+	ck_assert_int_ne(t_exec(argv, out, sizeof(out), err, sizeof(err), 10000), 0);
+	ck_assert_ptr_nonnull(strstr(err, "arena"));
+	snprintf(o2, sizeof(o2), "ns.secret.quota_host=8M");
+	ck_assert_int_eq(t_exec(argv, out, sizeof(out), err, sizeof(err), 10000), 0);
 }
 END_TEST
 
@@ -238,9 +473,7 @@ START_TEST(test_hung_read_times_out)
 	tier_close(c);
 	tdaemon_kill(&d);
 	tdaemon_cleanup(&d);
-	unlink(path);
-	strcat(path, ".journal");
-	unlink(path);
+	t_unlink_nvme(path);
 }
 END_TEST
 
@@ -290,16 +523,26 @@ START_TEST(test_reconnect)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
-	Suite *s = suite_create("tenants");
-	TCase *tc = tcase_create("core");
+	Suite *s;
+	TCase *tc;
 	SRunner *sr;
 	int failed;
 
+	if (argc == 5 && !strcmp(argv[1], "--peek")) {
+		struct peek p = { .sock = argv[2], .off = strtoull(argv[3], NULL, 10),
+				  .vault = (uint32_t)strtoul(argv[4], NULL, 10) };
+
+		return peek_as_nobody(&p);
+	}
+	s = suite_create("tenants");
+	tc = tcase_create("core");
 	t_tierd_path();
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_access_rules);
+	tcase_add_test(tc, test_private_arena);
+	tcase_add_test(tc, test_restricted_needs_arena);
 	tcase_add_test(tc, test_quota_evicts_own_blocks);
 	tcase_add_test(tc, test_salt_and_handles);
 	tcase_add_test(tc, test_pin_lease);

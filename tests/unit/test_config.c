@@ -333,6 +333,67 @@ START_TEST(test_overrides)
 }
 END_TEST
 
+/* [ns.NAME] arena: parsed, defaulted for restricted namespaces, required, formatted. */
+START_TEST(test_ns_arena)
+{
+	struct tierd_config c, d;
+	const struct ns_rule *r;
+	char err[512] = "", text[8192];
+
+	config_defaults(&c);
+	ck_assert_int_eq(config_set_override(&c, "ns.vault.arena=8M", err, sizeof(err)), 0);
+	r = nsrule_find(&c.ns_rules, "vault");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->arena, 8 * MiB);
+	ck_assert_uint_eq(nsrule_arena_bytes(r), 8 * MiB);
+	/* Rounded up to whole 2 MiB extents. */
+	ck_assert_int_eq(config_set_override(&c, "ns.vault.arena=3M", err, sizeof(err)), 0);
+	ck_assert_uint_eq(nsrule_arena_bytes(r), 4 * MiB);
+	/* Not a size, or zero: refused with the key named; the old value stays. */
+	ck_assert_int_eq(config_set_override(&c, "ns.vault.arena=lots", err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "ns.vault.arena"), "'%s'", err);
+	ck_assert_int_eq(config_set_override(&c, "ns.vault.arena=0", err, sizeof(err)), -EINVAL);
+	ck_assert_uint_eq(nsrule_arena_bytes(r), 4 * MiB);
+	/* The unknown-key message lists it. */
+	ck_assert_int_eq(config_set_override(&c, "ns.vault.arenas=1M", err, sizeof(err)), -ENOENT);
+	ck_assert_msg(strstr(err, "arena)"), "'%s'", err);
+	/* An open namespace without the key shares the arena; with a quota too. */
+	ck_assert_int_eq(config_set_override(&c, "ns.open.quota_host=6M", err, sizeof(err)), 0);
+	ck_assert_uint_eq(nsrule_arena_bytes(nsrule_find(&c.ns_rules, "open")), 0);
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
+
+	/* Restricted without arena nor quota_host: the config is refused, naming it. */
+	ck_assert_int_eq(config_set_override(&c, "ns.tenant.owner=0", err, sizeof(err)), 0);
+	err[0] = 0;
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "ns.tenant") && strstr(err, "arena"), "'%s'", err);
+	/* Its quota_host is its arena then. */
+	ck_assert_int_eq(config_set_override(&c, "ns.tenant.quota_host=5M", err, sizeof(err)), 0);
+	r = nsrule_find(&c.ns_rules, "tenant");
+	ck_assert_uint_eq(nsrule_arena_bytes(r), 6 * MiB);
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
+	/* arena = shared: an explicit choice to share, no private arena. */
+	ck_assert_int_eq(config_set_override(&c, "ns.tenant.arena=shared", err, sizeof(err)), 0);
+	ck_assert(r->arena_shared);
+	ck_assert_uint_eq(nsrule_arena_bytes(r), 0);
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
+
+	/* The config in force shows it, and reads back to the same arenas. */
+	ck_assert_int_lt(config_format(&c, text, sizeof(text)), (int)sizeof(text));
+	ck_assert_msg(strstr(text, "[ns.vault]\narena = 3145728\n") &&
+			      strstr(text, "arena = shared\n"),
+		      "%s", text);
+	d = c;
+	ck_assert(nsrule_same_arenas(&c.ns_rules, &d.ns_rules));
+	ck_assert_int_eq(config_set_override(&d, "ns.vault.arena=6M", err, sizeof(err)), 0);
+	ck_assert(!nsrule_same_arenas(&c.ns_rules, &d.ns_rules));
+	d = c;
+	ck_assert_int_eq(config_set_override(&d, "ns.new.arena=2M", err, sizeof(err)), 0);
+	ck_assert(!nsrule_same_arenas(&c.ns_rules, &d.ns_rules));
+	ck_assert(!nsrule_same_arenas(&d.ns_rules, &c.ns_rules));
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -349,6 +410,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_file_errors);
 	tcase_add_test(tc, test_validate_sizes);
 	tcase_add_test(tc, test_overrides);
+	tcase_add_test(tc, test_ns_arena);
 	suite_add_tcase(s, tc);
 	return s;
 }

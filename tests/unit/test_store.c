@@ -4,7 +4,8 @@
  * semantics and errors of libtier/tier.h at the store's level (handles and
  * generations, first writer wins, pins, drop of a pinned block, -ENOSPC
  * without a hang), LRU eviction order, holders going away, two namespaces of
- * different block sizes sharing the arena, and the counters.
+ * different block sizes sharing the arena, private arenas (access domains),
+ * and the counters.
  *
  * The arena is 32 MiB: 16 extents, 128 blocks of 256 KiB.
  */
@@ -179,7 +180,7 @@ START_TEST(test_errors)
 	ck_assert_int_eq(store_commit(&st, &h2, b, K(1), NULL), -EEXIST);
 	ck_assert_uint_eq(st.used_bytes, BS);
 	ck_assert_uint_eq(st.ready_blocks, 1);
-	ck_assert(!slab_is_allocated(&st.slab, off_b));
+	ck_assert(!slab_is_allocated(&st.dom[0].slab, off_b));
 	ck_assert_int_eq(store_commit(&st, &h2, b, K(2), NULL), -ESTALE);
 	ck_assert_uint_eq(h2.holds.n, 0);
 	ck_assert_int_eq(store_acquire(&st, &h2, ns_a, K(1), false, &x, &off, &size), 0);
@@ -342,7 +343,7 @@ START_TEST(test_pinned_never_evicted)
 	ck_assert_uint_eq(st.c.evictions, 3 * CAP);
 	ck_assert(present(ns_a, K(0)));
 	ck_assert_uint_eq(st.pinned_blocks, 1);
-	ck_assert(slab_is_allocated(&st.slab, pinned_off));
+	ck_assert(slab_is_allocated(&st.dom[0].slab, pinned_off));
 	/* Unpinned, it is the oldest again and goes next. */
 	ck_assert_int_eq(store_release(&st, &h2, pin), 0);
 	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &hd, &off, &size), 0);
@@ -370,7 +371,7 @@ START_TEST(test_drop_pinned)
 	/* ...but its memory stays for the pins. */
 	ck_assert_uint_eq(st.pinned_blocks, 1);
 	ck_assert_uint_eq(st.used_bytes, BS);
-	ck_assert(slab_is_allocated(&st.slab, off));
+	ck_assert(slab_is_allocated(&st.dom[0].slab, off));
 	/* Churn: the dropped, pinned block's bytes are never handed out. */
 	for (unsigned i = 0; i < 2 * CAP; i++) {
 		ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &hd, &off2, &size), 0);
@@ -381,13 +382,13 @@ START_TEST(test_drop_pinned)
 	ck_assert_uint_ne(put(&h2, ns_a, k), off);
 	ck_assert(present(ns_a, k));
 	ck_assert_int_eq(store_release(&st, &h1, p1), 0);
-	ck_assert(slab_is_allocated(&st.slab, off));
+	ck_assert(slab_is_allocated(&st.dom[0].slab, off));
 	used = st.used_bytes;
 	ck_assert_int_eq(store_release(&st, &h2, p2), 0);
 	/* Last pin gone: freed. */
 	ck_assert_uint_eq(st.pinned_blocks, 0);
 	ck_assert_uint_eq(st.used_bytes, used - BS);
-	ck_assert(!slab_is_allocated(&st.slab, off));
+	ck_assert(!slab_is_allocated(&st.dom[0].slab, off));
 	ck_assert_int_eq(store_release(&st, &h2, p2), -ESTALE);
 	/* The new copy is unaffected. */
 	ck_assert(present(ns_a, k));
@@ -452,7 +453,7 @@ START_TEST(test_two_namespaces)
 	ck_assert_uint_ne(ns_b, ns_a);
 	for (unsigned i = 0; i < CAP; i++)
 		put(&h1, ns_a, K(i));
-	ck_assert_uint_eq(st.slab.free_extents, 0);
+	ck_assert_uint_eq(st.dom[0].slab.free_extents, 0);
 	/* B's first block takes A's least recently used slab, all of it. */
 	ck_assert_int_eq(store_alloc(&st, &h2, ns_b, &wb[0], &off, &size), 0);
 	ck_assert_uint_eq(size, bs_b);
@@ -582,6 +583,85 @@ START_TEST(test_namespaces)
 }
 END_TEST
 
+/*
+ * A namespace with a private arena: its blocks come only from that arena, a
+ * full private arena evicts only its own blocks, and a full shared arena
+ * never evicts into or out of the private one.
+ */
+START_TEST(test_private_arena)
+{
+	static const struct store_arena ar[] = { { .ns = "vault", .start = ARENA + 2 * MiB,
+						   .bytes = 4 * MiB } };
+	struct store_params p = {
+		.arena_bytes = ARENA, .max_namespaces = 4, .evict = &tier_evict_lru, .seed = 1,
+		.arenas = ar, .n_arenas = 1,
+	};
+	uint32_t vault, cap_v = (uint32_t)(4 * MiB / BS);
+	uint64_t off;
+
+	/* The fixture's store has no private arena: this test builds its own. */
+	store_deinit(&st);
+	ck_assert_int_eq(store_init(&st, &p), 0);
+	ck_assert_uint_eq(st.n_dom, 2);
+	ck_assert_uint_eq(st.host_capacity, ARENA + 4 * MiB);
+	ck_assert_uint_eq(st.span_bytes, ARENA + 6 * MiB);
+	ck_assert_int_eq(store_ns_open(&st, "a", BS, &ns_a), 0);
+	ck_assert_int_eq(store_ns_open(&st, "vault", BS, &vault), 0);
+	ck_assert_uint_eq(st.ns[ns_a].dom, 0);
+	ck_assert_uint_eq(st.ns[vault].dom, 1);
+	/* A quarter of its own arena is the largest block it may have. */
+	ck_assert_int_eq(store_ns_open(&st, "vault", 2 * MiB, &vault), -EINVAL);
+
+	/* Half the shared arena for "a" (the oldest of it first in LRU order). */
+	for (uint32_t i = 0; i < CAP / 2; i++) {
+		off = put(&h1, ns_a, K(i));
+		ck_assert_uint_lt(off + BS, ARENA + 1);
+	}
+	/* Twice what the vault holds: each block inside the vault's arena. */
+	for (uint32_t i = 0; i < 2 * cap_v; i++) {
+		off = put(&h1, vault, K(1000 + i));
+		ck_assert_uint_ge(off, ar[0].start);
+		ck_assert_uint_le(off + BS, ar[0].start + ar[0].bytes);
+	}
+	/* It evicted its own oldest blocks, not one of "a" (older in LRU order). */
+	for (uint32_t i = 0; i < CAP / 2; i++)
+		ck_assert(present(ns_a, K(i)));
+	for (uint32_t i = 0; i < cap_v; i++)
+		ck_assert(!present(vault, K(1000 + i)));
+	for (uint32_t i = cap_v; i < 2 * cap_v; i++)
+		ck_assert(present(vault, K(1000 + i)));
+	ck_assert_uint_eq(st.dom[1].used_bytes, 4 * MiB);
+	ck_assert_uint_eq(st.dom[0].used_bytes, (CAP / 2) * BS);
+	ck_assert_uint_eq(st.used_bytes, 4 * MiB + (CAP / 2) * BS);
+	ck_assert_uint_eq(st.ns[vault].evictions, cap_v);
+	ck_assert_uint_eq(st.ns[ns_a].evictions, 0);
+
+	/* Now fill the shared arena past full: only "a" gives way; the vault is untouched. */
+	for (uint32_t i = CAP / 2; i < CAP + 8; i++) {
+		off = put(&h1, ns_a, K(i));
+		ck_assert_uint_lt(off, ARENA);
+	}
+	for (uint32_t i = cap_v; i < 2 * cap_v; i++)
+		ck_assert(present(vault, K(1000 + i)));
+	ck_assert_uint_eq(st.ns[ns_a].evictions, 8);
+	ck_assert_uint_eq(st.ns[vault].evictions, cap_v);
+	ck_assert_uint_eq(st.dom[1].used_bytes, 4 * MiB);
+
+	/* A vault block pinned in every slot: its next allocation has no room, "a" still does. */
+	{
+		tier_handle hd[16], x;
+		uint64_t size;
+
+		for (uint32_t i = 0; i < cap_v; i++)
+			hd[i] = acquire(&h2, vault, K(1000 + cap_v + i), NULL);
+		ck_assert_int_eq(store_alloc(&st, &h1, vault, &x, &off, &size), -ENOSPC);
+		put(&h1, ns_a, K(5000));
+		for (uint32_t i = 0; i < cap_v; i++)
+			ck_assert_int_eq(store_release(&st, &h2, hd[i]), 0);
+	}
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -603,6 +683,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_two_namespaces);
 	tcase_add_test(tc, test_counters);
 	tcase_add_test(tc, test_namespaces);
+	tcase_add_test(tc, test_private_arena);
 	suite_add_tcase(s, tc);
 	return s;
 }
