@@ -173,13 +173,16 @@ static int handshake(tier_client *c)
 	else
 		span.span_bytes = rep.arena_bytes;
 	if (rep.abi_version != TIER_ABI_VERSION || rep.arena_bytes == 0 ||
-	    span.span_bytes < rep.arena_bytes || span.span_bytes > SIZE_MAX) {
+	    span.span_bytes < rep.arena_bytes || span.span_bytes > SIZE_MAX ||
+	    span.align_bytes > (1ULL << 30) || (span.align_bytes & (span.align_bytes - 1))) {
 		r = -EPROTO;
 		goto out;
 	}
-	/* Reserved, not committed; the shared arena over its start. */
-	p = mmap(NULL, span.span_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
+	/*
+	 * Reserved, not committed; the shared arena over its start.  Aligned as
+	 * the daemon says: a huge-page arena maps only on a huge-page boundary.
+	 */
+	p = tier_reserve_span(span.span_bytes, span.align_bytes);
 	if (p == MAP_FAILED) {
 		r = -errno;
 		goto out;

@@ -17,7 +17,9 @@
 #ifndef TIER_PROTO_H
 #define TIER_PROTO_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "tier.h"
 
@@ -110,8 +112,40 @@ struct tier_msg_hello_reply {
  */
 struct tier_msg_hello_span {
 	uint64_t span_bytes;
-	uint64_t reserved;       /* 0 */
+	/*
+	 * The span must start at a multiple of this (a power of two from 4096
+	 * to 1 GiB): a private arena backed by huge pages can only be mapped
+	 * on a huge-page boundary.  0 (an older daemon): the page size.
+	 */
+	uint64_t align_bytes;
 };
+
+/*
+ * Reserve bytes of address space, PROT_NONE and uncommitted, starting at a
+ * multiple of align (a power of two): over-reserve, then give back the ends.
+ * The base, or MAP_FAILED with errno set.  Both sides map the arenas into
+ * such a span.
+ */
+static inline void *tier_reserve_span(uint64_t bytes, uint64_t align)
+{
+	uint64_t over = align > 4096 ? align : 0;
+	uint8_t *p, *at;
+
+	if (bytes > SIZE_MAX - over) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	p = mmap(NULL, (size_t)(bytes + over), PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED || !over)
+		return p;
+	at = (uint8_t *)(((uintptr_t)p + over - 1) & ~(uintptr_t)(over - 1));
+	if (at > p)
+		munmap(p, (size_t)(at - p));
+	if (at + bytes < p + bytes + over)
+		munmap(at + bytes, (size_t)(p + bytes + over - (at + bytes)));
+	return at;
+}
 
 struct tier_msg_ns_open {
 	uint64_t block_size;

@@ -32,6 +32,7 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 #include "log.h"
+#include "proto.h"
 #include "slab.h"
 #include "topo.h"
 
@@ -184,8 +185,12 @@ int host_arena_init(struct host_arena *a, const struct tierd_config *c)
 		a->n_regions++;
 	}
 	a->span = end;
-	/* Reserved, not committed: only the memfds mapped into it hold memory. */
-	p = mmap(NULL, a->span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	a->align = align;
+	/*
+	 * Reserved, not committed: only the memfds mapped into it hold memory.
+	 * Aligned, so that a hugetlb memfd can be mapped at every region start.
+	 */
+	p = tier_reserve_span(a->span, a->align);
 	if (p == MAP_FAILED)
 		return log_ret(-errno, LOG_ERR, "reserving %" PRIu64 " MiB for the arenas: %m",
 			       a->span >> 20);

@@ -29,6 +29,7 @@ struct host_arena {
 	uint8_t *base;     /* the span; region i at base + region[i].start */
 	uint64_t bytes;    /* the shared arena's size */
 	uint64_t span;     /* bytes reserved at base: every region, aligned */
+	uint64_t align;    /* base and every region start are multiples of it */
 	uint32_t n_regions;
 	struct host_region region[HOST_REGIONS_MAX];
 	int node;          /* NUMA node bound to, -1 none */

@@ -92,6 +92,7 @@ static int do_hello(struct server *s, struct session *se, const struct tier_msg_
 	if (m.flags & TIER_HELLO_ARENAS) {
 		se->maps_arenas = true;
 		out.span.span_bytes = s->arena.span;
+		out.span.align_bytes = s->arena.align;
 		rlen = sizeof(out);
 	}
 	se->hello_done = true;

@@ -279,6 +279,32 @@ END_TEST
  * accepted with a length other than its type's.  Half of them get a valid
  * header so that the checks after the magic are reached.
  */
+/*
+ * The span both sides map the arenas into starts on the alignment the daemon
+ * gives (a hugetlb memfd maps only on a huge-page boundary), for alignments
+ * up to 1 GiB, and all of it can be mapped over.
+ */
+START_TEST(test_reserve_span)
+{
+	static const uint64_t aligns[] = {0, 4096, 2ULL << 20, 1ULL << 30};
+
+	for (size_t i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++) {
+		uint64_t bytes = (6ULL << 20) + 4096;
+		uint8_t *p = tier_reserve_span(bytes, aligns[i]);
+
+		ck_assert_ptr_ne(p, MAP_FAILED);
+		if (aligns[i])
+			ck_assert_uint_eq((uintptr_t)p % aligns[i], 0);
+		ck_assert_ptr_ne(mmap(p, bytes, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+				 MAP_FAILED);
+		p[0] = 1;
+		p[bytes - 1] = 2;
+		ck_assert_int_eq(munmap(p, bytes), 0);
+	}
+}
+END_TEST
+
 START_TEST(test_random_bytes)
 {
 	uint64_t rng = 0xf00d + (uint64_t)_i;
@@ -351,6 +377,7 @@ static Suite *validate_suite(void)
 	tcase_add_test(tc, test_bad_header);
 	tcase_add_test(tc, test_lookup);
 	tcase_add_test(tc, test_strings_and_fields);
+	tcase_add_test(tc, test_reserve_span);
 	tcase_add_loop_test(tc, test_random_bytes, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
