@@ -47,6 +47,7 @@ struct camp_daemon {
 	const char *host_size;
 	const char *nvme_size;  /* NULL: no NVMe tier */
 	const char *faults;     /* TIERD_FAULT_INJECT, or NULL */
+	const char *opt;        /* one more -o option, or NULL */
 	pid_t pid;
 };
 

@@ -39,7 +39,7 @@ int camp_chaos(const struct camp_opts *o)
 {
 	struct camp_counters *cnt = camp_counters_new();
 	struct camp_daemon d;
-	struct mixed_cfg cfg;
+	struct mixed_cfg cfg, vcfg;
 	struct tier_stats s;
 	pid_t pids[MAX_CLIENTS];
 	unsigned n = o->clients ? o->clients : 6, kills = 0, respawns = 0, bad_exits = 0;
@@ -47,23 +47,29 @@ int camp_chaos(const struct camp_opts *o)
 	int fds0, fds1, failed = 0;
 	double t0;
 	tier_client *c;
-	uint32_t ns;
+	uint32_t ns, vns;
 
 	if (n > MAX_CLIENTS)
 		n = MAX_CLIENTS;
 	cd_init(&d, "chaos", o->tierd);
 	d.host_size = "32M";
+	/* Odd clients work in "vault", a namespace with a private arena (its own memfd). */
+	d.opt = "ns.vault.arena=8M";
 	if (cd_start(&d) < 0)
 		return 1;
-	if (tier_connect(d.sock, &c) < 0 || tier_namespace(c, "chaos", CHAOS_BS, &ns) < 0)
+	if (tier_connect(d.sock, &c) < 0 || tier_namespace(c, "chaos", CHAOS_BS, &ns) < 0 ||
+	    tier_namespace(c, "vault", CHAOS_BS, &vns) < 0)
 		return 1;
 	fds0 = cd_fds(&d);
 	t0 = camp_now();
 	cfg = (struct mixed_cfg){ .cnt = cnt, .sock = d.sock, .ns_name = "chaos", .bs = CHAOS_BS,
 				  .space = 7, .n_keys = CHAOS_KEYS, .socket_some = true,
 				  .until = t0 + o->seconds, .max_held = 8 };
+	vcfg = cfg;
+	vcfg.ns_name = "vault";
+	vcfg.space = 8;
 	for (unsigned i = 0; i < n; i++)
-		pids[i] = camp_fork(mixed_worker, &cfg, ++seeds);
+		pids[i] = camp_fork(mixed_worker, i % 2 ? &vcfg : &cfg, ++seeds);
 	while (camp_now() < t0 + o->seconds - 0.5) {
 		unsigned v = (unsigned)(camp_rand(&rng) % n);
 		int st;
@@ -72,7 +78,7 @@ int camp_chaos(const struct camp_opts *o)
 		if (kill(pids[v], SIGKILL) == 0)
 			kills++;
 		waitpid(pids[v], &st, 0);
-		pids[v] = camp_fork(mixed_worker, &cfg, ++seeds);
+		pids[v] = camp_fork(mixed_worker, v % 2 ? &vcfg : &cfg, ++seeds);
 		respawns++;
 	}
 	__atomic_store_n(&cnt->stop, 1, __ATOMIC_RELAXED);
@@ -94,17 +100,18 @@ int camp_chaos(const struct camp_opts *o)
 			(unsigned long long)s.tiers[0].blocks, CHAOS_BS);
 		failed = 1;
 	}
-	/* Every block still there reads back right; then drop them all. */
-	for (uint64_t i = 0; i < CHAOS_KEYS; i++) {
-		tier_key k = ck_key(7, i);
+	/* Every block still there, in either namespace, reads back right; then drop them all. */
+	for (uint64_t i = 0; i < 2 * CHAOS_KEYS; i++) {
+		uint32_t in = i < CHAOS_KEYS ? ns : vns;
+		tier_key k = ck_key(i < CHAOS_KEYS ? 7 : 8, i % CHAOS_KEYS);
 		tier_handle h;
 
-		if (tier_acquire(c, ns, k, &h) < 0)
+		if (tier_acquire(c, in, k, &h) < 0)
 			continue;
 		present++;
 		wrong += !ck_check(tier_data(c, h), CHAOS_BS, k);
 		tier_release(c, h);
-		if (tier_drop(c, ns, k) < 0)
+		if (tier_drop(c, in, k) < 0)
 			failed = 1;
 	}
 	s.size = sizeof(s);
@@ -137,7 +144,7 @@ int camp_chaos(const struct camp_opts *o)
 			failed = 1;
 		}
 	}
-	printf("chaos: %.0f s, %u clients, %llu ops (%llu sync, %llu ring entries, %llu batches), "
+	printf("chaos: %.0f s, %u clients (half in a private arena), %llu ops (%llu sync, %llu ring entries, %llu batches), "
 	       "%u kills, %llu puts, %llu blocks read (%llu MiB verified), %llu at the end, "
 	       "wrong %llu, unexpected errors %llu, enospc %llu, enoent %llu; "
 	       "daemon fds %d -> %d: %s\n",

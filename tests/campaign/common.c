@@ -88,6 +88,10 @@ int cd_start(struct camp_daemon *d)
 		argv[n++] = (char *)"-o";
 		argv[n++] = o_nsize;
 	}
+	if (d->opt) {
+		argv[n++] = (char *)"-o";
+		argv[n++] = (char *)d->opt;
+	}
 	argv[n] = NULL;
 	pid = fork();
 	if (pid < 0)
