@@ -347,6 +347,13 @@ START_TEST(test_tiny_device)
 	ck_assert_uint_le(nv->used_bytes, nv->capacity_bytes);
 	ck_assert_uint_eq(nv->io_errors, 0);
 
+	/*
+	 * The most recent writes are there.  Checked before the full scan
+	 * below, whose promotions from the full device reorder what stays.
+	 */
+	tk_get_range(c, ns, 1, N_BLOCKS - 32, N_BLOCKS, BS, &t);
+	ck_assert_uint_eq(t.ok, 32);
+	memset(&t, 0, sizeof(t));
 	tk_get_range(c, ns, 1, 0, N_BLOCKS, BS, &t);
 	assert_no_wrong(&t);
 	ck_assert_uint_eq(t.errors, 0);
@@ -354,10 +361,6 @@ START_TEST(test_tiny_device)
 	ck_assert_uint_gt(t.ok, 0);
 	ck_assert_uint_le(t.ok, (24u << 20) / BS);
 	ck_assert_uint_ge(t.missing, N_BLOCKS - (24u << 20) / BS);
-	/* The most recent blocks are there. */
-	memset(&t, 0, sizeof(t));
-	tk_get_range(c, ns, 1, N_BLOCKS - 32, N_BLOCKS, BS, &t);
-	ck_assert_uint_eq(t.ok, 32);
 	assert_serves(c, ns);
 	tier_close(c);
 	restart_and_check(&d, SIGTERM, 1, N_BLOCKS);
