@@ -237,6 +237,29 @@ static const struct tier_tier_stats *tier_named(const struct tier_stats *s, cons
  * survive tier_reconnect and a restart of the daemon (recovered from NVMe
  * into the private arena).
  */
+/*
+ * The one private arena is the vault's and its usage is the vault's host
+ * bytes.  Demotions still finishing change both between two admin calls:
+ * the namespace's figure is compared with two equal readings of the arena
+ * taken around it.
+ */
+static void arena_is_vaults(tier_client *c, struct tier_arena_info *ar)
+{
+	for (int tries = 0;; tries++) {
+		uint64_t before, ns_bytes;
+
+		ck_assert_int_eq(tier_admin_arenas(c, ar, 4), 1);
+		before = ar[0].used_bytes;
+		ns_bytes = ns_info(c, "vault")->host_bytes;
+		ck_assert_int_eq(tier_admin_arenas(c, ar, 4), 1);
+		if (before == ar[0].used_bytes || tries == 200) {
+			ck_assert_uint_eq(ar[0].used_bytes, ns_bytes);
+			return;
+		}
+		usleep(10000);
+	}
+}
+
 START_TEST(test_private_arena)
 {
 	static const uint64_t n = 100; /* 6.25 MiB of 64 KiB blocks in a 4 MiB arena */
@@ -264,11 +287,10 @@ START_TEST(test_private_arena)
 		vault_put(c, vault, i);
 	/* The vault made room among its own blocks: every pub block is still in memory. */
 	ck_assert_uint_eq(ns_info(c, "pub")->host_bytes, 40ull * BS);
-	ck_assert_int_eq(tier_admin_arenas(c, ar, 4), 1);
+	arena_is_vaults(c, ar);
 	ck_assert_str_eq(ar[0].name, "vault");
 	ck_assert_uint_eq(ar[0].bytes, 4u << 20);
 	ck_assert_uint_le(ar[0].used_bytes, 4u << 20);
-	ck_assert_uint_eq(ar[0].used_bytes, ns_info(c, "vault")->host_bytes);
 	s.size = sizeof(s);
 	ck_assert_int_ge(tier_stats_get(c, &s, NULL, 0), 0);
 	ck_assert_uint_eq(tier_named(&s, "host")->capacity_bytes, (16u + 4u) << 20);
@@ -310,9 +332,8 @@ START_TEST(test_private_arena)
 	c = t_connect(&d);
 	ck_assert_int_eq(tier_namespace(c, "vault", BS, &vault), 0);
 	vault_verify(c, vault, n);
-	ck_assert_int_eq(tier_admin_arenas(c, ar, 4), 1);
+	arena_is_vaults(c, ar);
 	ck_assert_uint_gt(ar[0].used_bytes, 0);
-	ck_assert_uint_eq(ar[0].used_bytes, ns_info(c, "vault")->host_bytes);
 	tier_close(c);
 	ck_assert_int_eq(tdaemon_stop(&d), 0);
 	tdaemon_cleanup(&d);
