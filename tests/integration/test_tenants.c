@@ -231,13 +231,6 @@ static const struct tier_tier_stats *tier_named(const struct tier_stats *s, cons
 }
 
 /*
- * A restricted namespace with a private arena: root writes it (more than the
- * arena holds, so blocks go to NVMe and come back), nobody cannot reach a
- * byte of it, the shared arena's blocks stay where they are, and the bytes
- * survive tier_reconnect and a restart of the daemon (recovered from NVMe
- * into the private arena).
- */
-/*
  * The one private arena is the vault's and its usage is the vault's host
  * bytes.  Demotions still finishing change both between two admin calls:
  * the namespace's figure is compared with two equal readings of the arena
@@ -260,6 +253,13 @@ static void arena_is_vaults(tier_client *c, struct tier_arena_info *ar)
 	}
 }
 
+/*
+ * A restricted namespace with a private arena: root writes it (more than the
+ * arena holds, so blocks go to NVMe and come back), nobody cannot reach a
+ * byte of it, the shared arena's blocks stay where they are, and the bytes
+ * survive tier_reconnect and a restart of the daemon (recovered from NVMe
+ * into the private arena).
+ */
 START_TEST(test_private_arena)
 {
 	static const uint64_t n = 100; /* 6.25 MiB of 64 KiB blocks in a 4 MiB arena */
