@@ -17,7 +17,8 @@
  *
  * Kinds of block: the prompt's partial last block (TIER_ACC_PARTIAL), else
  * how often the block was used before (0, 1, 2-3, 4+; remembered across an
- * eviction for one capacity of evicted keys).  Measured: richer classes (the
+ * eviction by a ghost as long as the shadow's reach, SV_SPAN capacities of
+ * evicted keys: the policy remembers as far back as it learns).  Measured: richer classes (the
  * request's leading hits, the blocks it appended, the conversation's turn)
  * rank worse online, because they depend on what the cache held and split
  * the sample thin.  Age is the logical time since the start of the last
@@ -25,17 +26,19 @@
  *
  * Eviction samples SV_PICK resident blocks (all of them when fewer) and takes
  * the lowest probability, the older request on ties; engine hints scale it
- * (h > 0: x (1 + h); h < 0: / (1 - h)).  A chain's blocks share a class and
- * an age, so this does not keep a leaf-first order: in the daemon a lookup
- * stops at the first missing block, so a prefix can lose its tail sooner than
- * its head, never the reverse on purpose.
+ * (h > 0: x (1 + h); h < 0: / (1 - h)).  There is no leaf-first order: a
+ * chain's blocks mostly share class and age and go together, but a head may
+ * go before its tail, and a prefix lookup then stops at the missing head.
+ * (tiersim and tierbench --trace count a hit after a miss; an engine's
+ * prefix lookup stops at the first missing block.)
  *
  * Cost: 19 bytes a slot (key 8, stamp 4, resident index 4, class, uses and
- * hint 1 each) plus 4 a resident block; a ring entry (key 8, stamp 4, class
- * and uses 1 each, index about 8) is 22 bytes: the ghost has one per block of
- * capacity, the shadow SV_SPAN >> SV_SAMPLE_SHIFT.  Fixed tables 5 x 64 x
- * 20 bytes.  Hooks are O(1); pick_victim is O(SV_PICK); a refit every 1024
- * accesses is O(classes x ages^2 + SV_CENSUS).
+ * hint 1 each) plus 4 a resident block; a ring entry (keyring.h: key 8,
+ * stamp 4, class and uses 1 each, index about 8) is 22 bytes: the ghost has
+ * SV_SPAN per block of capacity, the shadow SV_SPAN >> SV_SAMPLE_SHIFT: 419
+ * bytes per block of capacity in all.  Fixed tables 5 x 64 x 28 bytes.
+ * Hooks are O(1); pick_victim is O(SV_PICK); a refit every 1024 accesses is
+ * O(classes x ages + SV_CENSUS).
  */
 #include <errno.h>
 #include <stdlib.h>
