@@ -15,13 +15,14 @@
  * observations, counted from a sample of the ring at each refit).  The chance
  * of a reuse at any later age follows from the hazards.
  *
- * Kinds of block: the prompt's partial last block (TIER_ACC_PARTIAL), else
- * how often the block was used before (0, 1, 2-3, 4+; remembered across an
- * eviction by a ghost as long as the shadow's reach, SV_SPAN capacities of
- * evicted keys: the policy remembers as far back as it learns).  Measured: richer classes (the
- * request's leading hits, the blocks it appended, the conversation's turn)
- * rank worse online, because they depend on what the cache held and split
- * the sample thin.  Age is the logical time since the start of the last
+ * Kinds of block (sv_class): the prompt's partial last block
+ * (TIER_ACC_PARTIAL); a block used before, by how often (1, 2-3, 4+;
+ * remembered across an eviction by a ghost as long as the shadow's reach,
+ * SV_SPAN capacities of evicted keys: the policy remembers as far back as it
+ * learns); a block new to the cache, by how often the block it extends was
+ * used.  Measured: the request's leading hits and appended blocks as classes
+ * rank worse online, because they depend on what the cache held and split the
+ * sample thin.  Age is the logical time since the start of the last
  * request that touched the block, so a chain ages together.
  *
  * Eviction samples SV_PICK resident blocks (all of them when fewer) and takes
@@ -36,7 +37,7 @@
  * hint 1 each) plus 4 a resident block; a ring entry (keyring.h: key 8,
  * stamp 4, class and uses 1 each, index about 8) is 22 bytes: the ghost has
  * SV_SPAN per block of capacity, the shadow SV_SPAN >> SV_SAMPLE_SHIFT: 419
- * bytes per block of capacity in all.  Fixed tables 5 x 64 x 28 bytes.
+ * bytes per block of capacity in all.  Fixed tables 9 x 64 x 28 bytes.
  * Hooks are O(1); pick_victim is O(SV_PICK); a refit every 1024 accesses is
  * O(classes x ages + SV_CENSUS).
  */
@@ -49,7 +50,7 @@
 
 #define SV_AGES 64
 #define SV_U 4                        /* use-count buckets: 0, 1, 2-3, 4+ */
-#define SV_CLASSES (1 + SV_U)         /* partial, then the use buckets */
+#define SV_CLASSES (1 + 2 * SV_U)     /* partial; re-read by uses; new by the parent's uses */
 #define SV_FIT_PERIOD 1024u           /* accesses between refits */
 #define SV_PRIOR 2.0                  /* weight, in events, of the all-classes hazard */
 #define SV_SAMPLE_SHIFT 3             /* the shadow follows 1 key in 8 */
@@ -68,6 +69,8 @@ struct survival {
 	uint32_t *res;   /* resident slots, dense */
 	uint32_t n_res, max_slots;
 	uint32_t now, req, since_fit;
+	uint32_t depth_req;            /* the request depth was taken for */
+	unsigned depth;                /* 1 + uses of its new blocks' parent, 0: none */
 	uint64_t rng;
 	double decay;
 	double reuse[SV_CLASSES][SV_AGES], dead[SV_CLASSES][SV_AGES];
@@ -77,11 +80,26 @@ struct survival {
 	struct keyring shadow; /* the sample it learns from */
 };
 
-static unsigned sv_class(bool partial, unsigned uses)
+static unsigned sv_bucket(unsigned n)
+{
+	return n == 0 ? 0 : n == 1 ? 1 : n < 4 ? 2 : 3;
+}
+
+/*
+ * The partial last block; a block used before, by its use count; a block
+ * new to the cache, by the use count of the block its request appended it
+ * to (the deepest block the request re-read): a conversation's k-th turn
+ * appends blocks whose chance to come back is that of a k-turn
+ * conversation, not that of a first sighting.  depth = 1 + that count, 0
+ * when the request re-read nothing that is still cached.
+ */
+static unsigned sv_class(bool partial, unsigned uses, unsigned depth)
 {
 	if (partial)
 		return 0;
-	return 1 + (uses == 0 ? 0 : uses == 1 ? 1 : uses < 4 ? 2 : 3);
+	if (uses)
+		return 1 + sv_bucket(uses);
+	return 1 + SV_U + sv_bucket(depth);
 }
 
 /* ---- learning ---- */
@@ -236,6 +254,7 @@ static int survival_create(const struct tier_policy_params *p, void **ret)
 		for (unsigned b = 0; b < SV_AGES; b++)
 			v->prob[c][b] = 1.0f;
 	v->rng = 0x9e3779b97f4a7c15ULL;
+	v->depth_req = UINT32_MAX;
 	*ret = v;
 	return 0;
 }
@@ -256,9 +275,18 @@ static void survival_insert(void *st, uint32_t s, const struct tier_access *a)
 	} else {
 		v->uses[s] = 0;
 	}
+	if (!v->uses[s] && !(a->flags & TIER_ACC_PARTIAL) && v->depth_req != v->req) {
+		/*
+		 * The request's first new full block: its parent is the deepest
+		 * block the request re-read (cached, or back from the ghost).
+		 */
+		v->depth_req = v->req;
+		v->depth = a->parent < v->max_slots && v->cls[a->parent] != SV_OUT
+				   ? 1u + v->uses[a->parent] : 0;
+	}
 	v->key[s] = a->key;
 	v->stamp[s] = v->req;
-	v->cls[s] = (uint8_t)sv_class(a->flags & TIER_ACC_PARTIAL, v->uses[s]);
+	v->cls[s] = (uint8_t)sv_class(a->flags & TIER_ACC_PARTIAL, v->uses[s], v->depth);
 	sv_set_hint(v, s, a->hint);
 	v->where[s] = v->n_res;
 	v->res[v->n_res++] = s;
@@ -275,7 +303,7 @@ static void survival_access(void *st, uint32_t s, const struct tier_access *a)
 	if (v->stamp[s] != v->req && v->uses[s] < 255)
 		v->uses[s]++;
 	v->stamp[s] = v->req;
-	v->cls[s] = (uint8_t)sv_class(a->flags & TIER_ACC_PARTIAL, v->uses[s]);
+	v->cls[s] = (uint8_t)sv_class(a->flags & TIER_ACC_PARTIAL, v->uses[s], 0);
 	if (a->hint)
 		sv_set_hint(v, s, a->hint);
 	shadow_access(v, s);
@@ -362,5 +390,5 @@ const struct tier_evict_ops tier_evict_survival = {
 	.remove = survival_remove,
 	.pick_victim = survival_pick_victim,
 	.hint = survival_hint,
-	.bytes_per_block = 19 + 4 + 22 + 22 * (SV_SPAN >> SV_SAMPLE_SHIFT),
+	.bytes_per_block = 19 + 4 + 22 * SV_SPAN + 22 * (SV_SPAN >> SV_SAMPLE_SHIFT),
 };
