@@ -19,6 +19,7 @@ struct env {
 	uint64_t now;
 	bool in[MAXS];
 	bool blocked[MAXS];
+	uint64_t key[MAXS]; /* hz_request: the key each resident slot holds */
 };
 
 static bool ev_ok(void *arg, uint32_t s)
@@ -234,7 +235,8 @@ END_TEST
 /*
  * horizon: requests replayed as tiersim and the daemon present them (pos,
  * req_len, leading hits, parent slot when cached).  keys[i] == 0 means the
- * key 1000 + slot.  Returns the number of hits.
+ * key 1000 + slot; a slot holding another key is dropped and refilled.
+ * Returns the number of hits.
  */
 static unsigned hz_request(struct env *e, const uint32_t *slots, const uint64_t *keys, uint32_t n,
 			   bool partial_last, uint32_t cap)
@@ -254,7 +256,7 @@ static unsigned hz_request(struct env *e, const uint32_t *slots, const uint64_t 
 			.flags = (partial_last && i == n - 1) ? TIER_ACC_PARTIAL : 0,
 		};
 
-		if (e->in[s] && (!keys || !keys[i])) {
+		if (e->in[s] && e->key[s] == a.key) {
 			hits++;
 			if (prefix)
 				ph++;
@@ -277,6 +279,7 @@ static unsigned hz_request(struct env *e, const uint32_t *slots, const uint64_t 
 		}
 		e->ops->insert(e->st, s, &a);
 		e->in[s] = true;
+		e->key[s] = a.key;
 	}
 	return hits;
 }
@@ -340,6 +343,40 @@ START_TEST(learns_dead_class)
 	ck_assert_uint_ge(evict(&e), 20);
 	for (uint32_t r = 3000; r < 3008; r++)
 		ck_assert_uint_eq(hz_request(&e, (uint32_t[]){0, 1 + r % 8}, NULL, 2, false, 16), 2);
+	env_done(&e);
+}
+END_TEST
+
+/*
+ * survival classes a new block by how often the block it extends was used.
+ * A conversation re-reads its previous turn's block (pos 0) and appends one
+ * (slots 1, 2 in turn), which the next turn re-reads; between turns come
+ * three one-off requests of a single new block (slots 10..39), never seen
+ * again.  Both kinds of new block have been used 0 times; only the block they
+ * extend tells them apart.  After learning, the newest turn's block outlives
+ * six evictions although five resident blocks are younger (LRU would take it
+ * fifth), and the next turn finds it.
+ */
+START_TEST(survival_new_block_by_parent)
+{
+	struct env e;
+	uint32_t r, conv = 0;
+
+	env_init(&e, "survival", 8);
+	for (r = 1; r < 3000; r++) {
+		conv = 1 + r % 2;
+		hz_request(&e, (uint32_t[]){1 + (r - 1) % 2, conv},
+			   (uint64_t[]){200000 + r - 1, 200000 + r}, 2, false, 8);
+		for (uint32_t j = 0; j < 3; j++)
+			hz_request(&e, (uint32_t[]){10 + (3 * r + j) % 30},
+				   (uint64_t[]){300000 + 3 * r + j}, 1, false, 8);
+	}
+	for (int i = 0; i < 6; i++)
+		ck_assert_uint_ne(evict(&e), conv);
+	ck_assert(e.in[conv]);
+	ck_assert_uint_eq(hz_request(&e, (uint32_t[]){conv, 1 + r % 2},
+				     (uint64_t[]){200000 + r - 1, 200000 + r}, 2, false, 8),
+			  1);
 	env_done(&e);
 }
 END_TEST
@@ -422,6 +459,7 @@ int main(void)
 	tcase_add_test(tc, chain_order);
 	tcase_add_test(tc, horizon_leaf_first);
 	tcase_add_loop_test(tc, learns_dead_class, 0, 2);
+	tcase_add_test(tc, survival_new_block_by_parent);
 	tcase_add_test(tc, registry);
 	tcase_add_loop_test(tc, contract, 0, (int)n);
 	suite_add_tcase(s, tc);
