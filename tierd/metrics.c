@@ -27,41 +27,11 @@
 
 #define METRICS_MAX_CONNECTIONS 16
 #define METRICS_TIMEOUT_S 10
-#define METRICS_MAX_NS 4096
 
 struct metrics_http {
 	struct MHD_Daemon *d;
 	unsigned long long served;
 };
-
-char *metrics_render(const struct server *s, size_t *ret_len)
-{
-	static struct tier_ns_info ns[METRICS_MAX_NS];
-	struct tier_daemon_status st;
-	struct tier_stats stats;
-	char *text = NULL;
-	size_t len = 0;
-	uint32_t n;
-	FILE *f;
-
-	server_fill_stats(s, &stats, NULL, 0);
-	n = admin_fill_namespaces(s, ns, METRICS_MAX_NS);
-	admin_fill_status(s, &st);
-	f = open_memstream(&text, &len);
-	if (!f)
-		return NULL;
-	if (tier_prom_render(f, &stats, ns, n, &st) < 0) {
-		fclose(f);
-		free(text);
-		return NULL;
-	}
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	*ret_len = len;
-	return text;
-}
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,

@@ -5,39 +5,9 @@
  * --prometheus` renders the same text either way.
  */
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "log.h"
-#include "prom.h"
 #include "server.h"
-
-#define METRICS_MAX_NS 4096
-
-char *metrics_render(const struct server *s, size_t *ret_len)
-{
-	static struct tier_ns_info ns[METRICS_MAX_NS];
-	struct tier_daemon_status st;
-	struct tier_stats stats;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	uint32_t n;
-
-	if (!f)
-		return NULL;
-	server_fill_stats(s, &stats, NULL, 0);
-	n = admin_fill_namespaces(s, ns, METRICS_MAX_NS);
-	admin_fill_status(s, &st);
-	int r = tier_prom_render(f, &stats, ns, n, &st);
-
-	if (fclose(f) != 0 || r < 0) {
-		free(text);
-		return NULL;
-	}
-	*ret_len = len;
-	return text;
-}
 
 int metrics_init(struct server *s)
 {
