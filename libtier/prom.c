@@ -59,6 +59,13 @@ static void sample_u64(FILE *f, const char *name, const char *l1, const char *v1
 	fprintf(f, " %" PRIu64 "\n", value);
 }
 
+/* A family of one sample without labels. */
+static void single(FILE *f, const char *name, const char *type, const char *help, uint64_t value)
+{
+	family(f, name, type, help);
+	sample_u64(f, name, NULL, NULL, value);
+}
+
 /* A per-tier family: field at offset off of struct tier_tier_stats, tiers matching only. */
 static void tier_family(FILE *f, const struct tier_stats *s, const char *name, const char *type,
 			const char *help, size_t off, const char *only)
@@ -111,12 +118,10 @@ int tier_prom_render(FILE *f, const struct tier_stats *s, const struct tier_ns_i
 	fputs("\",policy_evict=\"", f);
 	label_value(f, s->policy_evict);
 	fputs("\"} 1\n", f);
-	family(f, "tierd_uptime_seconds", "gauge", "Seconds since the daemon started.");
-	sample_u64(f, "tierd_uptime_seconds", NULL, NULL, s->uptime_s);
-	family(f, "tierd_clients", "gauge", "Connected clients.");
-	sample_u64(f, "tierd_clients", NULL, NULL, s->clients);
-	family(f, "tierd_namespaces", "gauge", "Namespaces in the daemon.");
-	sample_u64(f, "tierd_namespaces", NULL, NULL, s->n_namespaces);
+	single(f, "tierd_uptime_seconds", "gauge", "Seconds since the daemon started.",
+	       s->uptime_s);
+	single(f, "tierd_clients", "gauge", "Connected clients.", s->clients);
+	single(f, "tierd_namespaces", "gauge", "Namespaces in the daemon.", s->n_namespaces);
 
 	tier_family(f, s, "tierd_tier_capacity_bytes", "gauge", "Bytes the tier can hold.",
 		    T(capacity_bytes), NULL);
@@ -186,20 +191,19 @@ int tier_prom_render(FILE *f, const struct tier_stats *s, const struct tier_ns_i
 	family(f, "tierd_operations_total", "counter", "Client requests, by operation.");
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		sample_u64(f, "tierd_operations_total", "op", ops[i], opv[i]);
-	family(f, "tierd_operation_errors_total", "counter", "Client requests answered with an error.");
-	sample_u64(f, "tierd_operation_errors_total", NULL, NULL, s->ops.errors);
+	single(f, "tierd_operation_errors_total", "counter", "Client requests answered with an error.",
+	       s->ops.errors);
 
 	if (st) {
-		family(f, "tierd_clients_max", "gauge", "daemon.max_clients.");
-		sample_u64(f, "tierd_clients_max", NULL, NULL, st->max_clients);
-		family(f, "tierd_dirty_blocks", "gauge", "Blocks only in host memory (a flush writes them).");
-		sample_u64(f, "tierd_dirty_blocks", NULL, NULL, st->dirty_blocks);
-		family(f, "tierd_dirty_bytes", "gauge", "Bytes of the blocks only in host memory.");
-		sample_u64(f, "tierd_dirty_bytes", NULL, NULL, st->dirty_bytes);
-		family(f, "tierd_flushes_in_progress", "gauge", "tier_flush calls waiting.");
-		sample_u64(f, "tierd_flushes_in_progress", NULL, NULL, st->flushes);
-		family(f, "tierd_reloads_total", "counter", "Configuration reloads that took effect.");
-		sample_u64(f, "tierd_reloads_total", NULL, NULL, st->reloads);
+		single(f, "tierd_clients_max", "gauge", "daemon.max_clients.", st->max_clients);
+		single(f, "tierd_dirty_blocks", "gauge", "Blocks only in host memory (a flush writes them).",
+		       st->dirty_blocks);
+		single(f, "tierd_dirty_bytes", "gauge", "Bytes of the blocks only in host memory.",
+		       st->dirty_bytes);
+		single(f, "tierd_flushes_in_progress", "gauge", "tier_flush calls waiting.",
+		       st->flushes);
+		single(f, "tierd_reloads_total", "counter", "Configuration reloads that took effect.",
+		       st->reloads);
 		family(f, "tierd_reload_failures_total", "counter",
 		       "Configuration reloads refused (the old configuration stayed).");
 		sample_u64(f, "tierd_reload_failures_total", NULL, NULL, st->reload_failures);
