@@ -113,12 +113,13 @@ static int recv_reply(tier_client *c, uint16_t type, const uint8_t **ret_body, s
 	return hdr.status;
 }
 
-/* One round trip.  A reply body of other than rlen bytes (on success) is -EPROTO. */
-static int call(tier_client *c, uint16_t type, const void *body, size_t blen, void *reply,
-		size_t rlen)
+/*
+ * Send a request and wait for its reply: the body at *ret_body, *ret_len
+ * bytes; descriptors passed with it in fds[3] (NULL: none expected).
+ */
+static int round_trip(tier_client *c, uint16_t type, const void *body, size_t blen,
+		      const uint8_t **ret_body, size_t *ret_len, int *fds)
 {
-	const uint8_t *rb;
-	size_t got;
 	int r;
 
 	if (c->fd < 0)
@@ -126,7 +127,17 @@ static int call(tier_client *c, uint16_t type, const void *body, size_t blen, vo
 	r = send_msg(c, type, body, blen);
 	if (r < 0)
 		return r;
-	r = recv_reply(c, type, &rb, &got, NULL);
+	return recv_reply(c, type, ret_body, ret_len, fds);
+}
+
+/* One round trip.  A reply body of other than rlen bytes (on success) is -EPROTO. */
+static int call(tier_client *c, uint16_t type, const void *body, size_t blen, void *reply,
+		size_t rlen)
+{
+	const uint8_t *rb;
+	size_t got;
+	int r = round_trip(c, type, body, blen, &rb, &got, NULL);
+
 	if (r < 0)
 		return r;
 	if (rlen) {
@@ -325,20 +336,15 @@ int tier_namespace(tier_client *c, const char *name, size_t block_size, uint32_t
 	struct tier_msg_ns_arena arena = { 0 };
 	const uint8_t *rb;
 	size_t len, got;
-	int fd[3], r;
+	int fd[3] = { -1, -1, -1 }, r;
 
 	if (!c || !name || !ret_ns)
 		return -EINVAL;
 	len = strlen(name);
 	if (len == 0 || len > TIER_NAME_MAX)
 		return -EINVAL;
-	if (c->fd < 0)
-		return -ECONNRESET;
 	memcpy(req.name, name, len);
-	r = send_msg(c, TIER_MSG_NS_OPEN, &req, sizeof(req));
-	if (r < 0)
-		return r;
-	r = recv_reply(c, TIER_MSG_NS_OPEN, &rb, &got, fd);
+	r = round_trip(c, TIER_MSG_NS_OPEN, &req, sizeof(req), &rb, &got, fd);
 	if (r >= 0) {
 		/* An older daemon sends no arena part: everything is in the shared arena. */
 		if (got != sizeof(rep) && got != sizeof(rep) + sizeof(arena)) {
@@ -731,12 +737,9 @@ int tier__call(tier_client *c, uint16_t type, const void *body, size_t blen, voi
 	size_t got;
 	int r;
 
-	if (!c || c->fd < 0)
-		return c ? -ECONNRESET : -EINVAL;
-	r = send_msg(c, type, body, blen);
-	if (r < 0)
-		return r;
-	r = recv_reply(c, type, &rb, &got, NULL);
+	if (!c)
+		return -EINVAL;
+	r = round_trip(c, type, body, blen, &rb, &got, NULL);
 	if (r < 0)
 		return r;
 	if (got > max)
