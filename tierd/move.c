@@ -49,6 +49,7 @@ void store_host_free(struct store *st, uint32_t ns, uint64_t off)
 void store_host_detach(struct store *st, uint32_t s)
 {
 	struct block *b = &st->blocks[s];
+	uint64_t stride = store_host_stride(st, b);
 
 	/* T0 is inclusive of the host tier: the GPU copy goes with the host copy. */
 	if (b->res & RES_GPU) {
@@ -62,9 +63,9 @@ void store_host_detach(struct store *st, uint32_t s)
 		st->host_blocks--;
 	}
 	b->res &= (uint8_t)~RES_HOST;
-	st->used_bytes -= store_host_stride(st, b);
-	store_dom_of(st, b->ns)->used_bytes -= store_host_stride(st, b);
-	st->ns[b->ns].host_bytes -= store_host_stride(st, b);
+	st->used_bytes -= stride;
+	store_dom_of(st, b->ns)->used_bytes -= stride;
+	st->ns[b->ns].host_bytes -= stride;
 	st->host_owner[b->host_off / SLAB_ALIGN] = SLOT_NONE;
 	store_host_free(st, b->ns, b->host_off);
 }
