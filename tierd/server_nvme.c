@@ -228,7 +228,7 @@ static void journal_path(const struct server *s, char *buf, size_t len)
 
 int server_nvme_init(struct server *s)
 {
-	static struct nvme_range ranges[HOST_REGIONS_MAX];
+	struct nvme_range ranges[HOST_REGIONS_MAX];
 	struct nvme_params p = { 0 };
 	struct nvme_callbacks cb = { .ctx = s, .done = io_done };
 	struct epoll_event ev = { .events = EPOLLIN };
