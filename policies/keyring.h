@@ -138,4 +138,10 @@ static inline unsigned policy_age_bucket(uint32_t age)
 	return 2 * e + ((age >> (e - 1)) & 1);
 }
 
+/* How many ages policy_age_bucket() puts in bucket b. */
+static inline uint32_t policy_age_width(unsigned b)
+{
+	return b < 4 ? 1u : 1u << (b / 2 - 1);
+}
+
 #endif /* TIER_KEYRING_H */

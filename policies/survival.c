@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * survival: evicts the block least likely to be reused, estimated from an
- * unbiased sample of the workload rather than from what the cache itself
- * happened to keep.
+ * survival: evicts the block that buys the fewest reuses for the cache it
+ * holds, estimated from an unbiased sample of the workload rather than from
+ * what the cache itself happened to keep.
  *
- * The question is horizon's: P(reused later | kind of block, alive at age a).
+ * It learns what horizon learns: P(reused | kind of block, alive at age a).
  * horizon answers it from its ghost, which only sees reuses within about two
  * residence times and so restates the cache's own choices; survival follows a
  * fixed sample of keys (1 in 2^SV_SAMPLE_SHIFT, by key bits) for
@@ -12,8 +12,10 @@
  * and estimates the reuse hazard per age bucket Kaplan-Meier style: reuses at
  * an age over every followed access that reached that age (reused later,
  * dead, or still followed: the still-followed ones are censored
- * observations, counted from a sample of the ring at each refit).  The chance
- * of a reuse at any later age follows from the hazards.
+ * observations, counted from a sample of the ring at each refit).  From the
+ * hazards, each kind and age gets an index (sv_fit): the best, over how long
+ * the block would still be kept, of the chance of a reuse in that time over
+ * the time it holds its place.
  *
  * Kinds of block (sv_class): the prompt's partial last block
  * (TIER_ACC_PARTIAL); a block used before, by how often (1, 2-3, 4+;
@@ -26,7 +28,7 @@
  * request that touched the block, so a chain ages together.
  *
  * Eviction samples SV_PICK resident blocks (all of them when fewer) and takes
- * the lowest probability, the older request on ties; engine hints scale it
+ * the lowest index, the older request on ties; engine hints scale it
  * (h > 0: x (1 + h); h < 0: / (1 - h)).  There is no leaf-first order: a
  * chain's blocks mostly share class and age and go together, but a head may
  * go before its tail, and a prefix lookup then stops at the missing head.
@@ -39,7 +41,7 @@
  * SV_SPAN per block of capacity, the shadow SV_SPAN >> SV_SAMPLE_SHIFT: 419
  * bytes per block of capacity in all.  Fixed tables 9 x 64 x 28 bytes.
  * Hooks are O(1); pick_victim is O(SV_PICK); a refit every 1024 accesses is
- * O(classes x ages + SV_CENSUS).
+ * O(classes x ages^2 + SV_CENSUS).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -75,7 +77,7 @@ struct survival {
 	double decay;
 	double reuse[SV_CLASSES][SV_AGES], dead[SV_CLASSES][SV_AGES];
 	double census[SV_CLASSES][SV_AGES];
-	float prob[SV_CLASSES][SV_AGES];
+	float index[SV_CLASSES][SV_AGES]; /* reuses per unit of time held (sv_fit) */
 	struct keyring ghost;  /* evicted keys, to remember their use count */
 	struct keyring shadow; /* the sample it learns from */
 };
@@ -153,8 +155,16 @@ static void sv_census(struct survival *v)
 /*
  * Hazard per class and age: reuses at that age over every followed access
  * that reached it; a sparse class leans on the all-classes hazard with the
- * weight of SV_PRIOR events.  prob = 1 - the chance of no reuse at any later
- * age.  Counts then decay (half-life about one shadow span), to follow drift.
+ * weight of SV_PRIOR events.  Counts then decay (half-life about one shadow
+ * span), to follow drift.
+ *
+ * What a block is worth at age bucket b is not its chance of ever coming
+ * back but the reuses it buys per unit of cache it holds: over a horizon of
+ * buckets b..e, the chance of a reuse in them over the expected time it
+ * stays in them (a block reused in bucket j counts half of j's width), and
+ * the best horizon e.  This is the Gittins index of the renewal model; a
+ * block likely to come back only much later holds its place for long and
+ * ranks below one likely to come back soon.  O(SV_AGES^2) per class.
  */
 static void sv_fit(struct survival *v)
 {
@@ -171,12 +181,23 @@ static void sv_fit(struct survival *v)
 		hg[b] = n > 0 ? gr[b] / n : 0;
 	}
 	for (unsigned c = 0; c < SV_CLASSES; c++) {
-		double at_risk = 0, none = 1;
+		double at_risk = 0, h[SV_AGES];
 
 		for (unsigned b = SV_AGES; b-- > 0;) {
 			at_risk += v->reuse[c][b] + v->dead[c][b] + v->census[c][b];
-			none *= 1 - (v->reuse[c][b] + SV_PRIOR * hg[b]) / (at_risk + SV_PRIOR);
-			v->prob[c][b] = (float)(1 - none);
+			h[b] = (v->reuse[c][b] + SV_PRIOR * hg[b]) / (at_risk + SV_PRIOR);
+		}
+		for (unsigned b = 0; b < SV_AGES; b++) {
+			double alive = 1, got = 0, held = 0, best = 0;
+
+			for (unsigned e = b; e < SV_AGES && alive > 1e-9; e++) {
+				got += alive * h[e];
+				held += alive * (1 - h[e] / 2) * (double)policy_age_width(e);
+				alive *= 1 - h[e];
+				if (held > 0 && got / held > best)
+					best = got / held;
+			}
+			v->index[c][b] = (float)best;
 		}
 	}
 	for (unsigned c = 0; c < SV_CLASSES; c++)
@@ -252,7 +273,7 @@ static int survival_create(const struct tier_policy_params *p, void **ret)
 	/* before any evidence: every block alike, the older request first (LRU) */
 	for (unsigned c = 0; c < SV_CLASSES; c++)
 		for (unsigned b = 0; b < SV_AGES; b++)
-			v->prob[c][b] = 1.0f;
+			v->index[c][b] = 1.0f;
 	v->rng = 0x9e3779b97f4a7c15ULL;
 	v->depth_req = UINT32_MAX;
 	*ret = v;
@@ -335,7 +356,7 @@ static void survival_hint(void *st, uint32_t s, int32_t prio)
 
 static double sv_score(const struct survival *v, uint32_t s)
 {
-	double p = v->prob[v->cls[s]][policy_age_bucket(v->now - v->stamp[s])];
+	double p = v->index[v->cls[s]][policy_age_bucket(v->now - v->stamp[s])];
 	int8_t h = v->hint[s];
 
 	if (h > 0)

@@ -381,6 +381,45 @@ START_TEST(survival_new_block_by_parent)
 }
 END_TEST
 
+/*
+ * survival ranks by reuses per unit of time held, not by the chance of a
+ * reuse alone.  Two kinds of one-block request, each with a fresh key:
+ * partial blocks (slots 10..13), every other one read again two requests
+ * later (chance 1/2, soon), and full blocks (slots 20..51), every one read
+ * again 20 rounds later (chance 1, late).  The shadow follows both whatever
+ * the cache holds.  Then a fresh partial block and, after it, a fresh full
+ * one: the full block goes first, although it is the more likely to come
+ * back and the younger (ranking by the chance of a reuse, or by age, takes
+ * the partial block first; measured with the former).
+ */
+START_TEST(survival_soon_before_sure)
+{
+	struct env e;
+	uint32_t r;
+	uint64_t k;
+
+	env_init(&e, "survival", 8);
+	for (r = 0; r < 3000; r++) {
+		hz_request(&e, (uint32_t[]){10 + r % 4}, (uint64_t[]){400000 + r}, 1, true, 8);
+		hz_request(&e, (uint32_t[]){20 + r % 32}, (uint64_t[]){500000 + r}, 1, false, 8);
+		if (r && (r - 1) % 2 == 0)
+			hz_request(&e, (uint32_t[]){10 + (r - 1) % 4}, (uint64_t[]){400000 + r - 1},
+				   1, true, 8);
+		if (r >= 20)
+			hz_request(&e, (uint32_t[]){20 + (r - 20) % 32},
+				   (uint64_t[]){500000 + r - 20}, 1, false, 8);
+	}
+	k = 400000 + r;
+	hz_request(&e, (uint32_t[]){14}, &k, 1, true, 8);
+	k = 500000 + r;
+	hz_request(&e, (uint32_t[]){52}, &k, 1, false, 8);
+	while (e.in[14] && e.in[52])
+		ck_assert_uint_ne(evict(&e), TIER_SLOT_NONE);
+	ck_assert_msg(e.in[14], "the soon-but-unsure partial block went before the late one");
+	env_done(&e);
+}
+END_TEST
+
 /* Every registered policy: random operations keep the contract. */
 START_TEST(contract)
 {
@@ -460,6 +499,7 @@ int main(void)
 	tcase_add_test(tc, horizon_leaf_first);
 	tcase_add_loop_test(tc, learns_dead_class, 0, 2);
 	tcase_add_test(tc, survival_new_block_by_parent);
+	tcase_add_test(tc, survival_soon_before_sure);
 	tcase_add_test(tc, registry);
 	tcase_add_loop_test(tc, contract, 0, (int)n);
 	suite_add_tcase(s, tc);
