@@ -213,6 +213,12 @@ int tier_prom_render(FILE *f, const struct tier_stats *s, const struct tier_ns_i
 		family(f, "tierd_log_suppressed_total", "counter",
 		       "Log lines held back by rate limiting.");
 		sample_u64(f, "tierd_log_suppressed_total", NULL, NULL, st->log_suppressed);
+		single(f, "tierd_nvme_journal_bytes", "gauge",
+		       "Size of the NVMe tier's journal file (0 without an NVMe tier).",
+		       st->journal_bytes);
+		single(f, "tierd_nvme_journal_compactions_total", "counter",
+		       "Journal rewrites while running (nvme.journal_compact_min).",
+		       st->journal_compactions);
 	}
 	return ferror(f) ? -EIO : 0;
 }

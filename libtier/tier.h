@@ -352,7 +352,9 @@ struct tier_daemon_status {
 	uint64_t flushes;         /* tier_flush calls in progress */
 	uint64_t protocol_errors; /* malformed messages, clients cut off for cause */
 	uint64_t log_suppressed;  /* log lines held back by rate limiting */
-	uint64_t reserved[8];
+	uint64_t journal_bytes;   /* size of the NVMe tier's journal file (0: no NVMe tier) */
+	uint64_t journal_compactions; /* journal rewrites while running (nvme.journal_compact_min) */
+	uint64_t reserved[6];
 };
 
 /*

@@ -73,6 +73,10 @@ void admin_fill_status(const struct server *s, struct tier_daemon_status *st)
 	}
 	st->protocol_errors = s->protocol_errors;
 	st->log_suppressed = log_suppressed_total();
+	if (s->nvme) {
+		st->journal_bytes = s->store.nv.journal.end;
+		st->journal_compactions = s->store.nv.journal.compactions;
+	}
 }
 
 uint32_t admin_fill_clients(const struct server *s, struct tier_client_info *out, uint32_t max)

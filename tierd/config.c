@@ -471,6 +471,9 @@ static const struct config_item config_table[] = {
 	  "milliseconds a request may wait on NVMe I/O before it fails with -ETIMEDOUT", LIVE },
 	{ "nvme", "journal", parse_path, fmt_string, F(nvme_journal),
 	  "the NVMe tier's journal file (default: the first path + .journal)", RESTART },
+	{ "nvme", "journal_compact_min", parse_size_field, fmt_size, F(nvme_journal_compact_min),
+	  "compact the journal while running once it is this big and over twice its live records "
+	  "(0: only at start-up and shutdown)", LIVE },
 	{ "gpu", "device", parse_gpu_device, fmt_string, F(gpu_device),
 	  "device tier (T0): auto (the GPU when one is found, else none), emu (host memory, "
 	  "for tests), none, or a CUDA device index", RESTART },
@@ -504,6 +507,7 @@ void config_defaults(struct tierd_config *c)
 	snprintf(c->policy_prefetch, sizeof(c->policy_prefetch), "%s", TIER_PREFETCH_DEFAULT);
 	c->nvme_bytes = DEFAULT_NVME_BYTES;
 	c->nvme_queue_depth = DEFAULT_NVME_QUEUE_DEPTH;
+	c->nvme_journal_compact_min = DEFAULT_JOURNAL_COMPACT_MIN;
 	c->nvme_direct = true;
 	c->high_watermark = DEFAULT_HIGH_WATERMARK_PCT;
 	c->low_watermark = DEFAULT_LOW_WATERMARK_PCT;

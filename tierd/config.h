@@ -18,6 +18,7 @@
 #define DEFAULT_NVME_QUEUE_DEPTH 32
 #define DEFAULT_IO_TIMEOUT_MS 30000
 #define DEFAULT_NVME_BYTES (4ULL << 30)
+#define DEFAULT_JOURNAL_COMPACT_MIN (64ULL << 20)
 #define MIN_NVME_BYTES_PER_PATH (4ULL << 20)
 #define DEFAULT_HIGH_WATERMARK_PCT 90
 #define DEFAULT_LOW_WATERMARK_PCT 80
@@ -54,6 +55,7 @@ struct tierd_config {
 	uint32_t high_watermark;  /* percent of host.size: demotion starts above */
 	uint32_t low_watermark;   /* ... and stops below */
 	char nvme_journal[256];   /* default: the first path + ".journal" */
+	uint64_t nvme_journal_compact_min; /* compact while running past this size; 0 = never */
 	/* [gpu]: the device tier (T0) */
 	char gpu_device[16];      /* auto, emu, none, or a CUDA device index */
 	uint64_t gpu_bytes;       /* the pool */

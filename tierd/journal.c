@@ -134,3 +134,14 @@ void journal_written(struct journal *j, bool ok)
 	j->writing = false;
 	j->writing_n = 0;
 }
+
+int journal_rebased(struct journal *j, uint64_t end)
+{
+	if (j->writing)
+		return -EBUSY;
+	j->done_total += j->n;
+	j->n = 0;
+	j->end = end;
+	j->compactions++;
+	return 0;
+}

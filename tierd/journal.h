@@ -2,8 +2,8 @@
 /*
  * The NVMe tier's journal: an append-only file of fixed 128-byte records that
  * says which block lives where.  Replayed at start-up instead of rereading
- * the devices; compacted (rewritten with only live records) at start-up and
- * shutdown.
+ * the devices; compacted (rewritten with only live records) at start-up, at
+ * shutdown, and while running once it has grown (server_nvme.c).
  */
 #ifndef TIERD_JOURNAL_H
 #define TIERD_JOURNAL_H
@@ -69,6 +69,7 @@ struct journal {
 	uint64_t queued_total;  /* records ever queued (monotonic) */
 	uint64_t done_total;    /* records whose write finished, ok or not */
 	uint64_t errors;        /* failed writes */
+	uint64_t compactions;   /* rewrites while running (journal_rebased) */
 };
 
 int journal_init(struct journal *j, uint64_t end);
@@ -82,5 +83,11 @@ int journal_add(struct journal *j, const struct jrec *r);
 bool journal_take(struct journal *j, const void **ret_buf, size_t *ret_len, uint64_t *ret_off);
 /* The write taken by journal_take finished (ok or not). */
 void journal_written(struct journal *j, bool ok);
+/*
+ * The file was rewritten with an image of the store (compaction) and is end
+ * bytes long now: the queued records, whose effects the image holds, are
+ * dropped and count as written.  -EBUSY while a write is in flight.
+ */
+int journal_rebased(struct journal *j, uint64_t end);
 
 #endif

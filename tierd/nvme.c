@@ -451,6 +451,23 @@ int nvme_journal_fd(const struct nvme_engine *e)
 	return e->fds[e->n_devs];
 }
 
+int nvme_journal_swap(struct nvme_engine *e, int fd, int *ret_old)
+{
+	if (e->pending_sqes)
+		return -EBUSY; /* prepared, unsubmitted requests may name the old one */
+	if (e->files_registered) {
+		int r = io_uring_register_files_update(&e->ring, e->n_devs, &fd, 1);
+
+		if (r < 0)
+			return r;
+		if (r != 1)
+			return -EIO;
+	}
+	*ret_old = e->fds[e->n_devs];
+	e->fds[e->n_devs] = fd;
+	return 0;
+}
+
 const struct nvme_dev_info *nvme_dev(const struct nvme_engine *e, uint32_t dev)
 {
 	return dev < e->n_devs ? &e->info[dev] : NULL;

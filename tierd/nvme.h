@@ -82,6 +82,14 @@ int nvme_event_fd(const struct nvme_engine *e);
 const struct nvme_dev_info *nvme_dev(const struct nvme_engine *e, uint32_t dev);
 /* The journal file's descriptor (read at start-up, rewritten on compaction). */
 int nvme_journal_fd(const struct nvme_engine *e);
+/*
+ * Make fd (open, read-write) the journal from now on: for compaction while
+ * running.  The engine owns fd from then on and hands back the previous
+ * descriptor in *ret_old: the caller closes it once no request submitted
+ * before the swap can still use it.  -EBUSY when requests are queued but
+ * not submitted (call nvme_submit first).
+ */
+int nvme_journal_swap(struct nvme_engine *e, int fd, int *ret_old);
 
 /*
  * Queue I/O.  Requests beyond the queue depth wait in FIFO order; nothing

@@ -94,6 +94,8 @@ struct server {
 	uint32_t n_parked;
 	bool io_progress;          /* completions arrived: parked requests may go on */
 	const void *jbuf;          /* journal batch being written */
+	int old_jfd;               /* the journal before the last compaction while running, or -1 */
+	double jcompact_after;     /* no compaction before this (monotonic s): after a failure */
 	bool shutdown_synced;
 	uint64_t next_timer_ns;    /* timers.c */
 	bool timer_pending;        /* the last check found something that may expire */

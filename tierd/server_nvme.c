@@ -181,20 +181,18 @@ static void image_emit(void *arg, const struct jrec *r)
 }
 
 /*
- * Rewrite the journal with only the live records: a new file, synced, then
- * renamed over the old one, so a crash in the middle leaves one or the other.
+ * The live records (store_journal_image) into a new file at tmp, synced.
+ * The file stays open read-write in *ret_fd.
  */
-static int compact_journal(struct server *s, const char *path, uint64_t *ret_bytes)
+static int write_image(struct server *s, const char *tmp, int *ret_fd, uint64_t *ret_bytes)
 {
-	char tmp[300];
 	struct image_ctx *x = calloc(1, sizeof(*x));
 	uint64_t n;
-	int r = 0;
+	int r;
 
 	if (!x)
 		return -ENOMEM;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	x->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	x->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (x->fd < 0) {
 		r = log_ret(-errno, LOG_ERR, "nvme.journal: %s: %m", tmp);
 		free(x);
@@ -204,16 +202,62 @@ static int compact_journal(struct server *s, const char *path, uint64_t *ret_byt
 	image_flush(x);
 	if (!x->err && fdatasync(x->fd) < 0)
 		x->err = -errno;
-	close(x->fd);
-	if (!x->err && rename(tmp, path) < 0)
-		x->err = -errno;
 	r = x->err;
-	free(x);
 	if (r < 0) {
+		close(x->fd);
 		unlink(tmp);
-		return log_ret(r, LOG_ERR, "nvme.journal: compaction failed: %s", strerror(-r));
+	} else {
+		*ret_fd = x->fd;
+		*ret_bytes = n * JREC_BYTES;
 	}
-	*ret_bytes = n * JREC_BYTES;
+	free(x);
+	return r;
+}
+
+/* The rename of a journal survives a crash once its directory is synced. */
+static void sync_dir_of(const char *path)
+{
+	char dir[300];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fsync(fd) < 0)
+		log_warning("nvme.journal: fsync of %s: %m", dir);
+	close(fd);
+}
+
+/*
+ * Rewrite the journal with only the live records: a new file, synced, then
+ * renamed over the old one, so a crash in the middle leaves one or the other.
+ * At start-up and shutdown, when the engine does not hold the journal.
+ */
+static int compact_journal(struct server *s, const char *path, uint64_t *ret_bytes)
+{
+	char tmp[310];
+	int fd, r;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	r = write_image(s, tmp, &fd, ret_bytes);
+	if (r < 0)
+		return log_ret(r, LOG_ERR, "nvme.journal: compaction failed: %s", strerror(-r));
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		r = log_ret(-errno, LOG_ERR, "nvme.journal: compaction failed: rename: %m");
+		unlink(tmp);
+		return r;
+	}
+	sync_dir_of(path);
 	return 0;
 }
 
@@ -236,6 +280,7 @@ int server_nvme_init(struct server *s)
 	uint64_t valid, image;
 	int r;
 
+	s->old_jfd = -1;
 	if (!s->cfg.nvme_n_paths)
 		return 0;
 	journal_path(s, jpath, sizeof(jpath));
@@ -299,6 +344,21 @@ void server_retry_parked(struct server *s)
 	}
 }
 
+/*
+ * Due when the file is at least nvme.journal_compact_min and more than twice
+ * what an image of the live records would take (so each compaction at least
+ * halves it and the work per record written stays bounded).
+ */
+static bool compaction_due(const struct server *s)
+{
+	const struct store *st = &s->store;
+	uint64_t min = s->cfg.nvme_journal_compact_min;
+	uint64_t live = ((uint64_t)st->n_ns + st->nv.blocks) * JREC_BYTES;
+
+	return min && st->nv.journal.end >= min && st->nv.journal.end > 2 * live &&
+	       mono_s() >= s->jcompact_after;
+}
+
 static void journal_append(struct server *s)
 {
 	const void *buf;
@@ -314,6 +374,55 @@ static void journal_append(struct server *s)
 	}
 }
 
+/*
+ * Compaction while running, between two reactor turns: no journal write in
+ * flight, nothing prepared for the ring.  The image is written to a new file
+ * and synced; the engine switches to it; it is renamed over the journal. A
+ * crash before the rename leaves the old journal, which is still complete:
+ * the records queued now and dropped (the image holds their effect) were
+ * not in it, as after any crash.  A failure leaves the old journal in use
+ * and waits a minute before the next try.
+ */
+static void compact_running(struct server *s)
+{
+	struct journal *j = &s->store.nv.journal;
+	char path[300], tmp[310];
+	uint64_t before = j->end, bytes;
+	double t0 = mono_s();
+	int fd, old, r;
+
+	journal_path(s, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	r = write_image(s, tmp, &fd, &bytes);
+	if (r < 0)
+		goto fail;
+	r = nvme_journal_swap(s->nvme, fd, &old);
+	if (r < 0) {
+		close(fd);
+		unlink(tmp);
+		goto fail;
+	}
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		(void)nvme_journal_swap(s->nvme, old, &fd);
+		close(fd);
+		unlink(tmp);
+		goto fail;
+	}
+	sync_dir_of(path);
+	if (s->old_jfd >= 0)
+		close(s->old_jfd);
+	s->old_jfd = old;
+	(void)journal_rebased(j, bytes);
+	log_info("nvme: journal compacted while running: %" PRIu64 " -> %" PRIu64
+		 " records in %.3f s", before / JREC_BYTES, bytes / JREC_BYTES, mono_s() - t0);
+	return;
+fail:
+	s->jcompact_after = mono_s() + 60;
+	log_err("nvme.journal: compaction while running failed: %s: retrying in 60 s",
+		strerror(-r));
+}
+
 void server_nvme_turn(struct server *s)
 {
 	if (!s->nvme)
@@ -325,8 +434,12 @@ void server_nvme_turn(struct server *s)
 		server_retry_parked(s);
 	}
 	store_balance(&s->store);
-	journal_append(s);
+	/* A due compaction waits for the write in flight; the image will hold the rest. */
+	if (!compaction_due(s))
+		journal_append(s);
 	nvme_submit(s->nvme);
+	if (!s->jbuf && compaction_due(s))
+		compact_running(s);
 }
 
 /* ---- shutdown -------------------------------------------------------- */
@@ -382,6 +495,10 @@ void server_nvme_shutdown(struct server *s)
 	}
 	nvme_close(s->nvme);
 	s->nvme = NULL;
+	if (s->old_jfd >= 0) {
+		close(s->old_jfd);
+		s->old_jfd = -1;
+	}
 	journal_path(s, jpath, sizeof(jpath));
 	if (compact_journal(s, jpath, &image) == 0)
 		log_info("nvme: journal compacted to %" PRIu64 " records",
@@ -393,5 +510,9 @@ void server_nvme_deinit(struct server *s)
 	if (s->nvme) {
 		nvme_close(s->nvme);
 		s->nvme = NULL;
+		if (s->old_jfd >= 0) {
+			close(s->old_jfd);
+			s->old_jfd = -1;
+		}
 	}
 }

@@ -130,7 +130,7 @@ struct arenas {
 };
 
 static json_object *stats_json(const struct tier_stats *s, const struct tier_ns_stats *ns, int n,
-			       const struct arenas *ar)
+			       const struct arenas *ar, const struct tier_daemon_status *st)
 {
 	json_object *o = json_object_new_object(), *tiers = json_object_new_array();
 	json_object *nss = json_object_new_array(), *ops = json_object_new_object();
@@ -140,8 +140,18 @@ static json_object *stats_json(const struct tier_stats *s, const struct tier_ns_
 	json_object_object_add(o, "uptime_s", json_object_new_uint64(s->uptime_s));
 	json_object_object_add(o, "clients", json_object_new_uint64(s->clients));
 	json_object_object_add(o, "policy_evict", json_object_new_string(s->policy_evict));
-	for (uint32_t i = 0; i < s->n_tiers && i < TIER_COUNT; i++)
-		json_object_array_add(tiers, tier_json(&s->tiers[i]));
+	for (uint32_t i = 0; i < s->n_tiers && i < TIER_COUNT; i++) {
+		json_object *t = tier_json(&s->tiers[i]);
+
+		/* The journal's figures come with the daemon's status (NULL: not available). */
+		if (st && strcmp(s->tiers[i].name, "nvme") == 0) {
+			json_object_object_add(t, "journal_bytes",
+					       json_object_new_uint64(st->journal_bytes));
+			json_object_object_add(t, "journal_compactions",
+					       json_object_new_uint64(st->journal_compactions));
+		}
+		json_object_array_add(tiers, t);
+	}
 	json_object_object_add(o, "tiers", tiers);
 	for (int i = 0; i < n; i++) {
 		json_object *x = json_object_new_object();
@@ -286,7 +296,8 @@ static int stats_once(tier_client *c, enum stats_format fmt)
 		ar.n = 0;
 	switch (fmt) {
 	case FMT_JSON: {
-		json_object *o = stats_json(&s, ns, n, &ar);
+		json_object *o = stats_json(&s, ns, n, &ar,
+					    tier_admin_status(c, &st) == 0 ? &st : NULL);
 
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 							   JSON_C_TO_STRING_NOSLASHESCAPE));
