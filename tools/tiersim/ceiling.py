@@ -14,7 +14,14 @@ held over the best horizon ("gittins", what policies/survival.c computes
 online).  So the figures are what these classes could give with perfect
 tables; an online policy learns them as it goes and gets less.
 
-usage: ceiling.py TRACE [FEATURES] [ever|gittins]
+Two more modes rank by the index too.  "online" refits the tables every 8192
+accesses from the past only (reuses seen so far; accesses not yet reused
+count as censored at their age): an ideal online learner, exact counts, no
+sampling.  "half" fits them on the first half of the accesses only (later
+reuses count as censored) and replays the whole trace with them fixed:
+tables known from the start, but not from the future.
+
+usage: ceiling.py TRACE [FEATURES] [ever|gittins|online|half]
   FEATURES: letters from T (turn of re-read blocks), L (request length of new
   blocks), O (output length of new blocks), o (output length of re-read
   blocks); the base classes are always there.  Default: none, gittins.
@@ -99,14 +106,15 @@ def fit(acc, mode):
     for a in range(n - 1, -1, -1):
         nxt[a] = last.get(acc[a][0])
         last[acc[a][0]] = a
-    nb = age_bucket(n) + 2
+    nb = 64  # every age a replay can ask for (2^32 accesses)
     cnt = collections.defaultdict(lambda: ([0] * nb, [0] * nb))
     for a, (_, c, s) in enumerate(acc):
         if nxt[a] is None:
             cnt[c][1][age_bucket(n - s)] += 1
         else:
             cnt[c][0][age_bucket(acc[nxt[a]][2] - s)] += 1
-    return {c: index(re, de, mode) for c, (re, de) in cnt.items()}
+    return collections.defaultdict(lambda: [0.0] * nb,
+                                   {c: index(re, de, mode) for c, (re, de) in cnt.items()})
 
 
 class Online:
@@ -175,7 +183,12 @@ def main():
     reqs = [json.loads(line) for line in open(sys.argv[1])]
     unique = len({h for r in reqs for h in r['hash_ids']})
     acc = classify(reqs, feat)
-    idx = None if mode == 'online' else fit(acc, mode)
+    if mode == 'online':
+        idx = None
+    elif mode == 'half':
+        idx = fit(acc[:len(acc) // 2], 'gittins')
+    else:
+        idx = fit(acc, mode)
     for f in (0.01, 0.05, 0.10):
         h = replay(acc, idx, round(f * unique))
         gap = 100 * (h - LRU[f]) / (BELADY[f] - LRU[f])
