@@ -106,6 +106,33 @@ static int region_memfd(struct host_region *g, const struct tierd_config *c)
 	return fd;
 }
 
+/*
+ * The arena in normal pages gets transparent huge pages from MADV_HUGEPAGE
+ * only where shmem THP allows it; say so once where it is off, since copies
+ * out of the arena are measurably slower in 4 KiB pages (docs/BENCHMARKS.md).
+ */
+static void shmem_thp_hint(void)
+{
+	char buf[128] = "", *open_b, *close_b;
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
+
+	if (!f)
+		return;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	open_b = strchr(buf, '[');
+	close_b = open_b ? strchr(open_b, ']') : NULL;
+	if (!close_b)
+		return;
+	*close_b = 0;
+	if (strcmp(open_b + 1, "never") == 0 || strcmp(open_b + 1, "deny") == 0)
+		log_notice("host arena: 4 KiB pages: shmem transparent huge pages are '%s'; "
+			   "'advise' in /sys/kernel/mm/transparent_hugepage/shmem_enabled (or "
+			   "reserved huge pages) gives the arena 2 MiB pages and faster copies",
+			   open_b + 1);
+}
+
 /* Create region g's memfd and map it at its start in the span, bound, locked. */
 static int region_map(struct host_arena *a, struct host_region *g, const struct tierd_config *c)
 {
@@ -203,11 +230,13 @@ int host_arena_init(struct host_arena *a, const struct tierd_config *c)
 			host_arena_deinit(a);
 			return r;
 		}
-		if (i == 0)
+		if (i == 0) {
 			log_info("host arena: %" PRIu64 " MiB, %s pages, %s, NUMA node %d (%s)",
 				 g->bytes >> 20, g->hugetlb ? "huge" : "normal",
 				 g->locked ? "locked" : "not locked", a->node, why);
-		else
+			if (!g->hugetlb)
+				shmem_thp_hint();
+		} else
 			log_info("namespace %s: private arena of %" PRIu64 " MiB at +%" PRIu64
 				 " MiB, %s pages, %s (in addition to host.size)", g->ns,
 				 g->bytes >> 20, g->start >> 20, g->hugetlb ? "huge" : "normal",
