@@ -343,9 +343,10 @@ int run_peers(const char *sock, const char *peers)
 		uint32_t ns;
 		int r;
 
-		p.src = malloc(PEER_BYTES);
-		p.dst = malloc(PEER_BYTES);
-		p.tmp = malloc(PEER_BYTES);
+		/* Page-aligned like the arena's blocks (see bench_block_size in tierbench.c). */
+		p.src = aligned_alloc(4096, PEER_BYTES);
+		p.dst = aligned_alloc(4096, PEER_BYTES);
+		p.tmp = aligned_alloc(4096, PEER_BYTES);
 		if (!p.src || !p.dst || !p.tmp)
 			die("malloc", -ENOMEM);
 		for (size_t i = 0; i < p.n; i++)
