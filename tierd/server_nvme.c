@@ -383,7 +383,7 @@ static void journal_append(struct server *s)
  * not in it, as after any crash.  A failure leaves the old journal in use
  * and waits a minute before the next try.
  */
-static void compact_running(struct server *s)
+static int compact_running(struct server *s)
 {
 	struct journal *j = &s->store.nv.journal;
 	char path[300], tmp[310];
@@ -416,11 +416,12 @@ static void compact_running(struct server *s)
 	(void)journal_rebased(j, bytes);
 	log_info("nvme: journal compacted while running: %" PRIu64 " -> %" PRIu64
 		 " records in %.3f s", before / JREC_BYTES, bytes / JREC_BYTES, mono_s() - t0);
-	return;
+	return 0;
 fail:
 	s->jcompact_after = mono_s() + 60;
 	log_err("nvme.journal: compaction while running failed: %s: retrying in 60 s",
 		strerror(-r));
+	return r;
 }
 
 void server_nvme_turn(struct server *s)
@@ -438,8 +439,14 @@ void server_nvme_turn(struct server *s)
 	if (!compaction_due(s))
 		journal_append(s);
 	nvme_submit(s->nvme);
-	if (!s->jbuf && compaction_due(s))
-		compact_running(s);
+	if (!s->jbuf && compaction_due(s) && compact_running(s) == 0) {
+		/*
+		 * The records it dropped count as written, with no completion to
+		 * say so: a flush parked on them goes on now, not at its timeout.
+		 */
+		server_retry_parked(s);
+		nvme_submit(s->nvme);
+	}
 }
 
 /* ---- shutdown -------------------------------------------------------- */

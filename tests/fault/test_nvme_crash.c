@@ -102,6 +102,7 @@ START_TEST(test_compaction_while_running)
 	uint32_t ns;
 
 	td_init(&d, "compact");
+	d.log_to_file = true;
 	td_opt(&d, "host.size=4M");
 	td_opt(&d, "nvme.size=16M");
 	td_opt(&d, "nvme.journal_compact_min=64K");
