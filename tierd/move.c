@@ -214,6 +214,7 @@ struct evict_ctx {
 	uint32_t cls;
 	uint32_t ns;  /* only this namespace's blocks (quota), or NS_ANY */
 	uint32_t dom; /* only this host domain's blocks, or DOM_ANY */
+	bool spare_prefetched; /* not blocks a prefetch brought up that nobody used yet */
 };
 
 #define NS_ANY UINT32_MAX
@@ -227,7 +228,8 @@ static bool host_evictable(void *arg, uint32_t slot)
 	return b->state == BLOCK_READY && (b->res & RES_HOST) && b->pins == 0 && b->io == 0 &&
 	       !(b->flags & BLOCK_DROPPED) && (x->cls == CLS_ANY || b->cls == x->cls) &&
 	       (x->ns == NS_ANY || b->ns == x->ns) &&
-	       (x->dom == DOM_ANY || x->st->ns[b->ns].dom == x->dom);
+	       (x->dom == DOM_ANY || x->st->ns[b->ns].dom == x->dom) &&
+	       !(x->spare_prefetched && (b->flags & BLOCK_PREFETCHED));
 }
 
 /* Write s to NVMe; with evict_after, its host copy goes once it is there. */
@@ -271,7 +273,7 @@ static int reclaim_slab_of(struct store *st, uint32_t victim)
 {
 	uint32_t dom = st->ns[st->blocks[victim].ns].dom;
 	struct store_dom *d = &st->dom[dom];
-	struct evict_ctx any = { st, CLS_ANY, NS_ANY, dom };
+	struct evict_ctx any = { st, CLS_ANY, NS_ANY, dom, false };
 	uint64_t offs[SLAB_EXTENT_BYTES / SLAB_ALIGN];
 	uint32_t n = slab_blocks_of(&d->slab, st->blocks[victim].host_off - d->base, offs,
 				    sizeof(offs) / sizeof(offs[0]));
@@ -298,18 +300,18 @@ static int reclaim_slab_of(struct store *st, uint32_t victim)
  * A namespace over its host quota makes room among its own blocks, in its
  * policy order, never a neighbour's.  0, -EINPROGRESS or -ENOSPC.
  */
-static int quota_room(struct store *st, uint32_t ns)
+static int quota_room(struct store *st, uint32_t ns, bool for_prefetch)
 {
 	struct ns *n = &st->ns[ns];
 	uint64_t stride = store_dom_of(st, ns)->slab.classes[n->cls].stride;
 
 	while (n->quota_host && n->host_bytes + stride > n->quota_host) {
-		struct evict_ctx own = { st, CLS_ANY, ns, DOM_ANY };
+		struct evict_ctx own = { st, CLS_ANY, ns, DOM_ANY, for_prefetch };
 		uint32_t v = st->evict->pick_victim(st->evict_state, host_evictable, &own);
 		int r;
 
 		if (v == SLOT_NONE)
-			return st->nv.demote_inflight ? -EINPROGRESS : -ENOSPC;
+			return st->nv.demote_inflight && !for_prefetch ? -EINPROGRESS : -ENOSPC;
 		r = host_evict(st, v);
 		if (r == -EBUSY)
 			return -EINPROGRESS;
@@ -318,16 +320,25 @@ static int quota_room(struct store *st, uint32_t ns)
 	return 0;
 }
 
-int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls)
+/*
+ * Host memory for a block of namespace ns, size class cls: free, or made by
+ * evicting in policy order.  Room for a prefetch is not made from blocks an
+ * earlier prefetch brought up that have not been used yet: a window of
+ * prefetches larger than host memory would evict its own blocks before
+ * their acquires came (measured: 2 MiB blocks through 128 MiB of host
+ * memory with 64 prefetches ahead read at a quarter of the speed).  The
+ * prefetch is skipped instead; demand (alloc, acquire) evicts anything.
+ */
+int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls, bool for_prefetch)
 {
-	int r = quota_room(st, ns);
+	int r = quota_room(st, ns, for_prefetch);
 
 	if (r < 0)
 		return r;
 	for (;;) {
 		/* Room in the namespace's own domain, made from that domain's blocks only. */
 		struct store_dom *d = store_dom_of(st, ns);
-		struct evict_ctx same = { st, CLS_ANY, NS_ANY, st->ns[ns].dom };
+		struct evict_ctx same = { st, CLS_ANY, NS_ANY, st->ns[ns].dom, for_prefetch };
 		uint64_t off = slab_alloc(&d->slab, cls);
 		uint32_t v;
 
@@ -335,7 +346,7 @@ int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls)
 			return (int64_t)(d->base + off);
 		v = st->evict->pick_victim(st->evict_state, host_evictable, &same);
 		if (v == SLOT_NONE)
-			return st->nv.demote_inflight ? -EINPROGRESS : -ENOSPC;
+			return st->nv.demote_inflight && !for_prefetch ? -EINPROGRESS : -ENOSPC;
 		r = st->blocks[v].cls == cls ? host_evict(st, v) : reclaim_slab_of(st, v);
 		if (r == -EBUSY)
 			return -EINPROGRESS;
@@ -351,7 +362,8 @@ void store_balance(struct store *st)
 	/* Each domain against its own watermarks: a full private arena is its own business. */
 	for (uint32_t dom = 0; dom < st->n_dom; dom++) {
 		struct store_dom *d = &st->dom[dom];
-		struct evict_ctx same = { st, CLS_ANY, NS_ANY, dom };
+		/* Watermarks are a target, not a need: unused prefetches stay (store_host_room). */
+		struct evict_ctx same = { st, CLS_ANY, NS_ANY, dom, true };
 
 		if (d->used_bytes <= d->high_bytes)
 			continue;
@@ -603,6 +615,8 @@ void store_read_done(struct store *st, tier_handle h, int res, const struct nv_h
 		return;
 	}
 	b->res |= RES_HOST;
+	if (prefetch)
+		b->flags |= BLOCK_PREFETCHED;
 	st->host_blocks++;
 	nv->promotions++;
 	st->ns[b->ns].promotions++;
@@ -618,7 +632,7 @@ void store_read_done(struct store *st, tier_handle h, int res, const struct nv_h
 int store_evict_bytes(struct store *st, int tier, uint64_t bytes, uint64_t *ret_bytes,
 		      uint64_t *ret_blocks)
 {
-	struct evict_ctx any = { st, CLS_ANY, NS_ANY, DOM_ANY };
+	struct evict_ctx any = { st, CLS_ANY, NS_ANY, DOM_ANY, false };
 	uint64_t done = 0, blocks = 0;
 
 	if (tier == TIER_NVME && !st->nvme)

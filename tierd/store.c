@@ -511,7 +511,7 @@ int store_alloc(struct store *st, struct holder *h, uint32_t ns, tier_handle *re
 
 	if (!n)
 		return -ENOENT;
-	off = store_host_room(st, ns, n->cls);
+	off = store_host_room(st, ns, n->cls, false);
 	if (off < 0)
 		return (int)off;
 	s = store_slot_alloc(st);
@@ -593,8 +593,10 @@ int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_ke
 /* Tell the policies about a demand access to s (a hit in some tier). */
 static void note_access(struct store *st, uint32_t s, const struct tier_access *a)
 {
-	const struct block *b = &st->blocks[s];
+	struct block *b = &st->blocks[s];
 
+	if (!(a->flags & TIER_ACC_PREFETCH))
+		b->flags &= (uint8_t)~BLOCK_PREFETCHED;
 	if (b->res & RES_HOST)
 		st->evict->access(st->evict_state, s, a);
 	if (b->res & RES_NVME)
@@ -721,7 +723,7 @@ static int promote(struct store *st, uint32_t s, bool prefetch)
 {
 	struct block *b = &st->blocks[s];
 	struct ns *n = &st->ns[b->ns];
-	int64_t off = store_host_room(st, b->ns, n->cls);
+	int64_t off = store_host_room(st, b->ns, n->cls, prefetch);
 	int r;
 
 	if (off < 0)

@@ -31,6 +31,7 @@ enum block_state { BLOCK_FREE = 0, BLOCK_WRITING, BLOCK_READY };
 enum {
 	BLOCK_DROPPED = 1u << 0, /* out of the index; freed when pins and I/O are done */
 	BLOCK_PARTIAL = 1u << 1, /* holds fewer tokens than a full block (policy hint) */
+	BLOCK_PREFETCHED = 1u << 2, /* brought up by a prefetch, not accessed since */
 };
 
 /* Residency: where a READY block has a valid copy. */
@@ -406,8 +407,12 @@ static inline uint64_t store_host_stride(const struct store *st, const struct bl
 uint64_t key_fingerprint(tier_key k);
 uint32_t store_slot_alloc(struct store *st);
 void store_slot_free(struct store *st, uint32_t s);
-/* Host memory for a block of class cls: its offset, or -ENOSPC / -EINPROGRESS. */
-int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls);
+/*
+ * Host memory for a block of class cls: its offset, or -ENOSPC / -EINPROGRESS.
+ * for_prefetch: not by evicting blocks earlier prefetches brought up that
+ * nobody has used yet (-ENOSPC then, never -EINPROGRESS).
+ */
+int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls, bool for_prefetch);
 /* Give back host memory at off that store_host_room returned for namespace ns. */
 void store_host_free(struct store *st, uint32_t ns, uint64_t off);
 void store_host_attach(struct store *st, uint32_t s, uint64_t off);

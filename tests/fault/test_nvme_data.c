@@ -127,6 +127,57 @@ START_TEST(test_prefetch_makes_host_hits)
 }
 END_TEST
 
+/*
+ * A prefetch window wider than host memory: 512 blocks asked for, 256 fit.
+ * Prefetches stop when host memory holds only blocks earlier prefetches
+ * brought up and nobody used yet, rather than evict those (they would be
+ * read again at their acquire).  So every block is read from NVMe exactly
+ * once: the prefetched ones are host hits, the rest are read at their acquire.
+ */
+START_TEST(test_prefetch_wider_than_host)
+{
+	const size_t bs = 64 * KiB;
+	const uint64_t n = 1024, k = 512;
+	static tier_key keys[512];
+	struct tierd d;
+	struct tier_stats s0, s1;
+	struct tk_tally t = { 0 };
+	tier_client *c;
+	uint32_t ns;
+	int started;
+
+	td_init(&d, "prefetch-wide");
+	td_start(&d);
+	c = td_connect(&d);
+	ck_assert_int_eq(tier_namespace(c, "kv", bs, &ns), 0);
+	tk_put_range(c, ns, 9, 0, n, bs);
+	ck_assert_int_eq(tier_flush(c, ns), 0);
+	h_quiesce(c, &s0);
+
+	for (uint64_t i = 0; i < k; i++)
+		keys[i] = tk_key(9, i);
+	started = tier_prefetch(c, ns, keys, k);
+	printf("# %d of %llu prefetches started\n", started, (unsigned long long)k);
+	ck_assert_int_ge(started, 128);
+	ck_assert_int_lt(started, (int)k);
+	h_quiesce(c, &s1);
+	ck_assert_uint_eq(h_tier(&s1, "nvme")->promotions,
+			  h_tier(&s0, "nvme")->promotions + (uint64_t)started);
+
+	for (uint64_t i = 0; i < k; i++)
+		tk_get(c, ns, keys[i], bs, &t);
+	ck_assert_uint_eq(t.ok, k);
+	h_quiesce(c, &s1);
+	ck_assert_uint_eq(h_tier(&s1, "nvme")->promotions, h_tier(&s0, "nvme")->promotions + k);
+	ck_assert_uint_eq(h_tier(&s1, "host")->hits, h_tier(&s0, "host")->hits + (uint64_t)started);
+	ck_assert_uint_eq(h_tier(&s1, "nvme")->hits,
+			  h_tier(&s0, "nvme")->hits + k - (uint64_t)started);
+	tier_close(c);
+	td_stop_clean(&d);
+	td_cleanup(&d);
+}
+END_TEST
+
 START_TEST(test_flush_durable)
 {
 	const size_t bs = 64 * KiB;
@@ -408,6 +459,7 @@ static Suite *nvme_data_suite(void)
 	tcase_set_timeout(tc, 120);
 	h_add_test(tc, test_past_dram_byte_exact);
 	h_add_test(tc, test_prefetch_makes_host_hits);
+	h_add_test(tc, test_prefetch_wider_than_host);
 	h_add_test(tc, test_flush_durable);
 	h_add_test(tc, test_flush_without_nvme);
 	h_add_test(tc, test_clean_restart);
