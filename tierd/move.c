@@ -63,6 +63,7 @@ void store_host_detach(struct store *st, uint32_t s)
 		st->host_blocks--;
 	}
 	b->res &= (uint8_t)~RES_HOST;
+	b->flags &= (uint8_t)~BLOCK_PREFETCHED;
 	st->used_bytes -= stride;
 	store_dom_of(st, b->ns)->used_bytes -= stride;
 	st->ns[b->ns].host_bytes -= stride;

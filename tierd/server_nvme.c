@@ -404,10 +404,24 @@ static int compact_running(struct server *s)
 	}
 	if (rename(tmp, path) < 0) {
 		r = -errno;
-		(void)nvme_journal_swap(s->nvme, old, &fd);
-		close(fd);
-		unlink(tmp);
-		goto fail;
+		if (nvme_journal_swap(s->nvme, old, &fd) == 0) {
+			close(fd);
+			unlink(tmp);
+			goto fail;
+		}
+		/*
+		 * Neither step can be undone: the engine writes the image's file,
+		 * which keeps the .tmp name.  Its records go on from the image's
+		 * end; a restart replays the old journal and misses the blocks
+		 * written from now on (misses, never wrong bytes).
+		 */
+		log_at(LOG_CRIT, "nvme.journal: %s could not be renamed (%s) and the engine could not "
+			 "go back to the old journal: blocks written from now on are lost at a "
+			 "restart", tmp, strerror(-r));
+		close(old);
+		(void)journal_rebased(j, bytes);
+		s->jcompact_after = 1e300;
+		return r;
 	}
 	sync_dir_of(path);
 	if (s->old_jfd >= 0)

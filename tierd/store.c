@@ -726,8 +726,9 @@ static int promote(struct store *st, uint32_t s, bool prefetch)
 	int64_t off = store_host_room(st, b->ns, n->cls, prefetch);
 	int r;
 
+	/* -EINPROGRESS here means demotions making room, not this read: no prefetch. */
 	if (off < 0)
-		return (int)off;
+		return prefetch && off == -EINPROGRESS ? -ENOSPC : (int)off;
 	/* b may have been evicted from NVMe to make host room: check again. */
 	if (b->state != BLOCK_READY || !(b->res & RES_NVME) || (b->flags & BLOCK_DROPPED)) {
 		store_host_free(st, b->ns, (uint64_t)off);
