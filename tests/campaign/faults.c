@@ -9,7 +9,9 @@
  * checksum_failures) and as negative errnos to the clients (flush -EIO, a
  * block that failed verification becomes a miss).  At shutdown the daemon
  * logs how many faults it injected and how many were bit flips: every failed
- * I/O must be an I/O error, every flip at most one checksum failure.
+ * I/O must be an I/O error, every flip at most one checksum failure.  Odd
+ * clients work in "vault", a namespace with a private arena: its blocks go
+ * to and come from NVMe through the arena's own registered buffers.
  */
 #include <errno.h>
 #include <signal.h>
@@ -58,7 +60,7 @@ int camp_faults(const struct camp_opts *o)
 {
 	struct camp_counters *cnt = camp_counters_new();
 	struct camp_daemon d;
-	struct mixed_cfg cfg;
+	struct mixed_cfg cfg, vcfg;
 	struct tier_stats s;
 	pid_t pids[MAX_CLIENTS];
 	unsigned n = o->clients ? o->clients : 4, bad_exits = 0;
@@ -67,7 +69,8 @@ int camp_faults(const struct camp_opts *o)
 	int failed = 0, st;
 	double t0;
 	tier_client *c;
-	uint32_t ns;
+	uint32_t ns, vns;
+	uint64_t vault_promotions = 0, vault_demotions = 0;
 
 	if (n > MAX_CLIENTS)
 		n = MAX_CLIENTS;
@@ -75,17 +78,23 @@ int camp_faults(const struct camp_opts *o)
 	d.host_size = "16M";
 	d.nvme_size = "256M";
 	d.faults = o->faults ? o->faults : default_faults;
+	/* 4 MiB: the vault's key space is 16 times its arena, so it goes through NVMe too. */
+	d.opt = "ns.vault.arena=4M";
 	if (cd_start(&d) < 0)
 		return 1;
-	if (tier_connect(d.sock, &c) < 0 || tier_namespace(c, "faults", FAULTS_BS, &ns) < 0)
+	if (tier_connect(d.sock, &c) < 0 || tier_namespace(c, "faults", FAULTS_BS, &ns) < 0 ||
+	    tier_namespace(c, "vault", FAULTS_BS, &vns) < 0)
 		return 1;
 	t0 = camp_now();
 	cfg = (struct mixed_cfg){ .cnt = cnt, .sock = d.sock, .ns_name = "faults",
 				  .bs = FAULTS_BS, .space = 13, .n_keys = FAULTS_KEYS,
 				  .nvme = true, .allow_eio = true, .socket_some = true,
 				  .until = t0 + o->seconds, .max_held = 4 };
+	vcfg = cfg;
+	vcfg.ns_name = "vault";
+	vcfg.space = 14;
 	for (unsigned i = 0; i < n; i++)
-		pids[i] = camp_fork(mixed_worker, &cfg, ++seeds);
+		pids[i] = camp_fork(mixed_worker, i % 2 ? &vcfg : &cfg, ++seeds);
 	while (camp_now() < t0 + o->seconds)
 		camp_msleep(100);
 	for (unsigned i = 0; i < n; i++) {
@@ -98,11 +107,12 @@ int camp_faults(const struct camp_opts *o)
 		failed = 1;
 	}
 	/* Everything that is there now reads back right (promotions under faults too). */
-	for (uint64_t i = 0; i < FAULTS_KEYS; i++) {
-		tier_key k = ck_key(13, i);
+	for (uint64_t i = 0; i < 2 * FAULTS_KEYS; i++) {
+		bool vault = i >= FAULTS_KEYS;
+		tier_key k = ck_key(vault ? 14 : 13, i % FAULTS_KEYS);
 		tier_handle h;
 
-		if (tier_acquire(c, ns, k, &h) < 0)
+		if (tier_acquire(c, vault ? vns : ns, k, &h) < 0)
 			continue;
 		present++;
 		wrong += !ck_check(tier_data(c, h), FAULTS_BS, k);
@@ -112,6 +122,16 @@ int camp_faults(const struct camp_opts *o)
 	if (tier_stats_get(c, &s, NULL, 0) < 0 || s.n_tiers < 2) {
 		fprintf(stderr, "faults: no stats\n");
 		return 1;
+	}
+	{
+		struct tier_ns_info info[8];
+		int k = tier_admin_namespaces(c, info, 8);
+
+		for (int i = 0; i < k; i++)
+			if (strcmp(info[i].name, "vault") == 0) {
+				vault_promotions = info[i].promotions;
+				vault_demotions = info[i].demotions;
+			}
 	}
 	tier_close(c);
 	st = cd_stop(&d, SIGTERM);
@@ -128,6 +148,9 @@ int camp_faults(const struct camp_opts *o)
 	if (v[0] <= 0 || s.tiers[1].io_errors == 0 || s.tiers[1].checksum_failures == 0 ||
 	    cnt->err_eio == 0)
 		failed = 1;
+	/* The private arena's blocks went through NVMe too. */
+	if (vault_promotions == 0 || vault_demotions == 0)
+		failed = 1;
 	/*
 	 * Every fault that fails an I/O (EIO, short, ENOSPC) is an I/O error, and
 	 * a flipped read is a checksum failure unless its block was dropped while
@@ -140,7 +163,8 @@ int camp_faults(const struct camp_opts *o)
 	}
 	printf("faults: %.0f s, %u clients, spec %s; %llu ops (%llu ring entries, %llu batches), "
 	       "%llu puts, %llu blocks read (%llu MiB verified), wrong %llu; "
-	       "NVMe promotions %llu demotions %llu; faults injected %lld (%lld flips), counted "
+	       "NVMe promotions %llu demotions %llu (vault, private arena: %llu, %llu); "
+	       "faults injected %lld (%lld flips), counted "
 	       "io_errors %lld, checksum_failures %lld (stats before shutdown: %llu, %llu); "
 	       "clients saw -EIO "
 	       "%llu, -ENOENT %llu, -ENOSPC %llu, flush errors %llu of %llu; unexpected errors "
@@ -151,6 +175,7 @@ int camp_faults(const struct camp_opts *o)
 	       (unsigned long long)(cnt->bytes_verified >> 20),
 	       (unsigned long long)(wrong + cnt->wrong),
 	       (unsigned long long)s.tiers[1].promotions, (unsigned long long)s.tiers[1].demotions,
+	       (unsigned long long)vault_promotions, (unsigned long long)vault_demotions,
 	       v[0], v[1], v[2], v[3], (unsigned long long)s.tiers[1].io_errors,
 	       (unsigned long long)s.tiers[1].checksum_failures, (unsigned long long)cnt->err_eio,
 	       (unsigned long long)cnt->err_enoent, (unsigned long long)cnt->err_enospc,

@@ -25,7 +25,8 @@
 #define KiB 1024u
 #define BS (64 * KiB)
 
-START_TEST(test_kill9_keeps_flushed)
+/* With arena (an -o option or NULL): the namespace's blocks in a private arena. */
+static void kill9_keeps_flushed(const char *name, const char *arena)
 {
 	const uint64_t n_flushed = 400, n_more = 300, n_dropped = 10;
 	struct tierd d;
@@ -33,7 +34,9 @@ START_TEST(test_kill9_keeps_flushed)
 	tier_client *c;
 	uint32_t ns;
 
-	td_init(&d, "kill9");
+	td_init(&d, name);
+	if (arena)
+		td_opt(&d, "%s", arena);
 	td_start(&d);
 	c = td_connect(&d);
 	ck_assert_int_eq(tier_namespace(c, "kv", BS, &ns), 0);
@@ -68,6 +71,18 @@ START_TEST(test_kill9_keeps_flushed)
 	}
 	td_stop_clean(&d);
 	td_cleanup(&d);
+}
+
+START_TEST(test_kill9_keeps_flushed)
+{
+	kill9_keeps_flushed("kill9", NULL);
+}
+END_TEST
+
+/* The same through a private arena: 4 MiB, so 700 blocks of 64 KiB go to NVMe. */
+START_TEST(test_kill9_private_arena)
+{
+	kill9_keeps_flushed("kill9-arena", "ns.kv.arena=4M");
 }
 END_TEST
 
@@ -341,6 +356,7 @@ static Suite *nvme_crash_suite(void)
 	/* The long form (TIER_CRASH_ROUNDS=50) takes a few minutes. */
 	tcase_set_timeout(tc, 1200);
 	h_add_test(tc, test_kill9_keeps_flushed);
+	h_add_test(tc, test_kill9_private_arena);
 	h_add_test(tc, test_crash_loop);
 	h_add_test(tc, test_compaction_while_running);
 	suite_add_tcase(s, tc);
