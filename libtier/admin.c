@@ -17,26 +17,53 @@
 /* Replies to lists are capped by what one datagram carries. */
 #define REPLY_MAX (TIER_MSG_MAX - sizeof(struct tier_msg_hdr))
 
-int tier_admin_status(tier_client *c, struct tier_daemon_status *out)
+/*
+ * A reply that is one struct whose first member is uint32_t size (the
+ * caller's sizeof): the daemon's struct of full bytes is copied into out as
+ * far as both go; a larger caller's struct gets its tail zeroed.
+ */
+static int admin_sized(tier_client *c, uint16_t type, void *out, size_t full, size_t min)
 {
 	struct tier_msg_admin req = { 0 };
-	struct tier_daemon_status st;
+	uint32_t size;
 	size_t got, want;
+	void *buf;
 	int r;
 
-	if (!c || !out || out->size < offsetof(struct tier_daemon_status, reserved))
+	if (!c || !out)
 		return -EINVAL;
-	r = tier__call(c, TIER_MSG_STATUS, &req, sizeof(req), &st, sizeof(st), &got);
-	if (r < 0)
-		return r;
-	if (got != sizeof(st))
-		return -EPROTO;
-	want = out->size < sizeof(st) ? out->size : sizeof(st);
-	memcpy(out, &st, want);
-	if (out->size > want)
-		memset((char *)out + want, 0, out->size - want);
-	out->size = (uint32_t)want;
-	return 0;
+	memcpy(&size, out, sizeof(size));
+	if (size < min)
+		return -EINVAL;
+	buf = malloc(full);
+	if (!buf)
+		return -ENOMEM;
+	r = tier__call(c, type, &req, sizeof(req), buf, full, &got);
+	if (r >= 0 && got != full)
+		r = -EPROTO;
+	if (r >= 0) {
+		want = size < full ? size : full;
+		memcpy(out, buf, want);
+		if (size > want)
+			memset((char *)out + want, 0, size - want);
+		size = (uint32_t)want;
+		memcpy(out, &size, sizeof(size));
+		r = 0;
+	}
+	free(buf);
+	return r;
+}
+
+int tier_admin_status(tier_client *c, struct tier_daemon_status *out)
+{
+	return admin_sized(c, TIER_MSG_STATUS, out, sizeof(*out),
+			   offsetof(struct tier_daemon_status, reserved));
+}
+
+int tier_admin_latency(tier_client *c, struct tier_io_latency *out)
+{
+	return admin_sized(c, TIER_MSG_LATENCY, out, sizeof(*out),
+			   offsetof(struct tier_io_latency, reserved));
 }
 
 /* A list reply of n entries of esize bytes into out (at most max). */

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -105,7 +106,8 @@ static void ns_family(FILE *f, const struct tier_ns_info *ns, size_t n, const ch
 #define N(field) offsetof(struct tier_ns_info, field)
 
 int tier_prom_render(FILE *f, const struct tier_stats *s, const struct tier_ns_info *ns,
-		     size_t n_ns, const struct tier_daemon_status *st)
+		     size_t n_ns, const struct tier_daemon_status *st,
+		     const struct tier_io_latency *lat)
 {
 	static const char *const ops[] = { "alloc", "commit", "lookup", "acquire", "release",
 					   "drop", "prefetch", "flush" };
@@ -219,6 +221,24 @@ int tier_prom_render(FILE *f, const struct tier_stats *s, const struct tier_ns_i
 		single(f, "tierd_nvme_journal_compactions_total", "counter",
 		       "Journal rewrites while running (nvme.journal_compact_min).",
 		       st->journal_compactions);
+	}
+	if (lat && lat->nvme) {
+		const struct tier_io_latency_op *op[2] = { &lat->read, &lat->write };
+		static const char *const name[2] = { "read", "write" };
+
+		family(f, "tierd_nvme_io_latency_seconds", "histogram",
+		       "NVMe tier block I/O latency since start.");
+		for (int o = 0; o < 2; o++) {
+			for (int k = 0; k < TIER_LATENCY_BUCKETS; k++)
+				fprintf(f, "tierd_nvme_io_latency_seconds_bucket{op=\"%s\",le=\"%.9g\"} "
+					   "%" PRIu64 "\n", name[o], ldexp(1e-6, k), op[o]->le[k]);
+			fprintf(f, "tierd_nvme_io_latency_seconds_bucket{op=\"%s\",le=\"+Inf\"} "
+				   "%" PRIu64 "\n", name[o], op[o]->count);
+			fprintf(f, "tierd_nvme_io_latency_seconds_sum{op=\"%s\"} %.9g\n", name[o],
+				op[o]->sum_us / 1e6);
+			fprintf(f, "tierd_nvme_io_latency_seconds_count{op=\"%s\"} %" PRIu64 "\n",
+				name[o], op[o]->count);
+		}
 	}
 	return ferror(f) ? -EIO : 0;
 }

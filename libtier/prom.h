@@ -16,9 +16,11 @@
 
 /*
  * Write the exposition of s (its tiers, operations), ns[0..n_ns) and, when
- * not NULL, st (daemon status) to f.  Returns 0 or -EIO.
+ * not NULL, st (daemon status) and lat (NVMe latency histograms) to f.
+ * Returns 0 or -EIO.
  */
 int tier_prom_render(FILE *f, const struct tier_stats *s, const struct tier_ns_info *ns,
-		     size_t n_ns, const struct tier_daemon_status *st);
+		     size_t n_ns, const struct tier_daemon_status *st,
+		     const struct tier_io_latency *lat);
 
 #endif

@@ -63,6 +63,8 @@ enum tier_msg_type {
 	TIER_MSG_ACQUIRE_GPU, /* body: struct tier_msg_key; reply: struct tier_msg_gpu_block_reply */
 	/* Private arenas (LIBTIER_0.4), appended likewise. */
 	TIER_MSG_ARENAS,      /* body: struct tier_msg_admin; reply: n struct tier_arena_info */
+	/* The NVMe latency histograms (LIBTIER_0.5), appended likewise. */
+	TIER_MSG_LATENCY,     /* body: struct tier_msg_admin; reply: struct tier_io_latency */
 	TIER_MSG__MAX,
 };
 

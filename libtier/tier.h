@@ -363,6 +363,34 @@ struct tier_daemon_status {
  */
 int tier_admin_status(tier_client *c, struct tier_daemon_status *out);
 
+/*
+ * The NVMe tier's block I/O latency since start, as a histogram (LIBTIER_0.5):
+ * what the quantiles in tier_tier_stats are read from, in a form that adds up
+ * across daemons and over time.  Bucket i counts the I/Os that took at most
+ * 2^i microseconds, cumulatively (1 us to about 8.4 s); count is all of them.
+ */
+#define TIER_LATENCY_BUCKETS 24
+
+struct tier_io_latency_op {
+	uint64_t le[TIER_LATENCY_BUCKETS]; /* I/Os of at most 2^i us (cumulative) */
+	uint64_t count;                    /* all I/Os */
+	double sum_us;                     /* their total time */
+};
+
+struct tier_io_latency {
+	uint32_t size;    /* set by the caller: sizeof(struct tier_io_latency) */
+	uint32_t nvme;    /* 1 when the daemon has an NVMe tier (else all zero) */
+	struct tier_io_latency_op read, write;
+	uint64_t reserved[4];
+};
+
+/*
+ * The NVMe I/O latency histograms.  out->size must be set to sizeof(*out);
+ * a larger struct from a newer header gets its tail zeroed.  Errors: -EINVAL
+ * (an older daemon too).
+ */
+int tier_admin_latency(tier_client *c, struct tier_io_latency *out);
+
 /* One connected client, as the daemon sees it (SO_PEERCRED). */
 struct tier_client_info {
 	uint32_t id;              /* the daemon's number for the connection */

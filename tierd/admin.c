@@ -79,6 +79,19 @@ void admin_fill_status(const struct server *s, struct tier_daemon_status *st)
 	}
 }
 
+void admin_fill_latency(const struct server *s, struct tier_io_latency *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->size = sizeof(*l);
+	if (!s->nvme)
+		return;
+	l->nvme = 1;
+	nvme_latency_hist(s->nvme, NVME_READ, l->read.le, TIER_LATENCY_BUCKETS, &l->read.count,
+			  &l->read.sum_us);
+	nvme_latency_hist(s->nvme, NVME_WRITE, l->write.le, TIER_LATENCY_BUCKETS,
+			  &l->write.count, &l->write.sum_us);
+}
+
 uint32_t admin_fill_clients(const struct server *s, struct tier_client_info *out, uint32_t max)
 {
 	uint32_t n = 0;
@@ -198,7 +211,8 @@ static int do_policy(struct server *s, struct session *se, const struct tier_msg
 
 bool admin_is_admin(uint16_t type)
 {
-	return (type >= TIER_MSG_STATUS && type <= TIER_MSG_NS_DROP) || type == TIER_MSG_ARENAS;
+	return (type >= TIER_MSG_STATUS && type <= TIER_MSG_NS_DROP) || type == TIER_MSG_ARENAS ||
+	       type == TIER_MSG_LATENCY;
 }
 
 int admin_handle(struct server *s, struct session *se, uint16_t type, const void *body, void *out,
@@ -213,6 +227,10 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 	case TIER_MSG_STATUS:
 		admin_fill_status(s, out);
 		*ret_len = sizeof(struct tier_daemon_status);
+		return 0;
+	case TIER_MSG_LATENCY:
+		admin_fill_latency(s, out);
+		*ret_len = sizeof(struct tier_io_latency);
 		return 0;
 	case TIER_MSG_CLIENTS:
 		memcpy(&a, body, sizeof(a));

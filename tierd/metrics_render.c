@@ -16,6 +16,7 @@ char *metrics_render(const struct server *s, size_t *ret_len)
 {
 	static struct tier_ns_info ns[METRICS_MAX_NS];
 	struct tier_daemon_status st;
+	struct tier_io_latency lat;
 	struct tier_stats stats;
 	char *text = NULL;
 	size_t len = 0;
@@ -26,10 +27,11 @@ char *metrics_render(const struct server *s, size_t *ret_len)
 	server_fill_stats(s, &stats, NULL, 0);
 	n = admin_fill_namespaces(s, ns, METRICS_MAX_NS);
 	admin_fill_status(s, &st);
+	admin_fill_latency(s, &lat);
 	f = open_memstream(&text, &len);
 	if (!f)
 		return NULL;
-	r = tier_prom_render(f, &stats, ns, n, &st);
+	r = tier_prom_render(f, &stats, ns, n, &st, &lat);
 	if (fclose(f) != 0 || r < 0) {
 		free(text);
 		return NULL;

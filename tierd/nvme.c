@@ -85,6 +85,7 @@ struct nvme_engine {
 	struct nvme_callbacks cb;
 	struct nvme_counters c;
 	uint64_t lat[2][LAT_BUCKETS];
+	double lat_sum_us[2];
 	struct fault_rule faults[8];
 	uint32_t n_faults;
 	uint64_t fault_rng;
@@ -695,6 +696,7 @@ static void record_latency(struct nvme_engine *e, int op, uint64_t t0)
 	if (b >= LAT_BUCKETS)
 		b = LAT_BUCKETS - 1;
 	e->lat[op == NVME_READ ? 0 : 1][b]++;
+	e->lat_sum_us[op == NVME_READ ? 0 : 1] += us;
 }
 
 static void complete(struct nvme_engine *e, struct nreq *q)
@@ -785,6 +787,25 @@ int nvme_wait(struct nvme_engine *e)
 void nvme_counters(const struct nvme_engine *e, struct nvme_counters *ret)
 {
 	*ret = e->c;
+}
+
+void nvme_latency_hist(const struct nvme_engine *e, enum nvme_op op, uint64_t *le, unsigned n,
+		       uint64_t *ret_count, double *ret_sum_us)
+{
+	const uint64_t *h = e->lat[op == NVME_READ ? 0 : 1];
+	uint64_t acc = 0;
+	int i = 0;
+
+	/* Bucket i ends at 2^((i + 1) / 4) us: up to 2^k us are buckets 0 .. 4k - 1. */
+	for (unsigned k = 0; k < n; k++) {
+		for (; i < LAT_BUCKETS && i <= 4 * (int)k - 1; i++)
+			acc += h[i];
+		le[k] = acc;
+	}
+	for (; i < LAT_BUCKETS; i++)
+		acc += h[i];
+	*ret_count = acc;
+	*ret_sum_us = e->lat_sum_us[op == NVME_READ ? 0 : 1];
 }
 
 double nvme_latency_us(const struct nvme_engine *e, enum nvme_op op, double q)

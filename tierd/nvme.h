@@ -117,6 +117,12 @@ int nvme_wait(struct nvme_engine *e);
 void nvme_counters(const struct nvme_engine *e, struct nvme_counters *ret);
 /* Latency percentile (0 < q < 1) of completed reads or writes, in microseconds. */
 double nvme_latency_us(const struct nvme_engine *e, enum nvme_op op, double q);
+/*
+ * The latency of op as n cumulative counts: le[k] = I/Os of at most 2^k us;
+ * *ret_count all of them, *ret_sum_us their total time.
+ */
+void nvme_latency_hist(const struct nvme_engine *e, enum nvme_op op, uint64_t *le, unsigned n,
+		       uint64_t *ret_count, double *ret_sum_us);
 
 /* Header helpers (pure). */
 void nv_hdr_seal(struct nv_hdr *h);

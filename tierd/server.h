@@ -175,6 +175,7 @@ bool admin_is_admin(uint16_t type);
 int admin_handle(struct server *s, struct session *se, uint16_t type, const void *body, void *out,
 		 size_t outmax, size_t *ret_len);
 void admin_fill_status(const struct server *s, struct tier_daemon_status *st);
+void admin_fill_latency(const struct server *s, struct tier_io_latency *l);
 uint32_t admin_fill_clients(const struct server *s, struct tier_client_info *out, uint32_t max);
 uint32_t admin_fill_namespaces(const struct server *s, struct tier_ns_info *out, uint32_t max);
 /* The private arenas (namespace, start, size, used). */

@@ -33,6 +33,7 @@ static const size_t body_size[TIER_MSG__MAX] = {
 	[TIER_MSG_GPU_POOL] = sizeof(struct tier_msg_gpu_pool),
 	[TIER_MSG_ACQUIRE_GPU] = sizeof(struct tier_msg_key),
 	[TIER_MSG_ARENAS] = sizeof(struct tier_msg_admin),
+	[TIER_MSG_LATENCY] = sizeof(struct tier_msg_admin),
 };
 
 /* The administration messages (body length already checked). */
@@ -61,7 +62,7 @@ static int validate_admin(uint16_t type, const unsigned char *body)
 		memcpy(&m, body, sizeof(m));
 		return !memchr(m.name, 0, sizeof(m.name)) || !m.name[0] ? -EINVAL : 0;
 	}
-	default: { /* STATUS, CLIENTS, NAMESPACES, CONFIG, ARENAS */
+	default: { /* STATUS, CLIENTS, NAMESPACES, CONFIG, ARENAS, LATENCY */
 		struct tier_msg_admin m;
 
 		memcpy(&m, body, sizeof(m));
@@ -145,6 +146,7 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 	case TIER_MSG_EVICT:
 	case TIER_MSG_NS_DROP:
 	case TIER_MSG_ARENAS:
+	case TIER_MSG_LATENCY:
 		if (validate_admin(h.type, body) < 0)
 			return -EINVAL;
 		break;

@@ -283,6 +283,8 @@ static int stats_once(tier_client *c, enum stats_format fmt)
 	static struct tier_ns_info nsi[MAX_NS];
 	struct tier_stats s = { .size = sizeof(s) };
 	struct tier_daemon_status st = { .size = sizeof(st) };
+	struct tier_io_latency lat = { .size = sizeof(lat) };
+	bool lat_ok;
 	int n, r;
 
 	static struct arenas ar;
@@ -312,7 +314,9 @@ static int stats_once(tier_client *c, enum stats_format fmt)
 		r = tier_admin_status(c, &st);
 		if (r < 0)
 			return tierctl_fail("stats", r);
-		if (tier_prom_render(stdout, &s, nsi, (size_t)n, &st) < 0)
+		/* A daemon from before the histograms refuses the request: none then. */
+		lat_ok = tier_admin_latency(c, &lat) == 0;
+		if (tier_prom_render(stdout, &s, nsi, (size_t)n, &st, lat_ok ? &lat : NULL) < 0)
 			return tierctl_fail("stats", -EIO);
 		break;
 	default:

@@ -34,6 +34,7 @@ static size_t fixed_body(uint16_t type)
 	case TIER_MSG_NAMESPACES:
 	case TIER_MSG_CONFIG:
 	case TIER_MSG_ARENAS: return sizeof(struct tier_msg_admin);
+	case TIER_MSG_LATENCY: return sizeof(struct tier_msg_admin);
 	case TIER_MSG_POLICY: return sizeof(struct tier_msg_policy);
 	case TIER_MSG_EVICT: return sizeof(struct tier_msg_evict);
 	case TIER_MSG_NS_DROP: return sizeof(struct tier_msg_ns_drop);

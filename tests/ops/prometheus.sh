@@ -56,7 +56,8 @@ want = ["tierd_info", "tierd_uptime_seconds", "tierd_clients", "tierd_namespaces
         "tierd_tier_capacity_bytes", "tierd_tier_used_bytes", "tierd_tier_blocks",
         "tierd_tier_hits", "tierd_tier_misses", "tierd_tier_evictions",
         "tierd_tier_promotions", "tierd_tier_demotions", "tierd_tier_io_latency_seconds",
-        "tierd_operations", "tierd_reloads", "tierd_dirty_blocks", "tierd_log_suppressed"]
+        "tierd_operations", "tierd_reloads", "tierd_dirty_blocks", "tierd_log_suppressed",
+        "tierd_nvme_io_latency_seconds", "tierd_nvme_journal_bytes"]
 for name in want:
     assert name in ctl, "tierctl: no %s" % name
     assert name in web, "http: no %s" % name
@@ -75,6 +76,21 @@ for t in stats["tiers"]:
     assert value(web, "tierd_tier_capacity_bytes", tier=t["name"]) == t["capacity_bytes"]
     assert value(ctl, "tierd_tier_hits", tier=t["name"]) == t["hits"]
 assert value(web, "tierd_tier_io_latency_seconds", tier="nvme", op="read", quantile="0.99") >= 0
+# The histogram: cumulative buckets, +Inf = _count, and I/O happened (blocks were demoted).
+for fams in (ctl, web):
+    h = fams["tierd_nvme_io_latency_seconds"]
+    assert h.type == "histogram", h.type
+    total = 0
+    for op in ("read", "write"):
+        b = sorted((float(s.labels["le"]), s.value) for s in h.samples
+                   if s.name.endswith("_bucket") and s.labels["op"] == op)
+        assert all(x[1] <= y[1] for x, y in zip(b, b[1:])), b
+        assert b[-1][0] == float("inf")
+        count = [s.value for s in h.samples if s.name.endswith("_count") and s.labels["op"] == op]
+        assert count == [b[-1][1]], (count, b[-1])
+        total += count[0]
+    assert total > 0, "no NVMe I/O counted"
+    assert value(fams, "tierd_nvme_journal_bytes") > 0
 # The HTTP request itself is no client of the socket; tierctl's own connection was one.
 assert value(ctl, "tierd_clients") == stats["clients"]
 for ns in stats["namespaces"]:

@@ -257,12 +257,50 @@ START_TEST(test_prom_escaping)
 
 	strcpy(s.tiers[0].name, "host");
 	s.tiers[0].hits = UINT64_MAX; /* exact, not rounded through a double */
-	ck_assert_int_eq(tier_prom_render(f, &s, &ns, 1, NULL), 0);
+	ck_assert_int_eq(tier_prom_render(f, &s, &ns, 1, NULL, NULL), 0);
 	fclose(f);
 	ck_assert_ptr_nonnull(strstr(text, "tierd_namespace_blocks{namespace=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\"} 3\n"));
 	ck_assert_ptr_nonnull(strstr(text, "tierd_tier_hits_total{tier=\"host\"} 18446744073709551615\n"));
 	ck_assert_ptr_nonnull(strstr(text, "# TYPE tierd_tier_hits_total counter\n"));
 	ck_assert_ptr_null(strstr(text, "tierd_tier_read_bytes_total")); /* nvme only */
+	free(text);
+}
+END_TEST
+
+/* The latency histogram: octave buckets in seconds, cumulative, +Inf = count, sum. */
+START_TEST(test_prom_latency_histogram)
+{
+	struct tier_stats s = { .size = sizeof(s), .version = "0.1.0", .policy_evict = "lru" };
+	struct tier_io_latency lat = { .size = sizeof(lat), .nvme = 1 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	for (int k = 0; k < TIER_LATENCY_BUCKETS; k++)
+		lat.read.le[k] = k < 6 ? 0 : k < 10 ? 40 : 50; /* 40 I/Os in (32, 64] us */
+	lat.read.count = 51;                                  /* one slower than 8.4 s */
+	lat.read.sum_us = 40 * 50.0 + 10 * 600.0 + 9e6;
+	ck_assert_int_eq(tier_prom_render(f, &s, NULL, 0, NULL, &lat), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE tierd_nvme_io_latency_seconds histogram\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"tierd_nvme_io_latency_seconds_bucket{op=\"read\",le=\"3.2e-05\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"tierd_nvme_io_latency_seconds_bucket{op=\"read\",le=\"6.4e-05\"} 40\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"tierd_nvme_io_latency_seconds_bucket{op=\"read\",le=\"8.388608\"} 50\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"tierd_nvme_io_latency_seconds_bucket{op=\"read\",le=\"+Inf\"} 51\n"));
+	ck_assert_ptr_nonnull(strstr(text, "tierd_nvme_io_latency_seconds_count{op=\"read\"} 51\n"));
+	ck_assert_ptr_nonnull(strstr(text, "tierd_nvme_io_latency_seconds_sum{op=\"read\"} 9.008\n"));
+	ck_assert_ptr_nonnull(strstr(text, "tierd_nvme_io_latency_seconds_count{op=\"write\"} 0\n"));
+	free(text);
+	/* Without an NVMe tier, no family at all. */
+	lat.nvme = 0;
+	f = open_memstream(&text, &len);
+	ck_assert_int_eq(tier_prom_render(f, &s, NULL, 0, NULL, &lat), 0);
+	fclose(f);
+	ck_assert_ptr_null(strstr(text, "tierd_nvme_io_latency_seconds"));
 	free(text);
 }
 END_TEST
@@ -277,6 +315,7 @@ int main(void)
 	tcase_add_test(tc, test_example_live_tags);
 	tcase_add_test(tc, test_config_diff_and_listen);
 	tcase_add_test(tc, test_prom_escaping);
+	tcase_add_test(tc, test_prom_latency_histogram);
 	suite_add_tcase(s, tc);
 	return t_run_suite(s);
 }

@@ -39,6 +39,7 @@ static size_t expected_body(uint16_t type)
 	case TIER_MSG_GPU_POOL: return sizeof(struct tier_msg_gpu_pool);
 	case TIER_MSG_ACQUIRE_GPU: return sizeof(struct tier_msg_key);
 	case TIER_MSG_ARENAS: return sizeof(struct tier_msg_admin);
+	case TIER_MSG_LATENCY: return sizeof(struct tier_msg_admin);
 	default: return SIZE_MAX;
 	}
 }
