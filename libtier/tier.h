@@ -368,6 +368,8 @@ int tier_admin_status(tier_client *c, struct tier_daemon_status *out);
  * what the quantiles in tier_tier_stats are read from, in a form that adds up
  * across daemons and over time.  Bucket i counts the I/Os that took at most
  * 2^i microseconds, cumulatively (1 us to about 8.4 s); count is all of them.
+ * The daemon measures in quarter octaves, so an I/O is counted from the first
+ * bound that its quarter octave lies under (one of 0.5 us is in le[1]).
  */
 #define TIER_LATENCY_BUCKETS 24
 
