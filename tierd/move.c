@@ -59,7 +59,7 @@ void store_host_detach(struct store *st, uint32_t s)
 	}
 	/* A dropped block left the policy and the counts when it was dropped. */
 	if (b->state == BLOCK_READY && (b->res & RES_HOST) && !(b->flags & BLOCK_DROPPED)) {
-		st->evict->remove(st->evict_state, s);
+		st->evict->remove(store_evict_state(st, s), s);
 		st->host_blocks--;
 	}
 	b->res &= (uint8_t)~RES_HOST;
@@ -193,7 +193,7 @@ void store_forget(struct store *st, uint32_t s)
 		store_dirty_del(st, s);
 	/* Out of both policies and counts now; the memory follows when nothing holds it. */
 	if (b->res & RES_HOST) {
-		st->evict->remove(st->evict_state, s);
+		st->evict->remove(store_evict_state(st, s), s);
 		st->host_blocks--;
 	}
 	if (b->res & RES_NVME) {
@@ -308,7 +308,8 @@ static int quota_room(struct store *st, uint32_t ns, bool for_prefetch)
 
 	while (n->quota_host && n->host_bytes + stride > n->quota_host) {
 		struct evict_ctx own = { st, CLS_ANY, ns, DOM_ANY, for_prefetch };
-		uint32_t v = st->evict->pick_victim(st->evict_state, host_evictable, &own);
+		uint32_t v = st->evict->pick_victim(st->dom[n->dom].evict_state, host_evictable,
+						    &own);
 		int r;
 
 		if (v == SLOT_NONE)
@@ -345,7 +346,7 @@ int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls, bool for_pr
 
 		if (off != SLAB_OFF_NONE)
 			return (int64_t)(d->base + off);
-		v = st->evict->pick_victim(st->evict_state, host_evictable, &same);
+		v = st->evict->pick_victim(d->evict_state, host_evictable, &same);
 		if (v == SLOT_NONE)
 			return st->nv.demote_inflight && !for_prefetch ? -EINPROGRESS : -ENOSPC;
 		r = st->blocks[v].cls == cls ? host_evict(st, v) : reclaim_slab_of(st, v);
@@ -371,7 +372,7 @@ void store_balance(struct store *st)
 		/* Demote in policy order until what stays is under the low watermark. */
 		while (d->used_bytes - d->demote_bytes > d->low_bytes &&
 		       nv->demote_inflight < nv->demote_max) {
-			uint32_t v = st->evict->pick_victim(st->evict_state, host_evictable, &same);
+			uint32_t v = st->evict->pick_victim(d->evict_state, host_evictable, &same);
 
 			if (v == SLOT_NONE || host_evict(st, v) == -EBUSY)
 				break;
@@ -625,7 +626,7 @@ void store_read_done(struct store *st, tier_handle h, int res, const struct nv_h
 	struct tier_access a = { .key = key_fingerprint(b->key), .parent = SLOT_NONE,
 				 .ns = b->ns, .now = st->now,
 				 .flags = prefetch ? TIER_ACC_PREFETCH : 0 };
-	st->evict->insert(st->evict_state, s, &a);
+	st->evict->insert(store_evict_state(st, s), s, &a);
 }
 
 /* ---- eviction on demand (tierctl evict) ------------------------------ */
@@ -635,6 +636,7 @@ int store_evict_bytes(struct store *st, int tier, uint64_t bytes, uint64_t *ret_
 {
 	struct evict_ctx any = { st, CLS_ANY, NS_ANY, DOM_ANY, false };
 	uint64_t done = 0, blocks = 0;
+	uint32_t dom = 0; /* host: the shared arena's blocks first, then each private arena's */
 
 	if (tier == TIER_NVME && !st->nvme)
 		return -ENODEV;
@@ -645,9 +647,12 @@ int store_evict_bytes(struct store *st, int tier, uint64_t bytes, uint64_t *ret_
 		uint64_t size;
 
 		if (tier == TIER_HOST) {
-			v = st->evict->pick_victim(st->evict_state, host_evictable, &any);
-			if (v == SLOT_NONE)
-				break;
+			v = st->evict->pick_victim(st->dom[dom].evict_state, host_evictable, &any);
+			if (v == SLOT_NONE) {
+				if (++dom == st->n_dom)
+					break;
+				continue;
+			}
 			size = store_host_stride(st, &st->blocks[v]);
 			/* -EBUSY: as many demotions in flight as allowed; stop here. */
 			if (host_evict(st, v) == -EBUSY)

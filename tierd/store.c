@@ -198,10 +198,12 @@ int store_init(struct store *st, const struct store_params *p)
 	st->max_ns = p->max_namespaces;
 	st->seed = p->seed;
 	pp = (struct tier_policy_params){ .max_slots = st->max_slots };
-	r = p->evict->create(&pp, &st->evict_state);
-	if (r < 0)
-		goto fail;
 	st->evict = p->evict;
+	for (uint32_t d = 0; d < st->n_dom; d++) {
+		r = p->evict->create(&pp, &st->dom[d].evict_state);
+		if (r < 0)
+			goto fail;
+	}
 	if (p->prefetch) {
 		r = p->prefetch->create(&pp, &st->prefetch_state);
 		if (r < 0)
@@ -258,8 +260,9 @@ void store_deinit(struct store *st)
 	struct store_nv *nv = &st->nv;
 
 	store_gpu_deinit(st);
-	if (st->evict)
-		st->evict->destroy(st->evict_state);
+	for (uint32_t d = 0; d < st->n_dom; d++)
+		if (st->evict && st->dom[d].evict_state)
+			st->evict->destroy(st->dom[d].evict_state);
 	if (st->prefetch)
 		st->prefetch->destroy(st->prefetch_state);
 	if (nv->evict)
@@ -282,38 +285,63 @@ void store_deinit(struct store *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* Blocks the host tier holds when full, in the first namespace's size (0: unknown yet). */
-static uint32_t host_capacity_blocks(const struct store *st)
+/* Blocks domain d holds when full, in the size of its first namespace; 0 while unknown. */
+static uint32_t dom_capacity_blocks(const struct store *st, uint32_t d)
 {
-	if (!st->n_ns)
-		return 0;
-	return (uint32_t)(st->host_capacity /
-			  st->dom[st->ns[0].dom].slab.classes[st->ns[0].cls].stride);
+	for (uint32_t i = 0; i < st->n_ns; i++)
+		if (st->ns[i].dom == d)
+			return (uint32_t)(st->dom[d].slab.arena_bytes /
+					  st->dom[d].slab.classes[st->ns[i].cls].stride);
+	return 0;
+}
+
+/*
+ * New instances of ops for the domains whose bit is set in mask, each handed
+ * the domain's host-resident blocks (recency starts afresh); the old ones go.
+ * Any failure leaves every old instance in place.
+ */
+static int evict_replace_doms(struct store *st, const struct tier_evict_ops *ops, uint32_t mask)
+{
+	void *state[STORE_DOMS_MAX] = { 0 };
+	int r = 0;
+
+	for (uint32_t d = 0; d < st->n_dom && r >= 0; d++) {
+		struct tier_policy_params pp = { .max_slots = st->max_slots,
+						 .capacity = dom_capacity_blocks(st, d) };
+
+		if (mask & (1u << d))
+			r = ops->create(&pp, &state[d]);
+	}
+	if (r < 0) {
+		for (uint32_t d = 0; d < st->n_dom; d++)
+			if (state[d])
+				ops->destroy(state[d]);
+		return r; /* the old policy stays */
+	}
+	for (uint32_t s = 0; s < st->used_slots; s++) {
+		const struct block *b = &st->blocks[s];
+		uint32_t d;
+		struct tier_access a = { .key = key_fingerprint(b->key), .parent = SLOT_NONE,
+					 .ns = b->ns, .now = st->now };
+
+		if (b->state != BLOCK_READY || (b->flags & BLOCK_DROPPED) || !(b->res & RES_HOST))
+			continue;
+		d = st->ns[b->ns].dom;
+		if (state[d])
+			ops->insert(state[d], s, &a);
+	}
+	for (uint32_t d = 0; d < st->n_dom; d++)
+		if (state[d]) {
+			st->evict->destroy(st->dom[d].evict_state);
+			st->dom[d].evict_state = state[d];
+		}
+	st->evict = ops;
+	return 0;
 }
 
 static int evict_replace(struct store *st, const struct tier_evict_ops *ops)
 {
-	struct tier_policy_params pp = { .max_slots = st->max_slots,
-					 .capacity = host_capacity_blocks(st) };
-	void *state;
-	int r;
-
-	r = ops->create(&pp, &state);
-	if (r < 0)
-		return r; /* the old policy stays */
-	/* Hand the new policy every host-resident block; recency starts afresh. */
-	for (uint32_t s = 0; s < st->used_slots; s++) {
-		const struct block *b = &st->blocks[s];
-		struct tier_access a = { .key = key_fingerprint(b->key), .parent = SLOT_NONE,
-					 .ns = b->ns, .now = st->now };
-
-		if (b->state == BLOCK_READY && !(b->flags & BLOCK_DROPPED) && (b->res & RES_HOST))
-			ops->insert(state, s, &a);
-	}
-	st->evict->destroy(st->evict_state);
-	st->evict = ops;
-	st->evict_state = state;
-	return 0;
+	return evict_replace_doms(st, ops, (1u << st->n_dom) - 1);
 }
 
 int store_set_evict(struct store *st, const struct tier_evict_ops *ops)
@@ -421,12 +449,19 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 	n->dirty_head = n->dirty_tail = SLOT_NONE;
 	*ret_ns = st->n_ns++;
 	/*
-	 * Policies size themselves (ghost lists, decay) by the tier's capacity in
-	 * blocks, known once a block size is: the first namespace's.  Nothing is
-	 * cached yet, so starting the policy again costs nothing.
+	 * Policies size themselves (ghost lists, decay) by their domain's
+	 * capacity in blocks, known once a block size is: the domain's first
+	 * namespace's.  Nothing of the domain is cached yet, so starting its
+	 * policy again costs nothing.
 	 */
-	if (st->n_ns == 1 && st->ready_blocks == 0)
-		(void)evict_replace(st, st->evict);
+	if (st->dom[dom].used_bytes == 0) {
+		bool first = true;
+
+		for (uint32_t i = 0; i + 1 < st->n_ns; i++)
+			first &= st->ns[i].dom != dom;
+		if (first)
+			(void)evict_replace_doms(st, st->evict, 1u << dom);
+	}
 	if (st->nvme) {
 		struct jrec r2 = { .type = JREC_NS, .seq = st->seq };
 
@@ -586,7 +621,7 @@ int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_ke
 	req_place(st, h, b->ns, key, &a);
 	if (a.parent == INDEX_NONE)
 		a.parent = SLOT_NONE;
-	st->evict->insert(st->evict_state, s, &a);
+	st->evict->insert(store_evict_state(st, s), s, &a);
 	return 0;
 }
 
@@ -598,7 +633,7 @@ static void note_access(struct store *st, uint32_t s, const struct tier_access *
 	if (!(a->flags & TIER_ACC_PREFETCH))
 		b->flags &= (uint8_t)~BLOCK_PREFETCHED;
 	if (b->res & RES_HOST)
-		st->evict->access(st->evict_state, s, a);
+		st->evict->access(store_evict_state(st, s), s, a);
 	if (b->res & RES_NVME)
 		st->nv.evict->access(st->nv.evict_state, s, a);
 	if (b->res & RES_GPU)
@@ -943,7 +978,7 @@ int store_hint(struct store *st, uint32_t ns, const tier_key *keys, uint32_t n_k
 		b = &st->blocks[s];
 		found++;
 		if ((b->res & RES_HOST) && st->evict->hint)
-			st->evict->hint(st->evict_state, s, priority);
+			st->evict->hint(store_evict_state(st, s), s, priority);
 		if ((b->res & RES_NVME) && st->nv.evict->hint)
 			st->nv.evict->hint(st->nv.evict_state, s, priority);
 	}

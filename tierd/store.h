@@ -153,6 +153,12 @@ struct store_dom {
 	uint64_t used_bytes;         /* host bytes of its blocks */
 	uint64_t demote_bytes;       /* what its in-flight demotions will free */
 	uint64_t high_bytes, low_bytes; /* demotion watermarks */
+	/*
+	 * Its own instance of the host eviction policy (store.evict): a victim
+	 * for this domain is looked for among this domain's blocks only, and a
+	 * tenant's policy learns from that tenant's traffic.
+	 */
+	void *evict_state;
 };
 
 struct store_params {
@@ -232,8 +238,7 @@ struct store {
 	uint64_t seed;
 	struct ns *ns;
 	uint32_t n_ns, max_ns;
-	const struct tier_evict_ops *evict;
-	void *evict_state;
+	const struct tier_evict_ops *evict; /* instances: dom[].evict_state */
 	const struct tier_prefetch_ops *prefetch;
 	void *prefetch_state;
 	uint64_t prefetches;    /* promotions the prefetch policy started */
@@ -396,6 +401,12 @@ static inline tier_handle store_handle(const struct store *st, uint32_t slot)
 static inline struct store_dom *store_dom_of(struct store *st, uint32_t ns)
 {
 	return &st->dom[st->ns[ns].dom];
+}
+
+/* The host eviction policy's instance that holds slot s (its namespace's domain's). */
+static inline void *store_evict_state(const struct store *st, uint32_t s)
+{
+	return st->dom[st->ns[st->blocks[s].ns].dom].evict_state;
 }
 
 /* Host bytes block b takes (its class's stride in its namespace's domain). */
