@@ -25,33 +25,31 @@
 static int admin_sized(tier_client *c, uint16_t type, void *out, size_t full, size_t min)
 {
 	struct tier_msg_admin req = { 0 };
+	union {
+		struct tier_daemon_status st;
+		struct tier_io_latency lat;
+	} buf;
 	uint32_t size;
 	size_t got, want;
-	void *buf;
 	int r;
 
-	if (!c || !out)
+	if (!c || !out || full > sizeof(buf))
 		return -EINVAL;
 	memcpy(&size, out, sizeof(size));
 	if (size < min)
 		return -EINVAL;
-	buf = malloc(full);
-	if (!buf)
-		return -ENOMEM;
-	r = tier__call(c, type, &req, sizeof(req), buf, full, &got);
-	if (r >= 0 && got != full)
-		r = -EPROTO;
-	if (r >= 0) {
-		want = size < full ? size : full;
-		memcpy(out, buf, want);
-		if (size > want)
-			memset((char *)out + want, 0, size - want);
-		size = (uint32_t)want;
-		memcpy(out, &size, sizeof(size));
-		r = 0;
-	}
-	free(buf);
-	return r;
+	r = tier__call(c, type, &req, sizeof(req), &buf, full, &got);
+	if (r < 0)
+		return r;
+	if (got != full)
+		return -EPROTO;
+	want = size < full ? size : full;
+	memcpy(out, &buf, want);
+	if (size > want)
+		memset((char *)out + want, 0, size - want);
+	size = (uint32_t)want;
+	memcpy(out, &size, sizeof(size));
+	return 0;
 }
 
 int tier_admin_status(tier_client *c, struct tier_daemon_status *out)

@@ -313,7 +313,7 @@ static int quota_room(struct store *st, uint32_t ns, bool for_prefetch)
 		int r;
 
 		if (v == SLOT_NONE)
-			return st->nv.demote_inflight && !for_prefetch ? -EINPROGRESS : -ENOSPC;
+			return st->nv.demote_inflight ? -EINPROGRESS : -ENOSPC;
 		r = host_evict(st, v);
 		if (r == -EBUSY)
 			return -EINPROGRESS;
@@ -348,7 +348,7 @@ int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls, bool for_pr
 			return (int64_t)(d->base + off);
 		v = st->evict->pick_victim(d->evict_state, host_evictable, &same);
 		if (v == SLOT_NONE)
-			return st->nv.demote_inflight && !for_prefetch ? -EINPROGRESS : -ENOSPC;
+			return st->nv.demote_inflight ? -EINPROGRESS : -ENOSPC;
 		r = st->blocks[v].cls == cls ? host_evict(st, v) : reclaim_slab_of(st, v);
 		if (r == -EBUSY)
 			return -EINPROGRESS;

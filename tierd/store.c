@@ -339,14 +339,9 @@ static int evict_replace_doms(struct store *st, const struct tier_evict_ops *ops
 	return 0;
 }
 
-static int evict_replace(struct store *st, const struct tier_evict_ops *ops)
-{
-	return evict_replace_doms(st, ops, (1u << st->n_dom) - 1);
-}
-
 int store_set_evict(struct store *st, const struct tier_evict_ops *ops)
 {
-	return ops == st->evict ? 0 : evict_replace(st, ops);
+	return ops == st->evict ? 0 : evict_replace_doms(st, ops, (1u << st->n_dom) - 1);
 }
 
 /* ---- namespaces ---------------------------------------------------- */

@@ -421,7 +421,7 @@ void store_slot_free(struct store *st, uint32_t s);
 /*
  * Host memory for a block of class cls: its offset, or -ENOSPC / -EINPROGRESS.
  * for_prefetch: not by evicting blocks earlier prefetches brought up that
- * nobody has used yet (-ENOSPC when only those are left).
+ * nobody has used yet.
  */
 int64_t store_host_room(struct store *st, uint32_t ns, uint32_t cls, bool for_prefetch);
 /* Give back host memory at off that store_host_room returned for namespace ns. */

@@ -287,6 +287,18 @@ void tk_put_range(tier_client *c, uint32_t ns, uint64_t salt, uint64_t from, uin
 	}
 }
 
+tier_client *td_start_filled(struct tierd *d, uint32_t *ret_ns, uint64_t salt, uint64_t n,
+			     size_t bs)
+{
+	tier_client *c;
+
+	td_start(d);
+	c = td_connect(d);
+	ck_assert_int_eq(tier_namespace(c, "kv", bs, ret_ns), 0);
+	tk_put_range(c, *ret_ns, salt, 0, n, bs);
+	return c;
+}
+
 void tk_get_range(tier_client *c, uint32_t ns, uint64_t salt, uint64_t from, uint64_t to,
 		  size_t bs, struct tk_tally *t)
 {

@@ -90,6 +90,12 @@ int tk_get(tier_client *c, uint32_t ns, tier_key k, size_t bs, struct tk_tally *
 /* tk_put of keys [from, to) of salt; aborts the test on any failure. */
 void tk_put_range(tier_client *c, uint32_t ns, uint64_t salt, uint64_t from, uint64_t to,
 		  size_t bs);
+/*
+ * Start the daemon, connect, open namespace "kv" of bs-byte blocks and put
+ * keys [0, n) of salt; the namespace's id in *ret_ns.
+ */
+tier_client *td_start_filled(struct tierd *d, uint32_t *ret_ns, uint64_t salt, uint64_t n,
+			     size_t bs);
 /* tk_get of keys [from, to) of salt into t. */
 void tk_get_range(tier_client *c, uint32_t ns, uint64_t salt, uint64_t from, uint64_t to,
 		  size_t bs, struct tk_tally *t);

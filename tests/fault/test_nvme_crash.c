@@ -37,10 +37,7 @@ static void kill9_keeps_flushed(const char *name, const char *arena)
 	td_init(&d, name);
 	if (arena)
 		td_opt(&d, "%s", arena);
-	td_start(&d);
-	c = td_connect(&d);
-	ck_assert_int_eq(tier_namespace(c, "kv", BS, &ns), 0);
-	tk_put_range(c, ns, 1, 0, n_flushed, BS);
+	c = td_start_filled(&d, &ns, 1, n_flushed, BS);
 	ck_assert_int_eq(tier_flush(c, TIER_NS_ALL), 0);
 	/* After the flush: drops (their DEL may or may not reach the journal) and more blocks. */
 	for (uint64_t i = 0; i < n_dropped; i++)

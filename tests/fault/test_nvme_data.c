@@ -83,10 +83,7 @@ START_TEST(test_prefetch_makes_host_hits)
 	int started;
 
 	td_init(&d, "prefetch");
-	td_start(&d);
-	c = td_connect(&d);
-	ck_assert_int_eq(tier_namespace(c, "kv", bs, &ns), 0);
-	tk_put_range(c, ns, 7, 0, n, bs);
+	c = td_start_filled(&d, &ns, 7, n, bs);
 	/* Everything clean: host room for the prefetch is made at once. */
 	ck_assert_int_eq(tier_flush(c, ns), 0);
 	h_quiesce(c, &s0);
@@ -147,10 +144,7 @@ START_TEST(test_prefetch_wider_than_host)
 	int started;
 
 	td_init(&d, "prefetch-wide");
-	td_start(&d);
-	c = td_connect(&d);
-	ck_assert_int_eq(tier_namespace(c, "kv", bs, &ns), 0);
-	tk_put_range(c, ns, 9, 0, n, bs);
+	c = td_start_filled(&d, &ns, 9, n, bs);
 	ck_assert_int_eq(tier_flush(c, ns), 0);
 	h_quiesce(c, &s0);
 

@@ -69,18 +69,6 @@ static void restart_and_check(struct tierd *d, int sig, uint64_t salt, uint64_t 
 	restart_and_check_min(d, sig, salt, n, 0);
 }
 
-/* Start the daemon, open "kv" and write N_BLOCKS blocks (most go on to NVMe). */
-static tier_client *start_filled(struct tierd *d, uint32_t *ret_ns)
-{
-	tier_client *c;
-
-	td_start(d);
-	c = td_connect(d);
-	ck_assert_int_eq(tier_namespace(c, "kv", BS, ret_ns), 0);
-	tk_put_range(c, *ret_ns, 1, 0, N_BLOCKS, BS);
-	return c;
-}
-
 START_TEST(test_read_eio)
 {
 	struct tierd d;
@@ -91,7 +79,7 @@ START_TEST(test_read_eio)
 
 	td_init(&d, "read-eio");
 	snprintf(d.fault, sizeof(d.fault), "read:eio:3");
-	c = start_filled(&d, &ns);
+	c = td_start_filled(&d, &ns, 1, N_BLOCKS, BS);
 	h_quiesce(c, &s0);
 	ck_assert_uint_eq(h_tier(&s0, "nvme")->io_errors, 0);
 
@@ -131,7 +119,7 @@ START_TEST(test_short_io)
 
 	td_init(&d, "short-io");
 	snprintf(d.fault, sizeof(d.fault), "read:short:2,write:short:3");
-	c = start_filled(&d, &ns);
+	c = td_start_filled(&d, &ns, 1, N_BLOCKS, BS);
 	h_quiesce(c, &s);
 	/* A third of the demotions failed: those blocks are gone, not half there. */
 	ck_assert_uint_gt(h_tier(&s, "nvme")->io_errors, 0);
@@ -307,7 +295,7 @@ START_TEST(test_read_flip)
 
 	td_init(&d, "read-flip");
 	snprintf(d.fault, sizeof(d.fault), "read:flip:2");
-	c = start_filled(&d, &ns);
+	c = td_start_filled(&d, &ns, 1, N_BLOCKS, BS);
 	tk_get_range(c, ns, 1, 0, N_BLOCKS, BS, &t);
 	h_quiesce(c, &s);
 	assert_no_wrong(&t);
@@ -339,7 +327,7 @@ START_TEST(test_tiny_device)
 
 	td_init(&d, "tiny");
 	td_opt(&d, "nvme.size=8M");
-	c = start_filled(&d, &ns);
+	c = td_start_filled(&d, &ns, 1, N_BLOCKS, BS);
 	h_quiesce(c, &s);
 	nv = h_tier(&s, "nvme");
 	ck_assert_uint_gt(nv->evictions, 0);
@@ -415,7 +403,7 @@ START_TEST(test_write_enospc)
 
 	td_init(&d, "enospc");
 	snprintf(d.fault, sizeof(d.fault), "write:enospc:2");
-	c = start_filled(&d, &ns);
+	c = td_start_filled(&d, &ns, 1, N_BLOCKS, BS);
 	h_quiesce(c, &s);
 	ck_assert_uint_gt(h_tier(&s, "nvme")->io_errors, 0);
 	ck_assert_uint_gt(h_tier(&s, "nvme")->blocks, 0);
@@ -446,7 +434,7 @@ START_TEST(test_truncated_file)
 	uint64_t nvme_only;
 
 	td_init(&d, "truncated");
-	c = start_filled(&d, &ns);
+	c = td_start_filled(&d, &ns, 1, N_BLOCKS, BS);
 	h_quiesce(c, &s0);
 	nvme_only = N_BLOCKS - h_tier(&s0, "host")->blocks;
 	ck_assert_uint_gt(nvme_only, 0);
