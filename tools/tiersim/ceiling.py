@@ -24,7 +24,9 @@ tables known from the start, but not from the future.
 usage: ceiling.py TRACE [FEATURES] [ever|gittins|online|half]
   FEATURES: letters from T (turn of re-read blocks), L (request length of new
   blocks), O (output length of new blocks), o (output length of re-read
-  blocks); the base classes are always there.  Default: none, gittins.
+  blocks), G (time since the request's deepest known block was last used),
+  F (share of the request already known, new blocks), D (how deep into the
+  request's new blocks); the base classes are always there.  Default: none, gittins.
 Prints the hit ratio and gap closed at 1, 5 and 10% (LRU and Belady from the
 trace README).  About a minute per run in CPython.
 """
@@ -49,6 +51,7 @@ def age_bucket(age):
 def classify(reqs, feat):
     """(key, class, start of its request in accesses) per block access."""
     acc, seen, uses, turn, now = [], set(), collections.Counter(), {}, 0
+    lastts = {}
     for r in reqs:
         h, n = r['hash_ids'], len(r['hash_ids'])
         k = 0
@@ -59,6 +62,11 @@ def classify(reqs, feat):
         t = 1 + max([turn.get(h[j], 0) for j in range(1, k)] or [0])
         part = r['input_length'] < n * 512
         ob = log_bucket(r['output_length'] // 32)
+        # G: time since the deepest known block was last used (16 s units)
+        gb = (log_bucket((r['timestamp'] - lastts[h[k - 1]]) // 16000, 6)
+              if k > 1 else -1)
+        # F: the share of the request already known, in quarters
+        fb = min(int(4 * k / n), 3) if k > 1 else -1
         for j, x in enumerate(h):
             if j == n - 1 and part:
                 c = ('P',)
@@ -66,16 +74,23 @@ def classify(reqs, feat):
                 c = ('R', min(uses[x], 4))
                 c += (min(t, 4),) if 'T' in feat else ()
                 c += (ob,) if 'o' in feat else ()
+                c += (gb,) if 'G' in feat else ()
             else:
                 c = ('N', min(t, 4))
                 c += (log_bucket(n),) if 'L' in feat else ()
                 c += (ob,) if 'O' in feat else ()
+                c += (gb,) if 'G' in feat else ()
+                c += (fb,) if 'F' in feat else ()
+                # D: how deep into the request's new blocks (octaves)
+                c += (log_bucket(j - k, 4),) if 'D' in feat else ()
             acc.append((x, c, now - j))
             uses[x] += 1
             now += 1
         for j in range(k, n):
             turn[h[j]] = t
         seen.update(h)
+        for x in h:
+            lastts[x] = r['timestamp']
     return acc
 
 
