@@ -221,6 +221,12 @@ int tier_prom_render(FILE *f, const struct tier_stats *s, const struct tier_ns_i
 		single(f, "tierd_nvme_journal_compactions_total", "counter",
 		       "Journal rewrites while running (nvme.journal_compact_min).",
 		       st->journal_compactions);
+		single(f, "tierd_nvme_read_retries_total", "counter",
+		       "NVMe block reads issued once more after a failed read or verification.",
+		       st->read_retries);
+		single(f, "tierd_nvme_read_losses_total", "counter",
+		       "Blocks dropped (a miss) because their second read failed too.",
+		       st->read_losses);
 	}
 	if (lat && lat->nvme) {
 		const struct tier_io_latency_op *op[2] = { &lat->read, &lat->write };

@@ -289,7 +289,8 @@ struct tier_tier_stats {
 	uint64_t promotions;        /* blocks brought up from this tier to host memory */
 	uint64_t demotions;         /* blocks that left host memory for this tier */
 	uint64_t io_errors;
-	uint64_t checksum_failures; /* reads whose header or data did not verify: misses */
+	uint64_t checksum_failures; /* reads whose header or data did not verify (each is read
+				       once more; when the retry fails too, the block is a miss) */
 	uint64_t queue_depth;       /* block I/Os in flight now */
 	double read_p50_us, read_p99_us, write_p50_us, write_p99_us;
 };
@@ -354,7 +355,9 @@ struct tier_daemon_status {
 	uint64_t log_suppressed;  /* log lines held back by rate limiting */
 	uint64_t journal_bytes;   /* size of the NVMe tier's journal file (0: no NVMe tier) */
 	uint64_t journal_compactions; /* journal rewrites while running (nvme.journal_compact_min) */
-	uint64_t reserved[6];
+	uint64_t read_retries;    /* NVMe reads issued once more after a failed read or check */
+	uint64_t read_losses;     /* blocks dropped because that second read failed too */
+	uint64_t reserved[4];
 };
 
 /*

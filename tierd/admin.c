@@ -76,6 +76,8 @@ void admin_fill_status(const struct server *s, struct tier_daemon_status *st)
 	if (s->nvme) {
 		st->journal_bytes = s->store.nv.journal.end;
 		st->journal_compactions = s->store.nv.journal.compactions;
+		st->read_retries = s->store.nv.read_retries;
+		st->read_losses = s->store.nv.read_losses;
 	}
 }
 

@@ -589,14 +589,15 @@ void store_read_done(struct store *st, tier_handle h, int res, const struct nv_h
 	struct store_nv *nv = &st->nv;
 	struct block *b;
 	const struct ns *n;
-	bool prefetch, ok;
+	bool prefetch, retried, ok;
 
 	if (s == SLOT_NONE)
 		return;
 	b = &st->blocks[s];
 	n = &st->ns[b->ns];
 	prefetch = b->io & IO_PREFETCH;
-	b->io &= (uint8_t) ~(IO_READ | IO_PREFETCH);
+	retried = b->io & IO_RETRY;
+	b->io &= (uint8_t) ~(IO_READ | IO_PREFETCH | IO_RETRY);
 	if (b->flags & BLOCK_DROPPED) {
 		store_host_detach(st, s);
 		store_reap_dropped(st, s);
@@ -611,7 +612,21 @@ void store_read_done(struct store *st, tier_handle h, int res, const struct nv_h
 			nv->io_errors++;
 		else
 			nv->checksum_failures++;
+		/*
+		 * Read it once more, into the same host memory: a transient error
+		 * (a short transfer, -EAGAIN, a bit flipped on the way) passes, and
+		 * whoever waits for the block still waits on IO_READ.
+		 */
+		if (!retried) {
+			b->io |= (uint8_t)(IO_READ | IO_RETRY | (prefetch ? IO_PREFETCH : 0));
+			nv->read_retries++;
+			if (st->io.read_block(st->io.ctx, store_handle(st, s), b->nv_dev, b->nv_off,
+					      b->host_off, n->block_size) >= 0)
+				return;
+			b->io &= (uint8_t) ~(IO_READ | IO_RETRY | IO_PREFETCH);
+		}
 		/* Never data: the block is a miss from now on. */
+		nv->read_losses++;
 		store_host_detach(st, s);
 		store_forget(st, s);
 		return;

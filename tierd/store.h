@@ -49,6 +49,7 @@ enum {
 	IO_EVICT_AFTER = 1u << 2, /* the write is a demotion: drop the host copy after it */
 	IO_PREFETCH = 1u << 3,    /* the read is a prefetch */
 	IO_GPU = 1u << 4,         /* being copied from its host memory into the GPU pool */
+	IO_RETRY = 1u << 5,       /* with IO_READ: the read is the second try */
 };
 
 #define SLOT_NONE TIER_SLOT_NONE
@@ -204,6 +205,8 @@ struct store_nv {
 	uint64_t capacity, used_bytes, blocks;
 	uint64_t hits, misses, evictions, promotions, demotions, writebacks;
 	uint64_t checksum_failures, io_errors;
+	uint64_t read_retries;  /* reads issued again after a failed read or verification */
+	uint64_t read_losses;   /* blocks dropped because the retry failed too */
 	uint32_t demote_inflight, demote_max;
 	uint32_t writes_inflight;
 	struct journal journal;

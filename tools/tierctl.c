@@ -149,6 +149,10 @@ static json_object *stats_json(const struct tier_stats *s, const struct tier_ns_
 					       json_object_new_uint64(st->journal_bytes));
 			json_object_object_add(t, "journal_compactions",
 					       json_object_new_uint64(st->journal_compactions));
+			json_object_object_add(t, "read_retries",
+					       json_object_new_uint64(st->read_retries));
+			json_object_object_add(t, "read_losses",
+					       json_object_new_uint64(st->read_losses));
 		}
 		json_object_array_add(tiers, t);
 	}

@@ -424,6 +424,9 @@ START_TEST(test_stats_json)
 	ck_assert_uint_eq(json_u64(o, "demotions"), nv->demotions);
 	ck_assert_uint_eq(json_u64(o, "io_errors"), nv->io_errors);
 	ck_assert_uint_eq(json_u64(o, "checksum_failures"), nv->checksum_failures);
+	/* No fault here: nothing read twice, nothing lost. */
+	ck_assert_uint_eq(json_u64(o, "read_retries"), 0);
+	ck_assert_uint_eq(json_u64(o, "read_losses"), 0);
 	ck_assert_uint_eq(json_u64(o, "queue_depth"), nv->queue_depth);
 	ck_assert_uint_eq(json_u64(o, "blocks"), nv->blocks);
 	ck_assert_uint_eq(json_u64(o, "capacity_bytes"), nv->capacity_bytes);

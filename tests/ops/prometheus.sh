@@ -57,7 +57,8 @@ want = ["tierd_info", "tierd_uptime_seconds", "tierd_clients", "tierd_namespaces
         "tierd_tier_hits", "tierd_tier_misses", "tierd_tier_evictions",
         "tierd_tier_promotions", "tierd_tier_demotions", "tierd_tier_io_latency_seconds",
         "tierd_operations", "tierd_reloads", "tierd_dirty_blocks", "tierd_log_suppressed",
-        "tierd_nvme_io_latency_seconds", "tierd_nvme_journal_bytes"]
+        "tierd_nvme_io_latency_seconds", "tierd_nvme_journal_bytes", "tierd_nvme_read_retries",
+        "tierd_nvme_read_losses"]
 for name in want:
     assert name in ctl, "tierctl: no %s" % name
     assert name in web, "http: no %s" % name
