@@ -77,6 +77,27 @@ static struct tier_daemon_status status_of(tier_client *c)
 	return st;
 }
 
+/*
+ * Start a daemon that injects read faults per spec, fill it with N_BLOCKS
+ * (most of them end up on NVMe only), read them all back into t, and take
+ * the counters once nothing is in flight.
+ */
+static tier_client *read_all_faulty(struct tierd *d, const char *name, const char *spec,
+				    uint32_t *ns, struct tk_tally *t, struct tier_stats *s,
+				    struct tier_daemon_status *st)
+{
+	tier_client *c;
+
+	td_init(d, name);
+	snprintf(d->fault, sizeof(d->fault), "%s", spec);
+	c = td_start_filled(d, ns, 1, N_BLOCKS, BS);
+	tk_get_range(c, *ns, 1, 0, N_BLOCKS, BS, t);
+	h_quiesce(c, s);
+	*st = status_of(c);
+	assert_no_wrong(t);
+	return c;
+}
+
 START_TEST(test_read_eio)
 {
 	struct tierd d;
@@ -134,16 +155,9 @@ START_TEST(test_read_eio_always)
 	struct tier_daemon_status st;
 	struct tier_stats s;
 	struct tk_tally t = { 0 };
-	tier_client *c;
 	uint32_t ns;
+	tier_client *c = read_all_faulty(&d, "read-eio-all", "read:eio:1", &ns, &t, &s, &st);
 
-	td_init(&d, "read-eio-all");
-	snprintf(d.fault, sizeof(d.fault), "read:eio:1");
-	c = td_start_filled(&d, &ns, 1, N_BLOCKS, BS);
-	tk_get_range(c, ns, 1, 0, N_BLOCKS, BS, &t);
-	h_quiesce(c, &s);
-	st = status_of(c);
-	assert_no_wrong(&t);
 	ck_assert_uint_eq(t.ok + t.missing + t.errors, N_BLOCKS);
 	ck_assert_uint_gt(t.ok, 0);     /* what host memory still held */
 	ck_assert_uint_gt(t.missing, 0);
@@ -347,16 +361,9 @@ START_TEST(test_read_flip)
 	struct tier_daemon_status st;
 	struct tier_stats s;
 	struct tk_tally t = { 0 };
-	tier_client *c;
 	uint32_t ns;
+	tier_client *c = read_all_faulty(&d, "read-flip", "read:flip:2", &ns, &t, &s, &st);
 
-	td_init(&d, "read-flip");
-	snprintf(d.fault, sizeof(d.fault), "read:flip:2");
-	c = td_start_filled(&d, &ns, 1, N_BLOCKS, BS);
-	tk_get_range(c, ns, 1, 0, N_BLOCKS, BS, &t);
-	h_quiesce(c, &s);
-	st = status_of(c);
-	assert_no_wrong(&t);
 	/*
 	 * Each flipped read is one checksum failure, read again; the second
 	 * read of a block is the next read, not flipped, unless another read
