@@ -57,7 +57,7 @@
 #define SV_D 6                        /* run-position buckets: 0, 1, 2-3, 4-7, 8-15, 16+ */
 #define SV_CLASSES (1 + SV_U + SV_U * SV_D) /* partial; re-read by uses; new by parent's uses x run position */
 #define SV_FIT_PERIOD 1024u           /* accesses between refits */
-#define SV_PRIOR 2.0                  /* weight, in events, of the all-classes hazard */
+#define SV_PRIOR 256.0                /* weight, in events per age, of the class's prior hazard */
 #define SV_SAMPLE_SHIFT 3             /* the shadow follows 1 key in 8 */
 #define SV_SPAN 16                    /* the shadow's reach, in capacities of accesses */
 #define SV_CENSUS 2048u               /* ring entries looked at per refit */
@@ -173,9 +173,15 @@ static void sv_census(struct survival *v)
 
 /*
  * Hazard per class and age: reuses at that age over every followed access
- * that reached it; a sparse class leans on the all-classes hazard with the
- * weight of SV_PRIOR events.  Counts then decay (half-life about one shadow
- * span), to follow drift.
+ * that reached it, shrunk towards a prior with the weight of SV_PRIOR
+ * events at each age.  The prior is proportional hazards: the all-classes
+ * hazard at that age times the class's level (its reuses over what the
+ * all-classes hazards would give its accesses).  Classes differ far more in
+ * how often their blocks come back than in when (the time to a
+ * conversation's next turn is the same for all), and the level is learned
+ * from every age at once, so a class's old ages, where followed accesses are
+ * few, borrow the common shape rather than their own noise.  Counts then
+ * decay (half-life about one shadow span), to follow drift.
  *
  * What a block is worth at age bucket b is not its chance of ever coming
  * back but the reuses it buys per unit of cache it holds: over a horizon of
@@ -200,11 +206,19 @@ static void sv_fit(struct survival *v)
 		hg[b] = n > 0 ? gr[b] / n : 0;
 	}
 	for (unsigned c = 0; c < SV_CLASSES; c++) {
-		double at_risk = 0, h[SV_AGES];
+		double at_risk = 0, seen = 0, expect = 0, level, risk[SV_AGES], h[SV_AGES];
 
 		for (unsigned b = SV_AGES; b-- > 0;) {
 			at_risk += v->reuse[c][b] + v->dead[c][b] + v->census[c][b];
-			h[b] = (v->reuse[c][b] + SV_PRIOR * hg[b]) / (at_risk + SV_PRIOR);
+			risk[b] = at_risk;
+			seen += v->reuse[c][b];
+			expect += at_risk * hg[b];
+		}
+		level = (seen + 1) / (expect + 1);
+		for (unsigned b = 0; b < SV_AGES; b++) {
+			double prior = level * hg[b] < 0.999 ? level * hg[b] : 0.999;
+
+			h[b] = (v->reuse[c][b] + SV_PRIOR * prior) / (risk[b] + SV_PRIOR);
 		}
 		for (unsigned b = 0; b < SV_AGES; b++) {
 			double alive = 1, got = 0, held = 0, best = 0;
