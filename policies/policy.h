@@ -104,7 +104,7 @@ const struct tier_evict_ops *tier_evict_find(const char *name);
 /* Policies in registry order; *ret_n is set to their count. */
 const struct tier_evict_ops *const *tier_evict_list(size_t *ret_n);
 
-#define TIER_EVICT_DEFAULT "horizon"
+#define TIER_EVICT_DEFAULT "survival"
 
 extern const struct tier_evict_ops tier_evict_lru;
 extern const struct tier_evict_ops tier_evict_clock;

@@ -59,7 +59,7 @@ START_TEST(lru_and_belady)
 END_TEST
 
 /*
- * The default policy never loses to LRU at the four sizes; horizon's
+ * The default policy never loses to LRU at the four sizes; horizon's (the default before)
  * figures as measured (docs/POLICIES.md), so a change that moves them shows.
  */
 static const double horizon4[] = {0.0739, 0.2136, 0.2913, 0.3540};
