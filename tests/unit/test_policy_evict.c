@@ -420,6 +420,35 @@ START_TEST(survival_soon_before_sure)
 }
 END_TEST
 
+/*
+ * survival evicts a chain from its tail: the block it chooses is replaced by
+ * the deepest block below it along the last-child links (an engine's prefix
+ * lookup stops at the first missing block, so a head evicted before its tail
+ * wastes the tail).  No statistics yet: the older request goes first.
+ */
+START_TEST(survival_tail_first)
+{
+	static const uint32_t ra[] = {0, 1, 2, 3}, rb[] = {0, 4, 5}, rc[] = {6, 7, 8};
+	static const uint32_t order[] = {3, 2, 1, 5, 4, 0};
+	struct env e;
+
+	env_init(&e, "survival", 32);
+	hz_request(&e, ra, NULL, 4, false, 32);
+	ck_assert_uint_eq(hz_request(&e, rb, NULL, 3, false, 32), 1);
+	for (unsigned i = 0; i < 6; i++)
+		ck_assert_uint_eq(evict(&e), order[i]);
+	ck_assert_uint_eq(evict(&e), TIER_SLOT_NONE);
+	/* A pinned tail is passed over: the block above it goes. */
+	hz_request(&e, rc, NULL, 3, false, 32);
+	e.blocked[8] = true;
+	ck_assert_uint_eq(evict(&e), 7);
+	e.blocked[8] = false;
+	while (evict(&e) != TIER_SLOT_NONE)
+		;
+	env_done(&e);
+}
+END_TEST
+
 /* Every registered policy: random operations keep the contract. */
 START_TEST(contract)
 {
@@ -500,6 +529,7 @@ int main(void)
 	tcase_add_loop_test(tc, learns_dead_class, 0, 2);
 	tcase_add_test(tc, survival_new_block_by_parent);
 	tcase_add_test(tc, survival_soon_before_sure);
+	tcase_add_test(tc, survival_tail_first);
 	tcase_add_test(tc, registry);
 	tcase_add_loop_test(tc, contract, 0, (int)n);
 	suite_add_tcase(s, tc);
