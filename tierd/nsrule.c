@@ -208,6 +208,14 @@ int nsrule_format(const struct ns_rules *rs, char *buf, size_t len)
 	for (uint32_t i = 0; i < rs->n; i++) {
 		const struct ns_rule *r = &rs->r[i];
 
+		/*
+		 * A section whose keys are all empty ("salt =") means what no
+		 * section means, and a section with no key would not load back
+		 * (libinih reports keys, not sections): left out.
+		 */
+		if (!r->has_owner && !r->n_gids && !r->quota_host && !r->quota_nvme && !r->salt[0] &&
+		    !r->arena_shared && !r->arena)
+			continue;
 		OUT("\n[ns.%s]\n", r->name);
 		if (r->has_owner)
 			OUT("owner = %u\n", r->owner);

@@ -394,6 +394,39 @@ START_TEST(test_ns_arena)
 }
 END_TEST
 
+/*
+ * A namespace section whose keys are all empty means nothing (it restricts
+ * nobody and has no arena, quota or salt); the config in force leaves it
+ * out, so what it prints reads back to itself (fuzz_config found the section
+ * printed alone, which libinih does not report and which then vanished).
+ */
+START_TEST(test_ns_empty_section)
+{
+	static char text[16384], again[16384];
+	struct tierd_config c, d;
+	char err[512] = "";
+
+	config_defaults(&c);
+	ck_assert_int_eq(config_load_string(&c, "[ns.idle]\nsalt =\ngroups =\n", err, sizeof(err)),
+			 0);
+	ck_assert(!nsrule_restricted(nsrule_find(&c.ns_rules, "idle")));
+	ck_assert_int_lt(config_format(&c, text, sizeof(text)), (int)sizeof(text));
+	ck_assert_msg(!strstr(text, "[ns.idle]"), "%s", text);
+	config_defaults(&d);
+	ck_assert_int_eq(config_load_string(&d, text, err, sizeof(err)), 0);
+	ck_assert_int_lt(config_format(&d, again, sizeof(again)), (int)sizeof(again));
+	ck_assert_str_eq(text, again);
+	/* With one key set it is printed, and reads back the same. */
+	ck_assert_int_eq(config_set_override(&c, "ns.idle.salt=s1", err, sizeof(err)), 0);
+	ck_assert_int_lt(config_format(&c, text, sizeof(text)), (int)sizeof(text));
+	ck_assert_msg(strstr(text, "[ns.idle]\nsalt = s1\n"), "%s", text);
+	config_defaults(&d);
+	ck_assert_int_eq(config_load_string(&d, text, err, sizeof(err)), 0);
+	ck_assert_int_lt(config_format(&d, again, sizeof(again)), (int)sizeof(again));
+	ck_assert_str_eq(text, again);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -411,6 +444,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_validate_sizes);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_ns_arena);
+	tcase_add_test(tc, test_ns_empty_section);
 	suite_add_tcase(s, tc);
 	return s;
 }
