@@ -517,6 +517,35 @@ void config_defaults(struct tierd_config *c)
 	c->gpu_bytes = DEFAULT_GPU_BYTES;
 }
 
+int config_line_check(const char *key, const char *value, char *why, size_t whylen)
+{
+	size_t n = strlen(key) + 3 + strlen(value), vl = strlen(value);
+
+	if (n > CONFIG_LINE_MAX) {
+		config_errf(why, whylen, "its line in a config file would be %zu bytes, at most %d", n,
+			    CONFIG_LINE_MAX);
+		return -EINVAL;
+	}
+	if (vl && (strchr(" \t;#", value[0]) || value[vl - 1] == ' ' || value[vl - 1] == '\t')) {
+		config_errf(why, whylen, "a config file cannot hold a value that starts with a blank, ';' "
+			    "or '#', or ends with a blank");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < vl; i++) {
+		unsigned char ch = (unsigned char)value[i];
+
+		if (ch < 0x20 && ch != '\t') {
+			config_errf(why, whylen, "a config file cannot hold a control character");
+			return -EINVAL;
+		}
+		if (i && (ch == ';' || ch == '#') && (value[i - 1] == ' ' || value[i - 1] == '\t')) {
+			config_errf(why, whylen, "a config file reads ' %c' as the start of a comment", ch);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int config_set(struct tierd_config *c, const char *section, const char *key, const char *value,
 	       char *err, size_t errlen)
 {
@@ -527,13 +556,35 @@ int config_set(struct tierd_config *c, const char *section, const char *key, con
 		return nsrule_set(&c->ns_rules, section + 3, key, value, err, errlen);
 	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++) {
 		const struct config_item *it = &config_table[i];
+		static char val[NVME_PATHS_MAX * 257];
+		struct tierd_config *was;
 
 		if (strcmp(it->section, section) || strcmp(it->key, key))
 			continue;
+		/*
+		 * What the config in force prints must read back to itself: a
+		 * value whose printed line a config file cannot hold is refused,
+		 * and the key keeps its old value.
+		 */
+		was = malloc(sizeof(*was));
+		if (!was) {
+			config_errf(err, errlen, "%s.%s: out of memory", section, key);
+			return -ENOMEM;
+		}
+		*was = *c;
 		if (it->parse(value, (char *)c + it->offset, why, sizeof(why)) < 0) {
+			free(was);
 			config_errf(err, errlen, "%s.%s: %s", section, key, why);
 			return -EINVAL;
 		}
+		it->format((const char *)c + it->offset, val, sizeof(val));
+		if (config_line_check(key, val, why, sizeof(why)) < 0) {
+			*c = *was;
+			free(was);
+			config_errf(err, errlen, "%s.%s: %s", section, key, why);
+			return -EINVAL;
+		}
+		free(was);
 		return 0;
 	}
 	config_errf(err, errlen, "%s.%s: unknown key", section, key);
@@ -579,36 +630,104 @@ static int ini_result(struct ini_ctx *x, int ir, const char *what)
 	return 0;
 }
 
-int config_load_file(struct tierd_config *c, const char *path, char *err, size_t errlen)
+/*
+ * What libinih would read as another section than the one written: it keeps
+ * the first 49 bytes of a section name and ignores what follows its first
+ * ']'.  Such a line is an error here rather than a rule for another name.
+ */
+#define INI_SECTION_MAX 49
+
+static int sections_check(const char *text, const char *what, char *err, size_t errlen)
+{
+	int line = 1;
+
+	for (const char *p = text; *p; line++) {
+		size_t n = strcspn(p, "\n");
+		const char *s = p, *end = p + n, *q;
+
+		while (s < end && (*s == ' ' || *s == '\t'))
+			s++;
+		if (s < end && *s == '[' && (q = memchr(s, ']', (size_t)(end - s)))) {
+			if ((size_t)(q - s - 1) > INI_SECTION_MAX) {
+				config_errf(err, errlen, "%s: line %d: a section name has at most %d bytes",
+					    what, line, INI_SECTION_MAX);
+				return -EINVAL;
+			}
+			for (q++; q < end && (*q == ' ' || *q == '\t' || *q == '\r'); q++)
+				;
+			if (q < end && *q != ';' && *q != '#') {
+				config_errf(err, errlen, "%s: line %d: text after the section's ']'", what,
+					    line);
+				return -EINVAL;
+			}
+		}
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* what: the file's path, or "config" for text; a key's error names the file. */
+static int load_text(struct tierd_config *c, const char *text, const char *what, bool file,
+		     char *err, size_t errlen)
 {
 	struct ini_ctx x = { .c = c, .err = err, .errlen = errlen };
-	FILE *f = fopen(path, "re");
-	int ir;
+	int ir, r = sections_check(text, what, err, errlen);
 
-	if (!f) {
-		int r = -errno;
-
-		config_errf(err, errlen, "%s: %s", path, strerror(-r));
+	if (r < 0)
 		return r;
-	}
-	ir = ini_parse_file(f, config_ini_handler, &x);
-	fclose(f);
-	if (x.r < 0) {
+	ir = ini_parse_string(text, config_ini_handler, &x);
+	if (x.r < 0 && file) {
 		char tmp[512];
 
-		snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
+		snprintf(tmp, sizeof(tmp), "%s: %s", what, err);
 		config_errf(err, errlen, "%s", tmp);
 		return x.r;
 	}
-	return ini_result(&x, ir, path);
+	return ini_result(&x, ir, what);
+}
+
+#define CONFIG_FILE_MAX (1u << 20)
+
+int config_load_file(struct tierd_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *text;
+	size_t n;
+	int r;
+
+	if (!f) {
+		r = -errno;
+		config_errf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	text = malloc(CONFIG_FILE_MAX + 1);
+	if (!text) {
+		fclose(f);
+		config_errf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	n = fread(text, 1, CONFIG_FILE_MAX + 1, f);
+	r = ferror(f) ? -EIO : 0;
+	fclose(f);
+	if (r == 0 && n > CONFIG_FILE_MAX) {
+		config_errf(err, errlen, "%s: larger than %u bytes", path, CONFIG_FILE_MAX);
+		r = -EFBIG;
+	} else if (r < 0) {
+		config_errf(err, errlen, "%s: cannot be read", path);
+	} else if (memchr(text, 0, n)) {
+		config_errf(err, errlen, "%s: a NUL byte (not a text file)", path);
+		r = -EINVAL;
+	} else {
+		text[n] = 0;
+		r = load_text(c, text, path, true, err, errlen);
+	}
+	free(text);
+	return r;
 }
 
 int config_load_string(struct tierd_config *c, const char *text, char *err, size_t errlen)
 {
-	struct ini_ctx x = { .c = c, .err = err, .errlen = errlen };
-	int ir = ini_parse_string(text, config_ini_handler, &x);
-
-	return ini_result(&x, ir, "config");
+	return load_text(c, text, "config", false, err, errlen);
 }
 
 int config_set_override(struct tierd_config *c, const char *assignment, char *err, size_t errlen)

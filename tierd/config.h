@@ -92,6 +92,15 @@ int config_set_override(struct tierd_config *c, const char *assignment, char *er
 int config_set(struct tierd_config *c, const char *section, const char *key, const char *value,
 	       char *err, size_t errlen);
 
+/*
+ * Whether "key = value" can be a line of a config file that reads back to
+ * the same value (libinih as Debian builds it): at most CONFIG_LINE_MAX
+ * bytes, no blank at either end of the value, no ';' or '#' first or after
+ * a blank (a comment), no control character.  0, or -EINVAL with why.
+ */
+#define CONFIG_LINE_MAX 198
+int config_line_check(const char *key, const char *value, char *why, size_t whylen);
+
 /* Cross-key checks and checks against the machine (sizes it cannot hold). */
 int config_validate(const struct tierd_config *c, char *err, size_t errlen);
 

@@ -67,8 +67,34 @@ int nsrule_set(struct ns_rules *rs, const char *name, const char *key, const cha
 	struct ns_rule *r = (struct ns_rule *)nsrule_find(rs, name);
 	size_t len = strlen(name);
 
+	char why[160];
+
 	if (len == 0 || len > TIER_NAME_MAX) {
 		errf(err, errlen, "ns.%s: a namespace name has 1 to %d bytes", name, TIER_NAME_MAX);
+		return -EINVAL;
+	}
+	/*
+	 * The section has to be written as "[ns.NAME]" and read back whole:
+	 * libinih keeps 49 bytes of a section name and ends it at the first ']'
+	 * or at a ';' or '#' after a blank.
+	 */
+	if (len > NS_RULE_NAME_MAX) {
+		errf(err, errlen, "ns.%s: a config file holds rules for names of at most %d bytes", name,
+		     NS_RULE_NAME_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch == ']' || (ch < 0x20 && ch != '\t') ||
+		    (i && (ch == ';' || ch == '#') && (name[i - 1] == ' ' || name[i - 1] == '\t'))) {
+			errf(err, errlen, "ns.%s: a config file cannot hold this name in a section "
+			     "(']', a control character, or ';' or '#' after a blank)", name);
+			return -EINVAL;
+		}
+	}
+	if (!strcmp(key, "salt") && config_line_check(key, value, why, sizeof(why)) < 0) {
+		errf(err, errlen, "ns.%s.salt: %s", name, why);
 		return -EINVAL;
 	}
 	if (!r) {

@@ -19,6 +19,8 @@
 #define NS_RULES_MAX 64
 #define NS_RULE_GIDS_MAX 16
 #define NS_SALT_MAX 63
+/* Longest namespace name a rule can have: "[ns.NAME]" in 49 bytes (libinih's section). */
+#define NS_RULE_NAME_MAX 46
 
 struct ns_rule {
 	char name[TIER_NAME_MAX + 1];

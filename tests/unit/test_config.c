@@ -427,6 +427,67 @@ START_TEST(test_ns_empty_section)
 }
 END_TEST
 
+/*
+ * What a config file cannot hold is refused wherever it comes from, so the
+ * config in force always prints as a file that reads back to it (these were
+ * fuzz_config's findings: docs/RELIABILITY.md, "Findings").
+ */
+START_TEST(test_round_trip_limits)
+{
+	static char text[16384], again[16384], long_path[300] = "nvme.path=/";
+	struct tierd_config c, d;
+	char err[512] = "", sect[80];
+
+	config_defaults(&c);
+	/* A line of more than 198 bytes: libinih reads lines of 200 with the newline. */
+	memset(long_path + strlen(long_path), 'a', 229);
+	ck_assert_int_eq(config_set_override(&c, long_path, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "nvme.path") && strstr(err, "at most 198"), "'%s'", err);
+	ck_assert_str_eq(c.nvme_paths[0], "");
+	long_path[11 + 190] = 0; /* "path = /" and 190 bytes: 198 */
+	ck_assert_int_eq(config_set_override(&c, long_path, err, sizeof(err)), 0);
+	long_path[11 + 190] = 'a';
+	long_path[11 + 191] = 0; /* one more */
+	ck_assert_int_eq(config_set_override(&c, long_path, err, sizeof(err)), -EINVAL);
+	/* The same line in a file: refused too. */
+	config_defaults(&d);
+	snprintf(text, sizeof(text), "[nvme]\npath=%s\n", long_path + 10);
+	ck_assert_int_lt(config_load_string(&d, text, err, sizeof(err)), 0);
+	/* A comment: ';' or '#' first, or after a blank. */
+	ck_assert_int_eq(config_set_override(&c, "nvme.path=/data/a ;b", err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "comment"), "'%s'", err);
+	ck_assert_int_eq(config_set_override(&c, "nvme.path=;x", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(config_set_override(&c, "daemon.socket=/run/a #b", err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_int_eq(config_set_override(&c, "ns.t.salt=x ;y", err, sizeof(err)), -EINVAL);
+	/* Not after a blank it is part of the value, and reads back whole. */
+	ck_assert_int_eq(config_set_override(&c, "nvme.path=/data/a;b", err, sizeof(err)), 0);
+	ck_assert_int_eq(config_set_override(&c, "ns.t.salt=x#y", err, sizeof(err)), 0);
+	/* A rule's name must survive as a section: 46 bytes at most, no ']'. */
+	memset(sect, 'n', sizeof(sect));
+	memcpy(sect, "ns.", 3);
+	strcpy(sect + 3 + 47, ".salt=s");
+	ck_assert_int_eq(config_set_override(&c, sect, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "at most 46"), "'%s'", err);
+	strcpy(sect + 3 + 46, ".salt=s");
+	ck_assert_int_eq(config_set_override(&c, sect, err, sizeof(err)), 0);
+	ck_assert_int_eq(config_set_override(&c, "ns.a]b.salt=s", err, sizeof(err)), -EINVAL);
+	/* And in a file: a section name libinih would cut, or text after ']'. */
+	config_defaults(&d);
+	snprintf(text, sizeof(text), "[%.50s]\nsalt = s\n", sect);
+	ck_assert_int_eq(config_load_string(&d, text, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "line 1") && strstr(err, "at most 49"), "'%s'", err);
+	ck_assert_int_eq(config_load_string(&d, "[ns.a]b]\nsalt = s\n", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(config_load_string(&d, "[ns.a] ; fine\nsalt = s\n", err, sizeof(err)), 0);
+	/* What was accepted prints and reads back to the same text. */
+	ck_assert_int_lt(config_format(&c, text, sizeof(text)), (int)sizeof(text));
+	config_defaults(&d);
+	ck_assert_msg(config_load_string(&d, text, err, sizeof(err)) == 0, "%s\n%s", err, text);
+	ck_assert_int_lt(config_format(&d, again, sizeof(again)), (int)sizeof(again));
+	ck_assert_str_eq(text, again);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -445,6 +506,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_ns_arena);
 	tcase_add_test(tc, test_ns_empty_section);
+	tcase_add_test(tc, test_round_trip_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }
