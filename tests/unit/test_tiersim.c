@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim.h"
 
@@ -188,7 +189,57 @@ START_TEST(all_policies)
 			ck_assert_int_eq(sim_belady(t, cap, &opt), 0);
 			ck_assert_uint_le(r.hits, opt.hits);
 			ck_assert_uint_eq(r.rejected, 0);
+			ck_assert_uint_eq(r.stranded, 0);
+			/* prefix mode: every access is a hit, stranded or a save */
+			c.prefix_mode = true;
+			ck_assert_int_eq(sim_run(t, &c, &r), 0);
+			ck_assert_uint_le(r.hits, opt.hits);
+			ck_assert_uint_eq(r.hits + r.stranded + r.inserts + r.rejected, r.accesses);
 		}
+	trace_free(t);
+}
+END_TEST
+
+/*
+ * Prefix mode by hand (capacity 4, LRU): request [0, 9, 2] finds 0 cached,
+ * misses 9, and 2, cached, is past the miss: not a hit, and not touched, so
+ * LRU then evicts it before 0 and 9.  Block mode counts it a hit and keeps it.
+ */
+START_TEST(prefix_mode_by_hand)
+{
+	static const char *const lines =
+		"{\"timestamp\": 0, \"input_length\": 1536, \"hash_ids\": [0, 1, 2]}\n"
+		"{\"timestamp\": 1, \"input_length\": 1536, \"hash_ids\": [0, 9, 2]}\n"
+		"{\"timestamp\": 2, \"input_length\": 1024, \"hash_ids\": [5, 6]}\n"
+		"{\"timestamp\": 3, \"input_length\": 1536, \"hash_ids\": [0, 9, 2]}\n";
+	char path[] = "/tmp/tiersim-prefix-XXXXXX";
+	int fd = mkstemp(path);
+	struct trace *t = NULL;
+	struct sim_config c = {.evict = tier_evict_find("lru"), .capacity = 4};
+	struct sim_result b, p;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, lines, strlen(lines)), (int)strlen(lines));
+	close(fd);
+	ck_assert_int_eq(trace_load(path, &t, NULL), 0);
+	unlink(path);
+	ck_assert_int_eq(sim_run(t, &c, &b), 0);
+	c.prefix_mode = true;
+	ck_assert_int_eq(sim_run(t, &c, &p), 0);
+	/*
+	 * Block: the second request hits 0 and 2 (cache, oldest first: 1 0 9
+	 * 2); [5, 6] evicts 1 and 0; the last request misses 0, whose insert
+	 * evicts 9, and so on: 2 hits, 9 inserts.  Prefix: the second request
+	 * hits 0 and strands 2 (cache 1 2 0 9); [5, 6] evicts 1 and 2; the last
+	 * request hits 0 and 9 and misses 2: 3 hits, 1 stranded, 7 inserts.
+	 */
+	ck_assert_uint_eq(b.hits, 2);
+	ck_assert_uint_eq(b.stranded, 0);
+	ck_assert_uint_eq(b.inserts, 9);
+	ck_assert_uint_eq(p.hits, 3);
+	ck_assert_uint_eq(p.stranded, 1);
+	ck_assert_uint_eq(p.inserts, 7);
+	ck_assert_uint_eq(p.hits + p.stranded + p.inserts, p.accesses);
 	trace_free(t);
 }
 END_TEST
@@ -206,6 +257,7 @@ int main(void)
 	tcase_add_test(tc, online_info);
 	tcase_add_test(tc, admission);
 	tcase_add_test(tc, all_policies);
+	tcase_add_test(tc, prefix_mode_by_hand);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -109,6 +109,36 @@ START_TEST(survival_vs_classic)
 }
 END_TEST
 
+/*
+ * As an engine looks blocks up (a request's lookup stops at its first
+ * miss), the default is above LRU and horizon at the four sizes too
+ * (docs/POLICIES.md, "A chain goes from its tail"), and LRU, which never
+ * evicts a chain's head before its tail here, is what it is in block mode.
+ */
+START_TEST(default_prefix_mode)
+{
+	uint32_t cap = sim_capacity(t, fracs[_i]);
+	struct sim_config c = {.evict = tier_evict_find(TIER_EVICT_DEFAULT), .capacity = cap,
+			       .prefix_mode = true};
+	struct sim_result def, lru, hz, lru_block;
+
+	ck_assert_int_eq(sim_run(t, &c, &def), 0);
+	c.evict = tier_evict_find("lru");
+	ck_assert_int_eq(sim_run(t, &c, &lru), 0);
+	c.evict = tier_evict_find("horizon");
+	ck_assert_int_eq(sim_run(t, &c, &hz), 0);
+	c.evict = tier_evict_find("lru");
+	c.prefix_mode = false;
+	ck_assert_int_eq(sim_run(t, &c, &lru_block), 0);
+	ck_assert_uint_eq(lru.hits, lru_block.hits);
+	ck_assert_uint_eq(lru.stranded, 0);
+	ck_assert_msg(def.hits > lru.hits && def.hits > hz.hits,
+		      "prefix mode at %.2f: %s %llu, lru %llu, horizon %llu hits", fracs[_i],
+		      TIER_EVICT_DEFAULT, (unsigned long long)def.hits, (unsigned long long)lru.hits,
+		      (unsigned long long)hz.hits);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tiersim_trace");
@@ -131,6 +161,7 @@ int main(void)
 	tcase_add_loop_test(tc, lru_and_belady, 0, 4);
 	tcase_add_loop_test(tc, default_vs_lru, 0, 4);
 	tcase_add_loop_test(tc, survival_vs_classic, 0, 4);
+	tcase_add_loop_test(tc, default_prefix_mode, 0, 4);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

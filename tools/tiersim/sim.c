@@ -10,6 +10,8 @@
  * all the request's keys), how many leading blocks hit, whether the block is
  * the prompt's partial last block (the token count is known at save time),
  * and a logical clock.  Nothing from the future: Belady alone looks ahead.
+ * In prefix mode a request is what an engine makes of it: its leading cached
+ * blocks are hits, the rest are computed and saved (sim.h).
  */
 #include <errno.h>
 #include <math.h>
@@ -115,6 +117,11 @@ int sim_run(const struct trace *t, const struct sim_config *c, struct sim_result
 				a.flags |= TIER_ACC_PARTIAL;
 			if (ad && ad->access)
 				ad->access(as, &a);
+			if (in[b] && c->prefix_mode && !prefix) {
+				/* cached, but the lookup stopped before it: of no use to this request */
+				res.stranded++;
+				continue;
+			}
 			if (in[b]) {
 				res.hits++;
 				if (prefix)

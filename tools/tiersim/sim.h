@@ -20,6 +20,14 @@ struct sim_config {
 	const struct tier_admit_ops *admit; /* NULL: admit every block */
 	uint32_t capacity;                  /* blocks; > 0 */
 	uint32_t block_tokens;              /* 0: SIM_DEFAULT_BLOCK_TOKENS */
+	/*
+	 * false (block mode, the trace README's replay): every block is one
+	 * access, a hit wherever it is cached.  true (prefix mode, an engine's):
+	 * a request's lookup stops at its first block not cached; the blocks
+	 * from there on are computed again, and saving one that is still cached
+	 * finds it there (not a hit, not an access; counted in stranded).
+	 */
+	bool prefix_mode;
 };
 
 struct sim_result {
@@ -28,6 +36,7 @@ struct sim_result {
 	uint64_t inserts;
 	uint64_t evictions;
 	uint64_t rejected;   /* misses the admission policy (or Belady) left out */
+	uint64_t stranded;   /* prefix mode: cached blocks past a request's first miss */
 	double hit_ratio;
 };
 
