@@ -24,10 +24,11 @@
  * learns); a block new to the cache, by how often the block it extends was
  * used and by how deep into the request's new blocks it is.  Measured: the
  * request's leading hits and appended blocks as classes rank worse online,
- * because they depend on what the cache held and split the sample thin; so
- * do the time since the parent was last used and the share of the request
- * that was known (no better than these classes).  Age is the logical time since the start of the last
- * request that touched the block, so a chain ages together.
+ * because they depend on what the cache held and split the sample thin; the
+ * time since the parent was last used and the share of the request already
+ * known, tried as classes, did not help.  Age is the logical time since the
+ * start of the last request that touched the block, so a chain ages
+ * together.
  *
  * Eviction samples SV_PICK resident blocks (all of them when fewer) and takes
  * the lowest index, the older request on ties; engine hints scale it
@@ -44,9 +45,10 @@
  * child 4 each, class, uses and hint 1 each) plus 4 a resident block; a
  * ring entry (keyring.h: key 8, stamp 4, class and uses 1 each, index about
  * 8) is 22 bytes: the ghost has SV_SPAN per block of capacity, the shadow
- * SV_SPAN >> SV_SAMPLE_SHIFT: 427 bytes per block of capacity in all.  Fixed tables 29 x 64 x 28 bytes.
- * Hooks are O(1); pick_victim is O(SV_PICK + SV_WALK); a refit every 1024 accesses is
- * O(classes x ages^2 + SV_CENSUS).
+ * SV_SPAN >> SV_SAMPLE_SHIFT: 427 bytes per block of capacity in all.
+ * Fixed tables 29 x 64 x 28 bytes.  Hooks are O(1); pick_victim is
+ * O(SV_PICK + SV_WALK); a refit every 1024 accesses is O(classes x ages^2 +
+ * SV_CENSUS).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -58,7 +60,8 @@
 #define SV_AGES 64
 #define SV_U 4                        /* use-count buckets: 0, 1, 2-3, 4+ */
 #define SV_D 6                        /* run-position buckets: 0, 1, 2-3, 4-7, 8-15, 16+ */
-#define SV_CLASSES (1 + SV_U + SV_U * SV_D) /* partial; re-read by uses; new by parent's uses x run position */
+/* partial; re-read by uses; new by the parent's uses x run position */
+#define SV_CLASSES (1 + SV_U + SV_U * SV_D)
 #define SV_FIT_PERIOD 1024u           /* accesses between refits */
 #define SV_PRIOR 256.0                /* weight, in events per age, of the class's prior hazard */
 #define SV_SAMPLE_SHIFT 3             /* the shadow follows 1 key in 8 */
@@ -478,7 +481,7 @@ static uint32_t survival_pick_victim(void *st, tier_evictable_fn evictable, void
 
 const struct tier_evict_ops tier_evict_survival = {
 	.name = "survival",
-	.summary = "least likely reuse per use count and request age, learned from an unbiased sample of keys (Kaplan-Meier), sampled eviction",
+	.summary = "fewest reuses per unit of time held, per use count, run position and request age, learned from an unbiased sample of keys (Kaplan-Meier); sampled eviction, a chain from its tail",
 	.create = survival_create,
 	.destroy = survival_destroy,
 	.insert = survival_insert,

@@ -556,7 +556,7 @@ int config_set(struct tierd_config *c, const char *section, const char *key, con
 		return nsrule_set(&c->ns_rules, section + 3, key, value, err, errlen);
 	for (size_t i = 0; i < sizeof(config_table) / sizeof(config_table[0]); i++) {
 		const struct config_item *it = &config_table[i];
-		static char val[NVME_PATHS_MAX * 257];
+		char val[NVME_PATHS_MAX * 257];
 		struct tierd_config *was;
 
 		if (strcmp(it->section, section) || strcmp(it->key, key))

@@ -66,7 +66,6 @@ int nsrule_set(struct ns_rules *rs, const char *name, const char *key, const cha
 {
 	struct ns_rule *r = (struct ns_rule *)nsrule_find(rs, name);
 	size_t len = strlen(name);
-
 	char why[160];
 
 	if (len == 0 || len > TIER_NAME_MAX) {

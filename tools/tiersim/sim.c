@@ -115,13 +115,16 @@ int sim_run(const struct trace *t, const struct sim_config *c, struct sim_result
 
 			if (partial_last && i == rq->n - 1)
 				a.flags |= TIER_ACC_PARTIAL;
-			if (ad && ad->access)
-				ad->access(as, &a);
 			if (in[b] && c->prefix_mode && !prefix) {
-				/* cached, but the lookup stopped before it: of no use to this request */
+				/*
+				 * Cached, but the lookup stopped before it: of no use
+				 * to this request, and its save finds it there.
+				 */
 				res.stranded++;
 				continue;
 			}
+			if (ad && ad->access)
+				ad->access(as, &a);
 			if (in[b]) {
 				res.hits++;
 				if (prefix)
