@@ -157,6 +157,21 @@ static int doms_init(struct store *st, const struct store_params *p)
 	return 0;
 }
 
+/*
+ * Blocks domain d holds when full, in the size of its first namespace.  1
+ * while it has none: its policy instance is then a placeholder that holds no
+ * block and is replaced at that first namespace, so it need not size ghost
+ * lists by every slot (survival's would reserve 16 x 22 bytes a slot).
+ */
+static uint32_t dom_capacity_blocks(const struct store *st, uint32_t d)
+{
+	for (uint32_t i = 0; i < st->n_ns; i++)
+		if (st->ns[i].dom == d)
+			return (uint32_t)(st->dom[d].slab.arena_bytes /
+					  st->dom[d].slab.classes[st->ns[i].cls].stride);
+	return 1;
+}
+
 int store_init(struct store *st, const struct store_params *p)
 {
 	struct tier_policy_params pp;
@@ -200,7 +215,10 @@ int store_init(struct store *st, const struct store_params *p)
 	pp = (struct tier_policy_params){ .max_slots = st->max_slots };
 	st->evict = p->evict;
 	for (uint32_t d = 0; d < st->n_dom; d++) {
-		r = p->evict->create(&pp, &st->dom[d].evict_state);
+		struct tier_policy_params dp = pp;
+
+		dp.capacity = dom_capacity_blocks(st, d);
+		r = p->evict->create(&dp, &st->dom[d].evict_state);
 		if (r < 0)
 			goto fail;
 	}
@@ -283,16 +301,6 @@ void store_deinit(struct store *st)
 	for (uint32_t d = 0; d < st->n_dom; d++)
 		slab_deinit(&st->dom[d].slab);
 	memset(st, 0, sizeof(*st));
-}
-
-/* Blocks domain d holds when full, in the size of its first namespace; 0 while unknown. */
-static uint32_t dom_capacity_blocks(const struct store *st, uint32_t d)
-{
-	for (uint32_t i = 0; i < st->n_ns; i++)
-		if (st->ns[i].dom == d)
-			return (uint32_t)(st->dom[d].slab.arena_bytes /
-					  st->dom[d].slab.classes[st->ns[i].cls].stride);
-	return 0;
 }
 
 /*

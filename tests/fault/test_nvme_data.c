@@ -70,10 +70,28 @@ START_TEST(test_past_dram_byte_exact)
 }
 END_TEST
 
+/*
+ * A daemon named name, 1024 blocks of 64 KiB of salt through host memory
+ * for 256, flushed (all clean: host room for a prefetch is made at once),
+ * counters in *s0, then a prefetch of the k oldest, which left host memory
+ * long ago.  Returns how many prefetches started.
+ */
+static int prefetch_oldest(struct tierd *d, const char *name, uint64_t salt, tier_key *keys,
+			   uint64_t k, tier_client **ret_c, uint32_t *ret_ns, struct tier_stats *s0)
+{
+	td_init(d, name);
+	*ret_c = td_start_filled(d, ret_ns, salt, 1024, 64 * KiB);
+	ck_assert_int_eq(tier_flush(*ret_c, *ret_ns), 0);
+	h_quiesce(*ret_c, s0);
+	for (uint64_t i = 0; i < k; i++)
+		keys[i] = tk_key(salt, i);
+	return tier_prefetch(*ret_c, *ret_ns, keys, k);
+}
+
 START_TEST(test_prefetch_makes_host_hits)
 {
 	const size_t bs = 64 * KiB;
-	const uint64_t n = 1024, k = 32;
+	const uint64_t k = 32;
 	tier_key keys[32];
 	struct tierd d;
 	struct tier_stats s0, s1;
@@ -82,16 +100,7 @@ START_TEST(test_prefetch_makes_host_hits)
 	uint32_t ns;
 	int started;
 
-	td_init(&d, "prefetch");
-	c = td_start_filled(&d, &ns, 7, n, bs);
-	/* Everything clean: host room for the prefetch is made at once. */
-	ck_assert_int_eq(tier_flush(c, ns), 0);
-	h_quiesce(c, &s0);
-
-	/* The oldest blocks left host memory long ago (LRU, 256 blocks fit). */
-	for (uint64_t i = 0; i < k; i++)
-		keys[i] = tk_key(7, i);
-	started = tier_prefetch(c, ns, keys, k);
+	started = prefetch_oldest(&d, "prefetch", 7, keys, k, &c, &ns, &s0);
 	ck_assert_int_eq(started, (int)k);
 	for (int i = 0; i < 6000; i++) {
 		h_quiesce(c, &s1);
@@ -134,7 +143,7 @@ END_TEST
 START_TEST(test_prefetch_wider_than_host)
 {
 	const size_t bs = 64 * KiB;
-	const uint64_t n = 1024, k = 512;
+	const uint64_t k = 512;
 	static tier_key keys[512];
 	struct tierd d;
 	struct tier_stats s0, s1;
@@ -143,14 +152,7 @@ START_TEST(test_prefetch_wider_than_host)
 	uint32_t ns;
 	int started;
 
-	td_init(&d, "prefetch-wide");
-	c = td_start_filled(&d, &ns, 9, n, bs);
-	ck_assert_int_eq(tier_flush(c, ns), 0);
-	h_quiesce(c, &s0);
-
-	for (uint64_t i = 0; i < k; i++)
-		keys[i] = tk_key(9, i);
-	started = tier_prefetch(c, ns, keys, k);
+	started = prefetch_oldest(&d, "prefetch-wide", 9, keys, k, &c, &ns, &s0);
 	printf("# %d of %llu prefetches started\n", started, (unsigned long long)k);
 	ck_assert_int_ge(started, 128);
 	ck_assert_int_lt(started, (int)k);
