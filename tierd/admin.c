@@ -11,9 +11,11 @@
  * own uid, as SO_PEERCRED recorded them at accept.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -24,22 +26,41 @@ static bool may_change(const struct session *se)
 	return se->cred.uid == 0 || se->cred.uid == geteuid();
 }
 
-int admin_socket_group(const char *path, const char *group)
+int admin_socket_gid(const char *group, gid_t *ret_gid)
 {
 	struct group gr, *res = NULL;
 	char buf[4096];
 	int r;
 
-	if (!group[0])
-		return 0;
 	r = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
 	if (r || !res) {
-		log_warning("daemon.socket_group: no group '%s': %s keeps the daemon's group; "
-			    "create the group (groupadd --system %s) to let its members connect",
-			    group, path, group);
+		log_warning("daemon.socket_group: no group '%s': the socket keeps the daemon's "
+			    "group; create the group (groupadd --system %s) to let its members "
+			    "connect", group, group);
 		return -ENOENT;
 	}
-	if (chown(path, (uid_t)-1, res->gr_gid) < 0) {
+	*ret_gid = res->gr_gid;
+	return 0;
+}
+
+int admin_socket_group(const char *path, const char *group)
+{
+	struct stat st;
+	gid_t gid;
+	int r;
+
+	if (!group[0])
+		return 0;
+	r = admin_socket_gid(group, &gid);
+	if (r < 0)
+		return r;
+	/* The socket itself, never what a link there would point at. */
+	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		log_warning("daemon.socket_group: %s is no longer a socket: not changing its group",
+			    path);
+		return -ENOTSOCK;
+	}
+	if (fchownat(AT_FDCWD, path, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0) {
 		r = -errno;
 		log_warning("daemon.socket_group: chown %s to group %s: %s", path, group,
 			    strerror(-r));

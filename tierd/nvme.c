@@ -33,6 +33,7 @@
 
 #include "log.h"
 #include "nvme.h"
+#include "safefile.h"
 
 #define ARENA_CHUNK (1ULL << 30)
 #define LAT_BUCKETS 128 /* 4 per power of two of microseconds */
@@ -206,18 +207,18 @@ static int open_dev(struct nvme_engine *e, uint32_t i, const char *path, uint64_
 {
 	struct nvme_dev_info *d = &e->info[i];
 	struct stat st;
-	int fd, flags = O_RDWR | O_CREAT | O_CLOEXEC;
+	int fd, flags = O_RDWR | O_CREAT;
 
-	fd = open(path, flags | (direct ? O_DIRECT : 0), 0600);
-	if (fd < 0 && direct && errno == EINVAL) {
+	fd = safefile_open(path, flags | (direct ? O_DIRECT : 0), 0600, "nvme.path", true, false);
+	if (fd == -EINVAL && direct) {
 		log_notice("nvme.path %s: O_DIRECT refused by the filesystem, ignoring: "
 			   "using buffered I/O",
 			   path);
-		fd = open(path, flags, 0600);
+		fd = safefile_open(path, flags, 0600, "nvme.path", true, false);
 		direct = false;
 	}
 	if (fd < 0)
-		return log_ret(-errno, LOG_ERR, "nvme.path %s: %m", path);
+		return fd;
 	if (fstat(fd, &st) < 0) {
 		close(fd);
 		return log_ret(-errno, LOG_ERR, "nvme.path %s: %m", path);
@@ -355,9 +356,10 @@ int nvme_open(struct nvme_engine **ret, const struct nvme_params *p, struct nvme
 			goto fail;
 		e->n_devs++;
 	}
-	e->fds[e->n_devs] = open(p->journal_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	e->fds[e->n_devs] = safefile_open(p->journal_path, O_RDWR | O_CREAT, 0600, "nvme.journal",
+					  false, false);
 	if (e->fds[e->n_devs] < 0) {
-		r = log_ret(-errno, LOG_ERR, "nvme.journal %s: %m", p->journal_path);
+		r = e->fds[e->n_devs];
 		goto fail;
 	}
 

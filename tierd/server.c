@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/fsuid.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -45,9 +46,20 @@ static int make_parent_dir(const char *path)
 	return 0;
 }
 
-static int listen_socket(const char *path)
+/*
+ * Bind the control socket.  Only a socket is ever removed from path (one a
+ * dead daemon left); anything else there (a file the path names by mistake,
+ * or a link) is refused.  The node is created mode 0660 and, where the
+ * daemon may (root: setfsgid), with daemon.socket_group as its group: its
+ * permissions come from the descriptor (fchmod before bind, under a umask
+ * that takes nothing away), so no chmod or chown by path follows bind.
+ */
+static int listen_socket(const char *path, const char *group)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	gid_t gid = (gid_t)-1;
+	mode_t old_mask;
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -57,6 +69,10 @@ static int listen_socket(const char *path)
 	if (r < 0)
 		return log_ret(r, LOG_ERR, "daemon.socket: cannot create the directory of %s: %s",
 			       path, strerror(-r));
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		return log_ret(-EEXIST, LOG_ERR,
+			       "daemon.socket: %s exists and is not a socket: refusing to remove "
+			       "it (remove it yourself or choose another path)", path);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return log_ret(-errno, LOG_ERR, "socket: %m");
@@ -72,15 +88,28 @@ static int listen_socket(const char *path)
 				       "daemon.socket: another tierd is serving %s", path);
 		}
 		close(probe);
-		if (errno == ECONNREFUSED)
+		/* Still a socket (the check above is a moment old): remove it. */
+		if (errno == ECONNREFUSED && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 			unlink(path);
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
+	if (fchmod(fd, 0660) < 0)
+		log_warning("daemon.socket: fchmod: %m");
+	if (group[0] && admin_socket_gid(group, &gid) == 0) {
+		/* Created with the group's id when we may; else chowned below. */
+		(void)setfsgid(gid);
+		if ((gid_t)setfsgid((gid_t)-1) == gid)
+			gid = (gid_t)-1;
+	}
+	old_mask = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old_mask);
+	(void)setfsgid(getegid());
+	if (r < 0) {
 		close(fd);
 		return log_ret(r, LOG_ERR, "daemon.socket: bind %s: %s", path, strerror(-r));
 	}
-	(void)chmod(path, 0660);
+	if (gid != (gid_t)-1)
+		(void)admin_socket_group(path, group);
 	if (listen(fd, LISTEN_BACKLOG) < 0) {
 		r = -errno;
 		close(fd);
@@ -194,13 +223,12 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 	/* Namespaces the NVMe journal brought back get their rules (salts first of all). */
 	server_apply_ns_rules(s, true);
 
-	r = listen_socket(s->cfg.socket);
+	r = listen_socket(s->cfg.socket, s->cfg.socket_group);
 	if (r < 0)
 		goto fail;
 	s->listen_fd = r;
 	ev.data.ptr = &tag_listen;
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev);
-	(void)admin_socket_group(s->cfg.socket, s->cfg.socket_group);
 
 	r = metrics_init(s);
 	if (r < 0)
@@ -462,8 +490,11 @@ void server_deinit(struct server *s)
 	free(s->live);
 	s->live = NULL;
 	if (s->listen_fd >= 0) {
+		struct stat st;
+
 		close(s->listen_fd);
-		unlink(s->cfg.socket);
+		if (lstat(s->cfg.socket, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(s->cfg.socket);
 	}
 	if (s->signal_fd >= 0)
 		close(s->signal_fd);

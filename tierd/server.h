@@ -182,6 +182,8 @@ uint32_t admin_fill_namespaces(const struct server *s, struct tier_ns_info *out,
 uint32_t admin_fill_arenas(const struct server *s, struct tier_arena_info *out, uint32_t max);
 /* Give the socket at path to group (daemon.socket_group); a missing group is a warning. */
 int admin_socket_group(const char *path, const char *group);
+/* The id of group (logged when there is none): 0 or -ENOENT. */
+int admin_socket_gid(const char *group, gid_t *ret_gid);
 
 /* reload.c: SIGHUP */
 void reload_set_source(struct server *s, const char *path, const char *const *overrides, int n);

@@ -19,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
+#include "safefile.h"
 #include "server.h"
 
 #define RECOVER_CHUNK (8u << 20)
@@ -94,16 +95,16 @@ static int read_journal(struct server *s, const char *path, uint64_t *ret_valid)
 	double t0 = mono_s();
 	uint64_t total = 0;
 	struct stat sb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
 	*ret_valid = 0;
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			log_info("nvme: no journal at %s: starting empty", path);
-			return 0;
-		}
-		return log_ret(-errno, LOG_ERR, "nvme.journal %s: %m", path);
+	if (lstat(path, &sb) < 0 && errno == ENOENT) {
+		log_info("nvme: no journal at %s: starting empty", path);
+		return 0;
 	}
+	fd = safefile_open(path, O_RDONLY, 0, "nvme.journal", false, false);
+	if (fd < 0)
+		return fd;
 	rc = malloc(sizeof(*rc));
 	buf = malloc(RECOVER_CHUNK + JREC_BYTES);
 	if (!rc || !buf) {
@@ -192,9 +193,9 @@ static int write_image(struct server *s, const char *tmp, int *ret_fd, uint64_t 
 
 	if (!x)
 		return -ENOMEM;
-	x->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	x->fd = safefile_open(tmp, O_RDWR, 0600, "nvme.journal", false, true);
 	if (x->fd < 0) {
-		r = log_ret(-errno, LOG_ERR, "nvme.journal: %s: %m", tmp);
+		r = x->fd;
 		free(x);
 		return r;
 	}
