@@ -108,6 +108,21 @@ static int parse_max_clients(const char *v, void *f, char *err, size_t errlen)
 	return parse_u32_range(v, f, 1, 65536, err, errlen);
 }
 
+static int parse_handshake_timeout(const char *v, void *f, char *err, size_t errlen)
+{
+	return parse_u32_range(v, f, 10, 600000, err, errlen);
+}
+
+static int parse_max_clients_per_uid(const char *v, void *f, char *err, size_t errlen)
+{
+	return parse_u32_range(v, f, 0, 65536, err, errlen);
+}
+
+static int parse_reserved_clients(const char *v, void *f, char *err, size_t errlen)
+{
+	return parse_u32_range(v, f, 0, 1024, err, errlen);
+}
+
 static int parse_ms(const char *v, void *f, char *err, size_t errlen)
 {
 	return parse_u32_range(v, f, 0, 86400000, err, errlen);
@@ -434,6 +449,17 @@ static const struct config_item config_table[] = {
 	  "err, warning, notice, info or debug", LIVE },
 	{ "daemon", "max_clients", parse_max_clients, fmt_u32, F(max_clients),
 	  "connected clients at most", RESTART },
+	{ "daemon", "handshake_timeout", parse_handshake_timeout, fmt_u32, F(handshake_timeout_ms),
+	  "milliseconds a new connection has to complete its handshake before it is dropped",
+	  LIVE },
+	{ "daemon", "max_clients_per_uid", parse_max_clients_per_uid, fmt_u32,
+	  F(max_clients_per_uid),
+	  "connections of one user at most (root and the daemon's own user: no limit; 0: none)",
+	  LIVE },
+	{ "daemon", "reserved_clients", parse_reserved_clients, fmt_u32, F(reserved_clients),
+	  "of daemon.max_clients (at most half of it), connections only root and the daemon's "
+	  "own user may take",
+	  LIVE },
 	{ "daemon", "pin_lease", parse_ms, fmt_u32, F(pin_lease_ms),
 	  "milliseconds without a sign of life after which a client's pins are released (0: never)",
 	  LIVE },
@@ -497,6 +523,9 @@ void config_defaults(struct tierd_config *c)
 		snprintf(c->socket, sizeof(c->socket), "%s", DEFAULT_SOCKET_PATH);
 	c->log_level = LOG_INFO;
 	c->max_clients = DEFAULT_MAX_CLIENTS;
+	c->handshake_timeout_ms = DEFAULT_HANDSHAKE_TIMEOUT_MS;
+	c->max_clients_per_uid = DEFAULT_MAX_CLIENTS_PER_UID;
+	c->reserved_clients = DEFAULT_RESERVED_CLIENTS;
 	c->max_namespaces = DEFAULT_MAX_NAMESPACES;
 	c->host_bytes = DEFAULT_HOST_BYTES;
 	c->numa_node = -1;

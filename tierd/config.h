@@ -13,6 +13,9 @@
 #define DEFAULT_HOST_BYTES (512ULL << 20)
 #define MIN_HOST_BYTES (4ULL << 20)
 #define DEFAULT_MAX_CLIENTS 1024
+#define DEFAULT_HANDSHAKE_TIMEOUT_MS 5000
+#define DEFAULT_MAX_CLIENTS_PER_UID 256
+#define DEFAULT_RESERVED_CLIENTS 8
 #define DEFAULT_MAX_NAMESPACES 256
 
 #define DEFAULT_NVME_QUEUE_DEPTH 32
@@ -37,6 +40,9 @@ struct tierd_config {
 	char socket[108];
 	int log_level;
 	uint32_t max_clients;
+	uint32_t handshake_timeout_ms; /* a connection without HELLO this long is dropped */
+	uint32_t max_clients_per_uid;  /* connections of one uid (not root's, not ours); 0: any */
+	uint32_t reserved_clients;     /* of max_clients, kept for root and the daemon's user */
 	uint32_t max_namespaces;
 	uint64_t host_bytes;
 	int numa_node;          /* -1: auto */

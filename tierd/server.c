@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/fsuid.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -146,6 +147,47 @@ static uint64_t random_seed(void)
 	return seed ^ (uint64_t)getpid() ^ (uint64_t)time(NULL);
 }
 
+/*
+ * Descriptors: each client holds three (its socket, its ring's memfd and
+ * doorbell); the daemon's own (arenas, epoll, signals, the NVMe devices,
+ * journal and io_uring, the metrics endpoint and its connections, a GPU
+ * back end, a connection accepted only to be refused) stay within
+ * FDS_RESERVED.  The soft RLIMIT_NOFILE is raised to the hard one (a daemon
+ * started by hand gets 1024), and max_clients lowered to what then fits, so
+ * accept never runs out while the daemon is within its limits.
+ */
+#define FDS_PER_CLIENT 3
+#define FDS_RESERVED 128
+
+static void fit_fd_limit(struct server *s)
+{
+	struct rlimit rl;
+	uint64_t fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+		else
+			log_warning("RLIMIT_NOFILE: cannot raise %llu to %llu: %m",
+				    (unsigned long long)rl.rlim_cur,
+				    (unsigned long long)rl.rlim_max);
+	}
+	fit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > UINT32_MAX ? UINT32_MAX
+		: rl.rlim_cur > FDS_RESERVED + FDS_PER_CLIENT
+		? (rl.rlim_cur - FDS_RESERVED) / FDS_PER_CLIENT : 1;
+	if (fit < s->cfg.max_clients) {
+		log_warning("daemon.max_clients %u lowered to %llu: RLIMIT_NOFILE is %llu and each "
+			    "client takes %d descriptors (raise LimitNOFILE= or ulimit -n)",
+			    s->cfg.max_clients, (unsigned long long)fit,
+			    (unsigned long long)rl.rlim_cur, FDS_PER_CLIENT);
+		s->cfg.max_clients = (uint32_t)fit;
+	}
+}
+
 int server_init(struct server *s, const struct tierd_config *cfg)
 {
 	static struct store_arena arenas[HOST_REGIONS_MAX];
@@ -197,6 +239,7 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 		log_err("creating the block store: %s", strerror(-r));
 		goto fail;
 	}
+	fit_fd_limit(s);
 	s->sessions = calloc(s->cfg.max_clients, sizeof(*s->sessions));
 	s->live = calloc(s->cfg.max_clients, sizeof(*s->live));
 	if (!s->sessions || !s->live) {
@@ -251,23 +294,90 @@ void server_apply_ns_rules(struct server *s, bool at_start)
 	}
 }
 
+/*
+ * Whether a new connection from cred may take a slot: every uid shares
+ * max_clients less reserved_clients, and none may hold more than
+ * max_clients_per_uid; root and the daemon's own user are exempt from both,
+ * so the operator's tierctl gets in while other users fill the rest.
+ */
+static bool admit_client(const struct server *s, const struct ucred *cred)
+{
+	const struct tierd_config *c = &s->cfg;
+	uint32_t reserved = c->reserved_clients < c->max_clients / 2 ? c->reserved_clients
+								       : c->max_clients / 2;
+	uint32_t same = 0;
+
+	if (s->n_sessions >= c->max_clients) {
+		log_warning("daemon.max_clients (%u) reached: refusing a client (pid %d uid %d)",
+			    c->max_clients, (int)cred->pid, (int)cred->uid);
+		return false;
+	}
+	if (cred->uid == 0 || cred->uid == geteuid())
+		return true;
+	if (s->n_sessions >= c->max_clients - reserved) {
+		log_warning("daemon.max_clients (%u) reached but for the %u kept for root and the "
+			    "daemon's user: refusing a client (pid %d uid %d)", c->max_clients,
+			    reserved, (int)cred->pid, (int)cred->uid);
+		return false;
+	}
+	if (!c->max_clients_per_uid)
+		return true;
+	for (uint32_t i = 0; i < s->n_sessions; i++)
+		same += s->live[i]->cred.uid == cred->uid;
+	if (same >= c->max_clients_per_uid) {
+		log_warning("daemon.max_clients_per_uid (%u) reached by uid %d: refusing a client "
+			    "(pid %d)", c->max_clients_per_uid, (int)cred->uid, (int)cred->pid);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Out of descriptors, accept() fails at once and the listening socket stays
+ * readable (epoll is level-triggered): stop watching it for a while rather
+ * than spin, and let the timers (server_timers) watch it again.
+ */
+#define ACCEPT_BACKOFF_MS 100
+
+static void accept_back_off(struct server *s, int err)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = &tag_listen };
+
+	log_warning("accept: %s with %u clients: not accepting for %d ms", strerror(err),
+		    s->n_sessions, ACCEPT_BACKOFF_MS);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+	s->accept_resume_ns = server_now_ns() + ACCEPT_BACKOFF_MS * 1000000ULL;
+}
+
+void server_accept_resume(struct server *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &tag_listen };
+
+	s->accept_resume_ns = 0;
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+}
+
 static void accept_clients(struct server *s)
 {
 	for (;;) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+		struct ucred cred = { .pid = -1, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 		struct session *se;
-		socklen_t len;
+		socklen_t len = sizeof(cred);
 		uint32_t slot;
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_back_off(s, errno);
+			else if (errno != EAGAIN && errno != EINTR)
 				log_warning("accept: %m");
 			return;
 		}
-		if (s->n_sessions == s->cfg.max_clients) {
-			log_warning("daemon.max_clients (%u) reached: refusing a client",
-				    s->cfg.max_clients);
+		/* Unknown credentials count as a stranger's. */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+			cred = (struct ucred){ .pid = -1, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+		if (!admit_client(s, &cred)) {
 			close(fd);
 			continue;
 		}
@@ -281,15 +391,13 @@ static void accept_clients(struct server *s)
 		se->fd = fd;
 		se->id = ++s->next_client_id;
 		se->index = slot;
-		len = sizeof(se->cred);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &se->cred, &len) < 0)
-			se->cred.pid = -1;
+		se->cred = cred;
 		len = sizeof(se->groups);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, se->groups, &len) == 0)
 			se->n_groups = len / sizeof(gid_t);
 		store_holder_init(&se->holder, se->id);
 		se->holder.ns_ok = calloc((s->cfg.max_namespaces + 7) / 8, 1);
-		se->last_active_ns = server_now_ns();
+		se->accepted_ns = se->last_active_ns = server_now_ns();
 		if (!se->holder.ns_ok) {
 			close(fd);
 			free(se);
@@ -298,12 +406,14 @@ static void accept_clients(struct server *s)
 		ev.data.ptr = se;
 		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
+			free(se->holder.ns_ok);
 			free(se);
 			continue;
 		}
 		s->sessions[slot] = se;
 		se->live = s->n_sessions;
 		s->live[s->n_sessions++] = se;
+		s->n_handshaking++; /* its handshake deadline: server_timers */
 	}
 }
 

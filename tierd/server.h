@@ -43,6 +43,7 @@ struct session {
 	struct ucred cred;     /* SO_PEERCRED at accept */
 	gid_t groups[32];      /* SO_PEERGROUPS: its supplementary groups */
 	uint32_t n_groups;
+	uint64_t accepted_ns;    /* when it connected (daemon.handshake_timeout) */
 	uint64_t last_active_ns; /* its last request (pin leases) */
 	uint64_t parked_at_ns;   /* when its parked request began waiting */
 	char name[TIER_CLIENT_NAME_MAX + 1];
@@ -90,6 +91,8 @@ struct server {
 	struct timespec started;
 	bool stopping;
 	uint64_t protocol_errors;  /* malformed messages, disconnects for cause */
+	uint32_t n_handshaking;    /* connected sessions without HELLO yet */
+	uint64_t accept_resume_ns; /* the listening socket is not watched until then (EMFILE); 0 */
 	struct nvme_engine *nvme;  /* NULL without an NVMe tier */
 	uint32_t n_parked;
 	bool io_progress;          /* completions arrived: parked requests may go on */
@@ -115,6 +118,8 @@ struct store_io server_store_io(struct server *s);
 void server_apply_ns_rules(struct server *s, bool at_start);
 /* Leases and I/O timeouts: cheap unless one is due.  Returns the ms until the next check, or -1. */
 int server_timers(struct server *s);
+/* Watch the listening socket again (after an EMFILE back-off). */
+void server_accept_resume(struct server *s);
 uint64_t server_now_ns(void);
 
 /* ring.c */

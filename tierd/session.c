@@ -95,6 +95,8 @@ static int do_hello(struct server *s, struct session *se, const struct tier_msg_
 		out.span.align_bytes = s->arena.align;
 		rlen = sizeof(out);
 	}
+	if (!se->hello_done)
+		s->n_handshaking--;
 	se->hello_done = true;
 	log_debug("client %u: hello from pid %d uid %d (%s)", se->id, (int)se->cred.pid,
 		  (int)se->cred.uid, se->name);
@@ -558,6 +560,8 @@ void session_close(struct server *s, struct session *se)
 			 (unsigned long long)se->holder.pins);
 	if (se->parked)
 		s->n_parked--;
+	if (!se->hello_done)
+		s->n_handshaking--;
 	store_holder_release_all(&s->store, &se->holder);
 	free(se->holder.ns_ok);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, se->fd, NULL);
