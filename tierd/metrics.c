@@ -10,6 +10,14 @@
  * and no snapshot to publish.  Rendering is a few microseconds; a slow HTTP
  * client cannot block the reactor because MHD's sockets are non-blocking
  * and it keeps at most METRICS_MAX_CONNECTIONS of them.
+ *
+ * Slow clients cannot keep scrapes out either: one address holds at most
+ * METRICS_PER_ADDRESS connections, and each request has METRICS_DEADLINE_MS
+ * from its connection (or the end of the previous request on it) to be
+ * answered, whatever it sends meanwhile.  MHD's own timeout is one of
+ * inactivity, which a header byte every few seconds renews; the deadline is
+ * kept here (MHD_OPTION_NOTIFY_CONNECTION gives each connection's socket)
+ * and enforced by shutting the socket down, which MHD then closes.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -26,12 +34,90 @@
 #include "server.h"
 
 #define METRICS_MAX_CONNECTIONS 16
-#define METRICS_TIMEOUT_S 10
+#define METRICS_PER_ADDRESS 4
+#define METRICS_DEADLINE_MS 5000
+#define METRICS_TIMEOUT_S 5
+
+/* A connection MHD holds, and when its current request began. */
+struct metrics_conn {
+	struct MHD_Connection *c; /* NULL: free */
+	int fd;
+	uint64_t since_ns;
+	bool cut;                 /* shut down at its deadline; MHD closes it */
+};
 
 struct metrics_http {
 	struct MHD_Daemon *d;
 	unsigned long long served;
+	struct metrics_conn conn[METRICS_MAX_CONNECTIONS];
 };
+
+static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			      enum MHD_ConnectionNotificationCode toe)
+{
+	struct metrics_http *m = cls;
+	struct metrics_conn *mc = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (mc)
+			mc->c = NULL;
+		*socket_context = NULL;
+		return;
+	}
+	for (unsigned i = 0; i < METRICS_MAX_CONNECTIONS; i++) {
+		const union MHD_ConnectionInfo *info;
+
+		if (m->conn[i].c)
+			continue;
+		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!info)
+			return;
+		m->conn[i] = (struct metrics_conn){ .c = conn, .fd = info->connect_fd,
+						    .since_ns = server_now_ns() };
+		*socket_context = &m->conn[i];
+		return;
+	}
+}
+
+/* A request answered: the next one on this connection has its own deadline. */
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct metrics_conn *mc = info ? info->socket_context : NULL;
+
+	(void)cls;
+	(void)con_cls;
+	if (mc && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		mc->since_ns = server_now_ns();
+}
+
+/* Shut down the connections past their deadline; ms until the next one is due, or -1. */
+static int enforce_deadlines(struct metrics_http *m)
+{
+	uint64_t now = server_now_ns(), deadline = (uint64_t)METRICS_DEADLINE_MS * 1000000ULL;
+	int next = -1;
+
+	for (unsigned i = 0; i < METRICS_MAX_CONNECTIONS; i++) {
+		struct metrics_conn *mc = &m->conn[i];
+		int left;
+
+		if (!mc->c || mc->cut)
+			continue;
+		if (now - mc->since_ns >= deadline) {
+			log_notice("metrics: a request not answered within %d ms: closing its "
+				   "connection", METRICS_DEADLINE_MS);
+			shutdown(mc->fd, SHUT_RDWR);
+			mc->cut = true;
+			continue;
+		}
+		left = (int)((mc->since_ns + deadline - now) / 1000000ULL) + 1;
+		if (next < 0 || left < next)
+			next = left;
+	}
+	return next;
+}
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,
@@ -109,7 +195,10 @@ int metrics_init(struct server *s)
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)METRICS_PER_ADDRESS,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_TIMEOUT_S,
+				MHD_OPTION_NOTIFY_CONNECTION, notify_connection, m,
+				MHD_OPTION_NOTIFY_COMPLETED, request_completed, m,
 				MHD_OPTION_END);
 	if (!m->d) {
 		free(m);
@@ -141,15 +230,21 @@ void metrics_deinit(struct server *s)
 
 void metrics_turn(struct server *s)
 {
-	if (s->metrics)
+	if (s->metrics) {
 		MHD_run(s->metrics->d);
+		(void)enforce_deadlines(s->metrics);
+	}
 }
 
 int metrics_timeout_ms(const struct server *s)
 {
 	MHD_UNSIGNED_LONG_LONG t;
+	int next;
 
-	if (!s->metrics || MHD_get_timeout(s->metrics->d, &t) != MHD_YES)
+	if (!s->metrics)
 		return -1;
-	return t > 60000 ? 60000 : (int)t;
+	next = enforce_deadlines(s->metrics);
+	if (MHD_get_timeout(s->metrics->d, &t) == MHD_YES && (next < 0 || t < (unsigned)next))
+		next = t > 60000 ? 60000 : (int)t;
+	return next;
 }
