@@ -563,7 +563,10 @@ START_TEST(test_nofile_flood)
 	t_msleep(2000);
 	ck_assert_msg(tdaemon_alive(&d), "tierd died in the flood");
 	ticks = cpu_ticks(d.pid) - ticks0;
-	ck_assert_msg(ticks * 1000 / hz < (now_ms() - t0) / 2,
+	fprintf(stderr, "flood: tierd used %ld ms of CPU in %ld ms\n", ticks * 1000 / hz,
+		now_ms() - t0);
+	/* A spinning reactor takes a core (a quarter of one on a loaded 2-core machine). */
+	ck_assert_msg(ticks * 1000 / hz < (now_ms() - t0) / 10,
 		      "tierd used %ld ms of CPU in %ld ms of flood: spinning", ticks * 1000 / hz,
 		      now_ms() - t0);
 	/* Some go: new clients are served. */
