@@ -481,24 +481,53 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 
 /* ---- the request a holder is serving -------------------------------- */
 
-#define REQ_MAX_KEYS 65536
-
-static void req_remember(struct holder *h, uint32_t ns, const tier_key *keys, uint32_t n,
-			 uint32_t first_pos)
+/* Heap a holder's remembered request holds: its key list and position map. */
+static size_t req_bytes(const struct holder *h)
 {
+	return (size_t)h->req_cap * sizeof(tier_key) + h->req_pos.cap * 2 * sizeof(uint32_t);
+}
+
+/* Free what a request much smaller than the last one does not need. */
+static void req_trim(struct store *st, struct holder *h, uint32_t n)
+{
+	size_t before = req_bytes(h);
+
+	if (h->req_cap > 8 * (n > 256 ? n : 256)) {
+		free(h->req_keys);
+		h->req_keys = NULL;
+		h->req_cap = 0;
+	}
+	/* Every lookup starts a request: keep the table, not its contents. */
+	u32map_clear(&h->req_pos, n);
+	st->req_bytes -= before - req_bytes(h);
+}
+
+static void req_remember(struct store *st, struct holder *h, uint32_t ns, const tier_key *keys,
+			 uint32_t n, uint32_t first_pos)
+{
+	size_t before;
+
 	if (first_pos == 0) {
 		h->req_n = 0;
 		h->req_leading = 0;
 		h->req_ns = ns;
-		/* Every lookup starts a request: keep the table, not its contents. */
-		u32map_clear(&h->req_pos, n);
+		req_trim(st, h, n);
 	}
-	if (h->req_ns != ns || first_pos != h->req_n || h->req_n + n > REQ_MAX_KEYS)
+	if (h->req_ns != ns || first_pos != h->req_n || h->req_n + n > STORE_REQ_MAX_KEYS)
 		return;
+	before = req_bytes(h);
 	if (h->req_n + n > h->req_cap) {
 		uint32_t cap = (h->req_n + n) * 2;
-		tier_key *p = realloc(h->req_keys, (size_t)cap * sizeof(*p));
+		size_t map_after = (size_t)(h->req_n + n) * 4 * sizeof(uint32_t); /* half full */
+		tier_key *p;
 
+		if (cap > STORE_REQ_MAX_KEYS)
+			cap = STORE_REQ_MAX_KEYS;
+		/* Over the daemon-wide budget: this request goes unremembered from here on. */
+		if (st->req_bytes - before + (size_t)cap * sizeof(tier_key) + map_after >
+		    STORE_REQ_BUDGET_BYTES)
+			return;
+		p = realloc(h->req_keys, (size_t)cap * sizeof(*p));
 		if (!p)
 			return;
 		h->req_keys = p;
@@ -512,6 +541,7 @@ static void req_remember(struct holder *h, uint32_t ns, const tier_key *keys, ui
 		h->req_keys[h->req_n + i] = keys[i];
 	}
 	h->req_n += n;
+	st->req_bytes += req_bytes(h) - before;
 }
 
 /* Fill a's place in the holder's current request, if key is part of it. */
@@ -711,7 +741,7 @@ int store_lookup(struct store *st, struct holder *h, uint32_t ns, const tier_key
 	}
 	if (first_pos == 0)
 		h->lookup_start = st->now + 1;
-	req_remember(h, ns, keys, n_keys, first_pos);
+	req_remember(st, h, ns, keys, n_keys, first_pos);
 	prev = first_pos ? index_get(&n->index, parent) : SLOT_NONE;
 	for (i = 0; i < n_keys; i++) {
 		uint32_t s = index_get(&n->index, keys[i]);
@@ -1037,6 +1067,7 @@ void store_holder_release_all(struct store *st, struct holder *h)
 	}
 	u32map_deinit(&h->holds);
 	h->pins = 0;
+	st->req_bytes -= req_bytes(h);
 	u32map_deinit(&h->req_pos);
 	free(h->req_keys);
 	h->req_keys = NULL;

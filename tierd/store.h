@@ -100,6 +100,15 @@ struct ns {
 	uint64_t evictions, promotions, demotions; /* this namespace's share of the tier counters */
 };
 
+/*
+ * A holder remembers at most STORE_REQ_MAX_KEYS keys of its latest lookup
+ * (16 bytes each, and up to 16 more of position map: 2 MiB at most), and all
+ * holders together at most STORE_REQ_BUDGET_BYTES: past it a request is
+ * served without its positions reaching the policy (as a longer one is).
+ */
+#define STORE_REQ_MAX_KEYS 65536
+#define STORE_REQ_BUDGET_BYTES (32u << 20)
+
 /* One client's holds: slot -> pins, or HOLD_WRITING for a block it writes. */
 #define HOLD_WRITING 0x80000000u
 
@@ -252,6 +261,7 @@ struct store {
 	uint64_t pinned_blocks; /* blocks with pins > 0 */
 	uint64_t used_bytes;    /* host bytes of writing, ready and promoting blocks */
 	struct store_counters c;
+	size_t req_bytes;       /* every holder's remembered request (STORE_REQ_BUDGET_BYTES) */
 	bool nvme;              /* an NVMe tier is configured */
 	struct store_nv nv;
 	struct store_gpu gpu;

@@ -584,6 +584,86 @@ START_TEST(test_nofile_flood)
 }
 END_TEST
 
+/* ---- item 13: what a client's remembered lookup costs the daemon -------- */
+
+/* The daemon's private, anonymous memory (its heap), in KiB. */
+static long rss_anon_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+#define MEM_CLIENTS 40
+#define MEM_KEYS 65536
+
+struct mem_flood {
+	const char *sock;
+	int done, hold[2];
+};
+
+/* MEM_CLIENTS clients each look up MEM_KEYS keys (the most one request may), then hold. */
+static int lookup_flood(void *arg)
+{
+	const struct mem_flood *m = arg;
+	static tier_key keys[MEM_KEYS];
+	tier_client *c[MEM_CLIENTS];
+	uint32_t ns;
+	char b = 1;
+
+	close(m->hold[1]);
+	for (int i = 0; i < MEM_CLIENTS; i++) {
+		T_CHILD_CHECK(tier_connect(m->sock, &c[i]) == 0);
+		T_CHILD_CHECK(tier_namespace(c[i], "mem", 4096, &ns) == 0);
+		for (uint32_t k = 0; k < MEM_KEYS; k++)
+			keys[k] = (tier_key){ .hi = (uint64_t)i + 1, .lo = k };
+		T_CHILD_CHECK(tier_lookup(c[i], ns, keys, MEM_KEYS) == 0);
+	}
+	T_CHILD_CHECK(write(m->done, &b, 1) == 1);
+	(void)!read(m->hold[0], &b, 1);
+	for (int i = 0; i < MEM_CLIENTS; i++)
+		tier_close(c[i]);
+	return 0;
+}
+
+START_TEST(test_lookup_memory)
+{
+	struct mem_flood m;
+	int done[2], hold[2];
+	long before, after;
+	pid_t kid;
+	char b;
+
+	tdaemon_start(&d, "16M", NULL);
+	ck_assert_int_eq(pipe(done), 0);
+	ck_assert_int_eq(pipe(hold), 0);
+	m = (struct mem_flood){ .sock = d.sock, .done = done[1], .hold = { hold[0], hold[1] } };
+	before = rss_anon_kib(d.pid);
+	kid = t_fork(lookup_flood, &m);
+	close(hold[0]);
+	ck_assert_int_eq(read(done[0], &b, 1), 1);
+	after = rss_anon_kib(d.pid);
+	fprintf(stderr, "lookup memory: %d clients of %d keys: tierd's RssAnon %ld -> %ld KiB "
+		"(%ld KiB a client)\n", MEM_CLIENTS, MEM_KEYS, before, after,
+		(after - before) / MEM_CLIENTS);
+	close(hold[1]);
+	ck_assert_int_eq(t_wait(kid, 20000), 0);
+	/* All clients together: the daemon-wide budget (32 MiB) and slack (its buffers). */
+	ck_assert_msg(after - before < 48 * 1024, "40 clients' lookups cost tierd %ld KiB of heap",
+		      after - before);
+	ck_assert_int_eq(tdaemon_stop(&d), 0);
+}
+END_TEST
+
 static Suite *sec_conn_suite(void)
 {
 	Suite *s = suite_create("sec_conn");
@@ -598,6 +678,7 @@ static Suite *sec_conn_suite(void)
 	tcase_add_test(tc, test_metrics_slowloris);
 #endif
 	tcase_add_test(tc, test_nofile_flood);
+	tcase_add_test(tc, test_lookup_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }
