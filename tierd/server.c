@@ -52,8 +52,9 @@ static int make_parent_dir(const char *path)
  * dead daemon left); anything else there (a file the path names by mistake,
  * or a link) is refused.  The node is created mode 0660 and, where the
  * daemon may (root: setfsgid), with daemon.socket_group as its group: its
- * permissions come from the descriptor (fchmod before bind, under a umask
- * that takes nothing away), so no chmod or chown by path follows bind.
+ * mode comes from the descriptor (fchmod before bind) and a umask of 0117
+ * for the bind, so no chmod by path follows bind; a chown by path (a daemon
+ * that may not setfsgid) follows no link and only touches a socket.
  */
 static int listen_socket(const char *path, const char *group)
 {
