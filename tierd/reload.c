@@ -62,7 +62,10 @@ static int load(const struct server *s, struct tierd_config *c, char *err, size_
 		if (r < 0)
 			return r;
 	}
-	return config_validate(c, err, errlen);
+	r = config_validate(c, err, errlen);
+	/* As at start, so a lowered max_clients does not read as a change. */
+	c->max_clients = server_clients_fit(c->max_clients, false);
+	return r;
 }
 
 struct apply {

@@ -160,33 +160,38 @@ static uint64_t random_seed(void)
 #define FDS_PER_CLIENT 3
 #define FDS_RESERVED 128
 
-static void fit_fd_limit(struct server *s)
+uint32_t server_clients_fit(uint32_t want, bool say)
 {
 	struct rlimit rl;
 	uint64_t fit;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
-	if (rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return want;
+	fit = rl.rlim_cur > FDS_RESERVED + FDS_PER_CLIENT
+		? (rl.rlim_cur - FDS_RESERVED) / FDS_PER_CLIENT : 1;
+	if (fit >= want)
+		return want;
+	if (say)
+		log_warning("daemon.max_clients %u lowered to %llu: RLIMIT_NOFILE is %llu and each "
+			    "client takes %d descriptors (raise LimitNOFILE= or ulimit -n)", want,
+			    (unsigned long long)fit, (unsigned long long)rl.rlim_cur,
+			    FDS_PER_CLIENT);
+	return (uint32_t)fit;
+}
+
+static void fit_fd_limit(struct server *s)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		struct rlimit want = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
 
-		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
-			rl = want;
-		else
+		if (setrlimit(RLIMIT_NOFILE, &want) < 0)
 			log_warning("RLIMIT_NOFILE: cannot raise %llu to %llu: %m",
 				    (unsigned long long)rl.rlim_cur,
 				    (unsigned long long)rl.rlim_max);
 	}
-	fit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > UINT32_MAX ? UINT32_MAX
-		: rl.rlim_cur > FDS_RESERVED + FDS_PER_CLIENT
-		? (rl.rlim_cur - FDS_RESERVED) / FDS_PER_CLIENT : 1;
-	if (fit < s->cfg.max_clients) {
-		log_warning("daemon.max_clients %u lowered to %llu: RLIMIT_NOFILE is %llu and each "
-			    "client takes %d descriptors (raise LimitNOFILE= or ulimit -n)",
-			    s->cfg.max_clients, (unsigned long long)fit,
-			    (unsigned long long)rl.rlim_cur, FDS_PER_CLIENT);
-		s->cfg.max_clients = (uint32_t)fit;
-	}
+	s->cfg.max_clients = server_clients_fit(s->cfg.max_clients, true);
 }
 
 int server_init(struct server *s, const struct tierd_config *cfg)

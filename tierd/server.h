@@ -134,6 +134,9 @@ void ring_expire(struct server *s, struct session *se, uint64_t deadline_ns);
 bool ring_pending(const struct ring *r);
 void ring_set_idle(struct ring *r, bool idle);
 
+/* max_clients as RLIMIT_NOFILE allows (say: log when lowered). */
+uint32_t server_clients_fit(uint32_t want, bool say);
+
 /* Create everything (arena, store, socket).  0 or a negative errno (logged). */
 int server_init(struct server *s, const struct tierd_config *cfg);
 /* Run the reactor until SIGTERM/SIGINT.  0 or a negative errno. */
