@@ -14,6 +14,8 @@
 #define MIN_HOST_BYTES (4ULL << 20)
 #define DEFAULT_MAX_CLIENTS 1024
 #define DEFAULT_MAX_NAMESPACES 256
+/* A uid's share: 8 tenants fill half the table; root and the daemon's user are not counted. */
+#define DEFAULT_MAX_NAMESPACES_PER_UID 16
 
 #define DEFAULT_NVME_QUEUE_DEPTH 32
 #define DEFAULT_IO_TIMEOUT_MS 30000
@@ -38,6 +40,7 @@ struct tierd_config {
 	int log_level;
 	uint32_t max_clients;
 	uint32_t max_namespaces;
+	uint32_t max_namespaces_per_uid;
 	uint64_t host_bytes;
 	int numa_node;          /* -1: auto */
 	enum hugepages_mode hugepages;
@@ -109,6 +112,8 @@ int config_parse_size(const char *s, uint64_t *ret);
 
 /* Write the config in force as INI text.  Returns bytes written (like snprintf). */
 int config_format(const struct tierd_config *c, char *buf, size_t len);
+/* The same, with every [ns.NAME] salt shown as "salt = (redacted)" when redact is set. */
+int config_format_for(const struct tierd_config *c, bool redact, char *buf, size_t len);
 
 /*
  * Every key whose value differs between a and b: fn gets its section, key,
