@@ -120,7 +120,11 @@ void *tier_data(tier_client *c, tier_handle h);
  * Make the block h, allocated by c, READY and visible to lookups under key.
  * c's hold on h ends (acquire it to read it again).  -EEXIST when the key is
  * already ready in the namespace: the first writer wins and this block is
- * freed.  -EINVAL/-ESTALE: c does not hold h as a writing block.
+ * freed.  Keys are a public function of the tokens, so in a namespace without
+ * an access rule and a secret salt any client can commit first under them
+ * (and probe with tier_lookup what was seen): docs/SECURITY.md.
+ * -EINVAL/-ESTALE: c does not hold h as a writing block; -ENOENT: the
+ * namespace was deleted meanwhile (tier_admin_delete_namespace).
  */
 int tier_commit(tier_client *c, tier_handle h, tier_key key);
 
