@@ -135,16 +135,36 @@ static int do_stats(struct server *s, struct session *se, const struct tier_msg_
 }
 
 /*
- * Whether se may create a namespace nobody configured: root and the daemon's
- * user always (while the table has room); any other uid up to
+ * Whether se may create a namespace nobody configured: not with a block size
+ * that would take a size class kept for configured namespaces; root and the
+ * daemon's user otherwise always (while the table has room); any other uid up to
  * daemon.max_namespaces_per_uid of its own, and never into the last eighth of
  * the table, which stays for root and the daemon's user.  A name with an
  * [ns.NAME] section is the operator's and counts against nobody.
  */
-static int ns_may_create(struct server *s, struct session *se, const char *name)
+static int ns_may_create(struct server *s, struct session *se, const struct tier_msg_ns_open *m)
 {
-	uint32_t max = s->cfg.max_namespaces, keep = max / 8;
+	uint32_t max = s->cfg.max_namespaces, keep = max / 8, kept = 0, id;
+	const char *name = m->name;
 
+	/*
+	 * Size classes (64 per arena, one per block size) stay free for the
+	 * [ns.NAME] sections without block_size whose namespace does not exist
+	 * yet (those with one took theirs at start), at most half of them.
+	 */
+	for (uint32_t i = 0; i < s->cfg.ns_rules.n; i++) {
+		const struct ns_rule *r = &s->cfg.ns_rules.r[i];
+
+		kept += !r->block_size && store_ns_find(&s->store, r->name, &id) < 0;
+	}
+	if (store_ns_class_room(&s->store, name, m->block_size,
+				kept < SLAB_MAX_CLASSES / 2 ? kept : SLAB_MAX_CLASSES / 2) < 0) {
+		log_notice("client %u (pid %d uid %d): namespace '%s' refused: a new block size "
+			   "(%llu) would take a size class kept for the configured namespaces",
+			   se->id, (int)se->cred.pid, (int)se->cred.uid, name,
+			   (unsigned long long)m->block_size);
+		return -ENOSPC;
+	}
 	if (admin_may_change(se))
 		return 0;
 	if (store_ns_count_by(&s->store, (uint32_t)se->cred.uid) >= s->cfg.max_namespaces_per_uid) {
@@ -196,7 +216,7 @@ static int ns_open(struct server *s, struct session *se, const struct tier_msg_n
 		return -EINVAL;
 	}
 	if (store_ns_find(&s->store, m->name, ret_ns) < 0 && !rule) {
-		r = ns_may_create(s, se, m->name);
+		r = ns_may_create(s, se, m);
 		if (r < 0)
 			return r;
 	}

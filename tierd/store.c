@@ -402,6 +402,23 @@ uint32_t store_dom_find(const struct store *st, const char *name)
 	return 0;
 }
 
+int store_ns_class_room(const struct store *st, const char *name, uint64_t block_size,
+			uint32_t kept)
+{
+	const struct slab_alloc *host = &st->dom[0].slab;
+
+	if (!kept)
+		return 0;
+	if (store_dom_find(st, name) == 0 && !slab_has_class(host, block_size) &&
+	    host->n_classes + kept >= SLAB_MAX_CLASSES)
+		return -ENOSPC;
+	/* Classes are made in the same order on every device: the first says it for all. */
+	if (st->nv.n_devs && !slab_has_class(&st->nv.slab[0], NVME_HDR_BYTES + block_size) &&
+	    st->nv.slab[0].n_classes + kept >= SLAB_MAX_CLASSES)
+		return -ENOSPC;
+	return 0;
+}
+
 uint32_t store_ns_count_by(const struct store *st, uint32_t uid)
 {
 	uint32_t n = 0;

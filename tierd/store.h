@@ -291,6 +291,14 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 /* The same, recording creator (a uid) as its creator when it is created. */
 int store_ns_open_as(struct store *st, const char *name, uint64_t block_size, uint32_t creator,
 		     uint32_t *ret_ns);
+/*
+ * Whether a new namespace name of block_size may take a new size class of
+ * the shared arena (when it lives there) or of the NVMe tier, which every
+ * namespace shares, while kept classes stay free for namespaces the config
+ * names: 0, or -ENOSPC when it would eat into them.
+ */
+int store_ns_class_room(const struct store *st, const char *name, uint64_t block_size,
+			uint32_t kept);
 /* Namespaces (not deleted) that uid created. */
 uint32_t store_ns_count_by(const struct store *st, uint32_t uid);
 /* Namespaces not deleted. */

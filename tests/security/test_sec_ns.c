@@ -11,7 +11,8 @@
  *   - tierctl ns-delete deletes a namespace with its blocks on every tier,
  *     and it stays deleted after a crash and restart with an NVMe tier;
  *   - 64 junk block sizes do not take the configured namespaces' size
- *     classes (host and NVMe);
+ *     classes (host and NVMe), nor the NVMe class kept for a configured
+ *     namespace without a block size;
  *   - a client refused a namespace sees no salt and not the namespace in
  *     CONFIG, STATS, NAMESPACES;
  *   - names with control bytes are refused (namespace and client names), and
@@ -326,7 +327,7 @@ START_TEST(test_junk_sizes_keep_configured_classes)
 	t_unlink_nvme(path);
 	tdaemon_start(&d, "32M", SHARED_SOCKET, opt, "nvme.size=64M",
 		      "daemon.max_namespaces=128", "daemon.max_namespaces_per_uid=100",
-		      "ns.model.block_size=600K", NULL);
+		      "ns.model.block_size=600K", "ns.tenant.arena=4M", NULL);
 	open_dir(&d);
 	t_run_child(junk_sizes, d.sock, 20000);
 	c = t_connect(&d);
@@ -339,6 +340,14 @@ START_TEST(test_junk_sizes_keep_configured_classes)
 	ck_assert_int_eq(tier_acquire(c, ns, key_of(7), &h), 0);
 	ck_assert(t_verify(tier_data(c, h), 600 << 10, key_of(7)));
 	ck_assert_int_eq(tier_release(c, h), 0);
+	/*
+	 * A configured namespace without block_size (a private arena) has no
+	 * class yet, but one of the NVMe tier's was kept for it: its first
+	 * opener's size still gets one.
+	 */
+	ck_assert_int_eq(tier_namespace(c, "tenant", 300 << 10, &ns), 0);
+	ck_assert_int_eq(put(c, ns, 300 << 10, 8), 0);
+	ck_assert_int_eq(tier_flush(c, ns), 0);
 	tier_close(c);
 	ck_assert_int_eq(tdaemon_stop(&d), 0);
 	tdaemon_cleanup(&d);
