@@ -56,7 +56,14 @@ static int as_user(uid_t uid)
 #define SHARED_SOCKET "daemon.socket_group=nogroup"
 static void open_dir(const struct tdaemon *d)
 {
+	struct stat sb;
+	int i;
+
 	ck_assert_int_eq(chmod(d->dir, 0755), 0);
+	/* The socket accepts (root) from listen(); it is given to the group just after. */
+	for (i = 0; i < 400 && (stat(d->sock, &sb) < 0 || sb.st_gid != NOBODY); i++)
+		t_msleep(5);
+	ck_assert_uint_eq(sb.st_gid, NOBODY);
 }
 
 static int put(tier_client *c, uint32_t ns, uint64_t size, uint64_t i)
