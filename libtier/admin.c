@@ -191,3 +191,18 @@ int tier_admin_drop_namespace(tier_client *c, const char *name)
 	memcpy(req.name, name, len);
 	return tier__call(c, TIER_MSG_NS_DROP, &req, sizeof(req), &dummy, 0, &got);
 }
+
+int tier_admin_delete_namespace(tier_client *c, const char *name)
+{
+	struct tier_msg_ns_drop req = { { 0 } };
+	size_t len, got;
+	char dummy;
+
+	if (!c || !name)
+		return -EINVAL;
+	len = strlen(name);
+	if (len == 0 || len > TIER_NAME_MAX)
+		return -EINVAL;
+	memcpy(req.name, name, len);
+	return tier__call(c, TIER_MSG_NS_DELETE, &req, sizeof(req), &dummy, 0, &got);
+}

@@ -165,6 +165,10 @@ static int handshake(tier_client *c)
 	/* The process name helps operators read `tierctl clients`. */
 	if (program_invocation_short_name)
 		strncpy(hello.name, program_invocation_short_name, sizeof(hello.name) - 1);
+	/* The daemon takes printable ASCII only (it reaches terminals and logs). */
+	for (char *q = hello.name; *q; q++)
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
+			*q = '?';
 	if (transport && strcmp(transport, "socket") == 0)
 		hello.flags |= TIER_HELLO_NO_RING;
 	r = send_msg(c, TIER_MSG_HELLO, &hello, sizeof(hello));

@@ -34,6 +34,8 @@ const char *tier_strerror(int err)
 		return "busy";
 	case -EIO:
 		return "I/O error";
+	case -EDQUOT:
+		return "namespace quota of this user reached (daemon.max_namespaces_per_uid)";
 	default:
 		return err < 0 ? strerror(-err) : "unknown error";
 	}

@@ -65,6 +65,8 @@ enum tier_msg_type {
 	TIER_MSG_ARENAS,      /* body: struct tier_msg_admin; reply: n struct tier_arena_info */
 	/* The NVMe latency histograms (LIBTIER_0.5), appended likewise. */
 	TIER_MSG_LATENCY,     /* body: struct tier_msg_admin; reply: struct tier_io_latency */
+	/* Deleting a namespace (LIBTIER_0.6), appended likewise: root or the daemon's uid. */
+	TIER_MSG_NS_DELETE,   /* body: struct tier_msg_ns_drop; reply status: blocks dropped */
 	TIER_MSG__MAX,
 };
 

@@ -82,9 +82,12 @@ void tier_close(tier_client *c);
  * namespace has a private arena, the daemon passes it with the answer and c
  * maps it (once per connection): only clients its access rule allows ever
  * receive those bytes.
- * Errors: -EINVAL (empty or too long name, block size 0 or above the daemon's
- * limit, or the namespace exists with another block size), -ENOSPC (too many
- * namespaces), -EACCES (its access rule does not allow this client).
+ * A name holds printable ASCII only (0x20 to 0x7e).
+ * Errors: -EINVAL (empty or too long name, a byte outside printable ASCII,
+ * block size 0 or above the daemon's limit, or the namespace exists, or its
+ * [ns.NAME] section pins it, with another block size), -ENOSPC (too many
+ * namespaces), -EDQUOT (this uid created daemon.max_namespaces_per_uid
+ * namespaces already), -EACCES (its access rule does not allow this client).
  */
 int tier_namespace(tier_client *c, const char *name, size_t block_size, uint32_t *ret_ns);
 
@@ -117,7 +120,11 @@ void *tier_data(tier_client *c, tier_handle h);
  * Make the block h, allocated by c, READY and visible to lookups under key.
  * c's hold on h ends (acquire it to read it again).  -EEXIST when the key is
  * already ready in the namespace: the first writer wins and this block is
- * freed.  -EINVAL/-ESTALE: c does not hold h as a writing block.
+ * freed.  Keys are a public function of the tokens, so in a namespace without
+ * an access rule and a secret salt any client can commit first under them
+ * (and probe with tier_lookup what was seen): docs/SECURITY.md.
+ * -EINVAL/-ESTALE: c does not hold h as a writing block; -ENOENT: the
+ * namespace was deleted meanwhile (tier_admin_delete_namespace).
  */
 int tier_commit(tier_client *c, tier_handle h, tier_key key);
 
@@ -468,6 +475,18 @@ int tier_admin_evict(tier_client *c, enum tier_id tier, uint64_t bytes, uint64_t
  * -ENOENT no such namespace, -EPERM as above.
  */
 int tier_admin_drop_namespace(tier_client *c, const char *name);
+
+/*
+ * Delete the namespace called name (LIBTIER_0.6): its blocks go as with
+ * tier_admin_drop_namespace, then the name itself, journalled with an NVMe
+ * tier so that a restart does not bring it back.  Clients that had it open
+ * get -ENOENT for it from then on; opening the name again creates a new,
+ * empty namespace.  One whose [ns.NAME] section sets block_size is made
+ * again at once with that size.  Returns the number of blocks dropped.
+ * Errors: -ENOENT no such namespace, -EPERM as above, -EINVAL from a daemon
+ * older than LIBTIER_0.6.
+ */
+int tier_admin_delete_namespace(tier_client *c, const char *name);
 
 /* ---- The GPU tier (T0; LIBTIER_0.3) ------------------------------------ */
 

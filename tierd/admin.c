@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The administration messages (proto.h: STATUS, CLIENTS, NAMESPACES,
- * CONFIG, POLICY, EVICT, NS_DROP, ARENAS): what tierctl shows and changes, and the
+ * CONFIG, POLICY, EVICT, NS_DROP, NS_DELETE, ARENAS): what tierctl shows and changes, and the
  * socket's group.  The fill functions are shared with the metrics renderer,
  * so tierctl, the JSON and the Prometheus outputs read the same numbers.
  *
  * Who may change state: the socket's mode and group decide who may connect
  * at all; requests that change what other clients see (switch a policy,
- * evict, drop a namespace) are further restricted to root and the daemon's
- * own uid, as SO_PEERCRED recorded them at accept.
+ * evict, drop or delete a namespace) are further restricted to root and the
+ * daemon's own uid, as SO_PEERCRED recorded them at accept.  What a client
+ * may read is bounded too: salts only for those admins, namespaces only
+ * those its rules let it open (admin_ns_visible).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,9 +23,20 @@
 #include "log.h"
 #include "server.h"
 
-static bool may_change(const struct session *se)
+bool admin_may_change(const struct session *se)
 {
 	return se->cred.uid == 0 || se->cred.uid == geteuid();
+}
+
+bool admin_ns_visible(const struct server *s, const struct session *viewer, uint32_t id)
+{
+	if (!store_ns_exists(&s->store, id))
+		return false;
+	if (!viewer || admin_may_change(viewer))
+		return true;
+	/* What the client could open, it may see; a refused one does not learn it exists. */
+	return nsrule_allows(nsrule_find(&s->cfg.ns_rules, s->store.ns[id].name), viewer->cred.uid,
+			     viewer->cred.gid, viewer->groups, viewer->n_groups);
 }
 
 int admin_socket_gid(const char *group, gid_t *ret_gid)
@@ -79,6 +92,8 @@ void admin_fill_status(const struct server *s, struct tier_daemon_status *st)
 	st->reloads = s->reloads;
 	st->reload_failures = s->reload_failures;
 	for (uint32_t i = 0; i < s->store.n_ns; i++) {
+		if (s->store.ns[i].deleted)
+			continue;
 		st->dirty_blocks += s->store.ns[i].dirty;
 		st->dirty_bytes += s->store.ns[i].dirty * s->store.ns[i].block_size;
 	}
@@ -140,12 +155,22 @@ uint32_t admin_fill_clients(const struct server *s, struct tier_client_info *out
 
 uint32_t admin_fill_namespaces(const struct server *s, struct tier_ns_info *out, uint32_t max)
 {
+	return admin_fill_namespaces_for(s, NULL, out, max);
+}
+
+uint32_t admin_fill_namespaces_for(const struct server *s, const struct session *viewer,
+				   struct tier_ns_info *out, uint32_t max)
+{
 	const struct store *st = &s->store;
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < st->n_ns && n < max; i++, n++) {
+	for (uint32_t i = 0; i < st->n_ns && n < max; i++) {
 		const struct ns *x = &st->ns[i];
-		struct tier_ns_info *o = &out[n];
+		struct tier_ns_info *o;
+
+		if (!admin_ns_visible(s, viewer, i))
+			continue;
+		o = &out[n++];
 
 		memset(o, 0, sizeof(*o));
 		memcpy(o->name, x->name, sizeof(o->name));
@@ -194,7 +219,7 @@ static int do_policy(struct server *s, struct session *se, const struct tier_msg
 	/* The GPU tier's policy (LRU) is shown, not switched: nothing else runs there yet. */
 	if (m->tier == TIER_GPU && st->gpu.on) {
 		if (m->flags & TIER_POLICY_SET)
-			return may_change(se) ? -EOPNOTSUPP : -EPERM;
+			return admin_may_change(se) ? -EOPNOTSUPP : -EPERM;
 		memset(rep, 0, sizeof(*rep));
 		rep->tier = m->tier;
 		snprintf(rep->name, sizeof(rep->name), "%s", st->gpu.evict->name);
@@ -206,7 +231,7 @@ static int do_policy(struct server *s, struct session *se, const struct tier_msg
 		const struct tier_evict_ops *ops = tier_evict_find(m->name);
 		const char *old = m->tier == TIER_HOST ? st->evict->name : st->nv.evict->name;
 
-		if (!may_change(se))
+		if (!admin_may_change(se))
 			return -EPERM;
 		if (!ops)
 			return -ENOENT;
@@ -235,7 +260,7 @@ static int do_policy(struct server *s, struct session *se, const struct tier_msg
 bool admin_is_admin(uint16_t type)
 {
 	return (type >= TIER_MSG_STATUS && type <= TIER_MSG_NS_DROP) || type == TIER_MSG_ARENAS ||
-	       type == TIER_MSG_LATENCY;
+	       type == TIER_MSG_LATENCY || type == TIER_MSG_NS_DELETE;
 }
 
 int admin_handle(struct server *s, struct session *se, uint16_t type, const void *body, void *out,
@@ -264,7 +289,7 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 	case TIER_MSG_NAMESPACES:
 		memcpy(&a, body, sizeof(a));
 		max = (uint32_t)(outmax / sizeof(struct tier_ns_info));
-		n = admin_fill_namespaces(s, out, a.max < max ? a.max : max);
+		n = admin_fill_namespaces_for(s, se, out, a.max < max ? a.max : max);
 		*ret_len = n * sizeof(struct tier_ns_info);
 		return (int)n;
 	case TIER_MSG_ARENAS:
@@ -274,7 +299,8 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 		*ret_len = n * sizeof(struct tier_arena_info);
 		return (int)n;
 	case TIER_MSG_CONFIG:
-		r = config_format(&s->cfg, out, outmax);
+		/* Salts are what keeps a restricted namespace's keys unguessable: admins only. */
+		r = config_format_for(&s->cfg, !admin_may_change(se), out, outmax);
 		if (r < 0 || (size_t)r >= outmax)
 			return -EMSGSIZE;
 		*ret_len = (size_t)r + 1;
@@ -295,7 +321,7 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 		struct tier_msg_evict_reply rep;
 
 		memcpy(&m, body, sizeof(m));
-		if (!may_change(se))
+		if (!admin_may_change(se))
 			return -EPERM;
 		r = store_evict_bytes(&s->store, (int)m.tier, m.bytes, &rep.bytes, &rep.blocks);
 		if (r < 0)
@@ -313,7 +339,7 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 		uint32_t ns;
 
 		memcpy(&m, body, sizeof(m));
-		if (!may_change(se))
+		if (!admin_may_change(se))
 			return -EPERM;
 		r = store_ns_find(&s->store, m.name, &ns);
 		if (r < 0)
@@ -321,6 +347,23 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 		r = store_ns_drop_all(&s->store, ns);
 		log_notice("client %u (pid %d, uid %d): dropped namespace %s: %d blocks", se->id,
 			   (int)se->cred.pid, (int)se->cred.uid, m.name, r);
+		return r;
+	}
+	case TIER_MSG_NS_DELETE: {
+		struct tier_msg_ns_drop m;
+		uint32_t ns;
+
+		memcpy(&m, body, sizeof(m));
+		if (!admin_may_change(se))
+			return -EPERM;
+		r = store_ns_find(&s->store, m.name, &ns);
+		if (r < 0)
+			return r;
+		r = store_ns_delete(&s->store, ns);
+		log_notice("client %u (pid %d, uid %d): deleted namespace %s: %d blocks", se->id,
+			   (int)se->cred.pid, (int)se->cred.uid, m.name, r);
+		/* A namespace the config pins exists again at once, empty, with its size. */
+		server_apply_ns_rules(s, false);
 		return r;
 	}
 	default:

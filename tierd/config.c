@@ -465,6 +465,10 @@ static const struct config_item config_table[] = {
 	  LIVE },
 	{ "daemon", "max_namespaces", parse_max_namespaces, fmt_u32, F(max_namespaces),
 	  "namespaces at most", RESTART },
+	{ "daemon", "max_namespaces_per_uid", parse_max_namespaces, fmt_u32,
+	  F(max_namespaces_per_uid),
+	  "namespaces one uid may create (root, the daemon's user and [ns.NAME] sections aside)",
+	  LIVE },
 	{ "host", "size", parse_size_field, fmt_size, F(host_bytes),
 	  "bytes of the host-DRAM tier (K/M/G suffixes)", RESTART },
 	{ "host", "numa_node", parse_numa_node, fmt_numa_node, F(numa_node),
@@ -527,6 +531,7 @@ void config_defaults(struct tierd_config *c)
 	c->max_clients_per_uid = DEFAULT_MAX_CLIENTS_PER_UID;
 	c->reserved_clients = DEFAULT_RESERVED_CLIENTS;
 	c->max_namespaces = DEFAULT_MAX_NAMESPACES;
+	c->max_namespaces_per_uid = DEFAULT_MAX_NAMESPACES_PER_UID;
 	c->host_bytes = DEFAULT_HOST_BYTES;
 	c->numa_node = -1;
 	c->hugepages = HUGEPAGES_AUTO;
@@ -838,6 +843,11 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 
 int config_format(const struct tierd_config *c, char *buf, size_t len)
 {
+	return config_format_for(c, false, buf, len);
+}
+
+int config_format_for(const struct tierd_config *c, bool redact, char *buf, size_t len)
+{
 	const char *sect = "";
 	size_t off = 0;
 
@@ -854,7 +864,7 @@ int config_format(const struct tierd_config *c, char *buf, size_t len)
 		off += (size_t)snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
 					"# %s\n%s = %s\n", it->help, it->key, val);
 	}
-	off += (size_t)nsrule_format(&c->ns_rules, buf + (off < len ? off : len),
+	off += (size_t)nsrule_format(&c->ns_rules, redact, buf + (off < len ? off : len),
 				     off < len ? len - off : 0);
 	return (int)off;
 }

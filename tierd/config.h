@@ -17,6 +17,8 @@
 #define DEFAULT_MAX_CLIENTS_PER_UID 256
 #define DEFAULT_RESERVED_CLIENTS 8
 #define DEFAULT_MAX_NAMESPACES 256
+/* A uid's share: 8 tenants fill half the table; root and the daemon's user are not counted. */
+#define DEFAULT_MAX_NAMESPACES_PER_UID 16
 
 #define DEFAULT_NVME_QUEUE_DEPTH 32
 #define DEFAULT_IO_TIMEOUT_MS 30000
@@ -44,6 +46,7 @@ struct tierd_config {
 	uint32_t max_clients_per_uid;  /* connections of one uid (not root's, not ours); 0: any */
 	uint32_t reserved_clients;     /* of max_clients, kept for root and the daemon's user */
 	uint32_t max_namespaces;
+	uint32_t max_namespaces_per_uid;
 	uint64_t host_bytes;
 	int numa_node;          /* -1: auto */
 	enum hugepages_mode hugepages;
@@ -115,6 +118,8 @@ int config_parse_size(const char *s, uint64_t *ret);
 
 /* Write the config in force as INI text.  Returns bytes written (like snprintf). */
 int config_format(const struct tierd_config *c, char *buf, size_t len);
+/* The same, with every [ns.NAME] salt shown as "salt = (redacted)" when redact is set. */
+int config_format_for(const struct tierd_config *c, bool redact, char *buf, size_t len);
 
 /*
  * Every key whose value differs between a and b: fn gets its section, key,

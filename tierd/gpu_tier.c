@@ -158,7 +158,7 @@ int store_acquire_gpu(struct store *st, struct holder *h, uint32_t ns, tier_key 
 		      uint64_t *ret_pool_off)
 {
 	struct store_gpu *g = &st->gpu;
-	struct ns *n = ns < st->n_ns ? &st->ns[ns] : NULL;
+	struct ns *n = store_ns_exists(st, ns) ? &st->ns[ns] : NULL;
 	struct block *b;
 	uint32_t s;
 	int r;

@@ -36,6 +36,7 @@ bool jrec_valid(const struct jrec *r)
 		return false;
 	switch (r->type) {
 	case JREC_NS:
+	case JREC_NSDEL:
 		return memchr(r->u.ns.name, 0, sizeof(r->u.ns.name)) && r->u.ns.name[0] &&
 		       r->u.ns.block_size;
 	case JREC_PUT:

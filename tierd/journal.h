@@ -17,7 +17,8 @@
 #define JREC_MAGIC 0x4a524e4cu /* "JRNL" */
 #define JREC_BYTES 128
 
-enum jrec_type { JREC_NS = 1, JREC_PUT = 2, JREC_DEL = 3 };
+/* JREC_NSDEL: namespace u.ns.id (named u.ns.name) was deleted with every block. */
+enum jrec_type { JREC_NS = 1, JREC_PUT = 2, JREC_DEL = 3, JREC_NSDEL = 4 };
 
 struct jrec {
 	uint32_t magic;
@@ -33,9 +34,9 @@ struct jrec {
 			uint64_t length;
 			uint64_t data_csum;
 		} blk;
-		struct { /* JREC_NS */
+		struct { /* JREC_NS, JREC_NSDEL */
 			uint32_t id;
-			uint32_t pad;
+			uint32_t creator; /* uid that created it (0 in older journals: root) */
 			uint64_t block_size;
 			char name[TIER_NAME_MAX + 1];
 		} ns;

@@ -709,7 +709,7 @@ int store_flush_start(struct store *st, uint32_t ns, uint64_t *ret_epoch)
 {
 	if (!st->nvme)
 		return -ENODEV;
-	if (ns != UINT32_MAX && ns >= st->n_ns)
+	if (ns != UINT32_MAX && !store_ns_exists(st, ns))
 		return -ENOENT;
 	*ret_epoch = st->seq;
 	for (uint32_t i = 0; i < st->n_ns; i++)

@@ -140,6 +140,15 @@ int nsrule_set(struct ns_rules *rs, const char *name, const char *key, const cha
 			return -EINVAL;
 		}
 		snprintf(r->salt, sizeof(r->salt), "%s", value);
+	} else if (!strcmp(key, "block_size")) {
+		uint64_t v = 0;
+
+		if (config_parse_size(value, &v) < 0 || v == 0 || v > (1ULL << 30)) {
+			errf(err, errlen, "ns.%s.block_size: '%s' is not a size from 1 to 1G", name,
+			     value);
+			return -EINVAL;
+		}
+		r->block_size = v;
 	} else if (!strcmp(key, "arena")) {
 		uint64_t v = 0;
 
@@ -152,7 +161,7 @@ int nsrule_set(struct ns_rules *rs, const char *name, const char *key, const cha
 		r->arena_shared = v == 0;
 	} else {
 		errf(err, errlen, "ns.%s.%s: unknown key (owner, groups, quota_host, quota_nvme, "
-			     "salt, arena)", name, key);
+			     "salt, arena, block_size)", name, key);
 		return -ENOENT;
 	}
 	return 0;
@@ -223,7 +232,7 @@ bool nsrule_same_arenas(const struct ns_rules *a, const struct ns_rules *b)
 	return true;
 }
 
-int nsrule_format(const struct ns_rules *rs, char *buf, size_t len)
+int nsrule_format(const struct ns_rules *rs, bool redact, char *buf, size_t len)
 {
 	size_t off = 0;
 
@@ -239,7 +248,7 @@ int nsrule_format(const struct ns_rules *rs, char *buf, size_t len)
 		 * (libinih reports keys, not sections): left out.
 		 */
 		if (!r->has_owner && !r->n_gids && !r->quota_host && !r->quota_nvme && !r->salt[0] &&
-		    !r->arena_shared && !r->arena)
+		    !r->arena_shared && !r->arena && !r->block_size)
 			continue;
 		OUT("\n[ns.%s]\n", r->name);
 		if (r->has_owner)
@@ -255,7 +264,9 @@ int nsrule_format(const struct ns_rules *rs, char *buf, size_t len)
 		if (r->quota_nvme)
 			OUT("quota_nvme = %llu\n", (unsigned long long)r->quota_nvme);
 		if (r->salt[0])
-			OUT("salt = %s\n", r->salt);
+			OUT("salt = %s\n", redact ? "(redacted)" : r->salt);
+		if (r->block_size)
+			OUT("block_size = %llu\n", (unsigned long long)r->block_size);
 		if (r->arena_shared)
 			OUT("arena = shared\n");
 		else if (r->arena)

@@ -32,6 +32,12 @@ struct ns_rule {
 	char salt[NS_SALT_MAX + 1];         /* "" = none */
 	uint64_t arena;                     /* private arena bytes; 0 = unset */
 	bool arena_shared;                  /* arena = shared: its bytes in the shared arena */
+	/*
+	 * block_size = SIZE: the namespace exists from start with this block
+	 * size (its size classes taken before any client's), and an open with
+	 * another size is refused.  0 = unset: the first opener's size.
+	 */
+	uint64_t block_size;
 };
 
 struct ns_rules {
@@ -65,7 +71,10 @@ uint64_t nsrule_arena_bytes(const struct ns_rule *r);
 int nsrule_validate(const struct ns_rules *rs, char *err, size_t errlen);
 /* Whether a and b give the same namespaces private arenas of the same sizes. */
 bool nsrule_same_arenas(const struct ns_rules *a, const struct ns_rules *b);
-/* The rules as INI text (appended to the config in force).  Bytes written. */
-int nsrule_format(const struct ns_rules *rs, char *buf, size_t len);
+/*
+ * The rules as INI text (appended to the config in force).  Bytes written.
+ * redact: salts are shown as "(redacted)" (for clients that are not admins).
+ */
+int nsrule_format(const struct ns_rules *rs, bool redact, char *buf, size_t len);
 
 #endif

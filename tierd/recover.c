@@ -3,9 +3,9 @@
  * Rebuilding the NVMe tier after a restart, from the journal alone: the
  * devices are not reread.  Records are applied in order, so a later PUT of a
  * key, or of a device offset, supersedes an earlier one, and a DEL removes
- * the block it names.  A record that does not fit (unknown namespace, an
- * offset outside the device or of another size class) is rejected and
- * counted.  What the journal claims is checked again on every read (header
+ * the block it names, and an NSDEL the namespace with every block of it.
+ * A record that does not fit (unknown namespace, an offset outside the
+ * device or of another size class) is rejected and counted.  What the journal claims is checked again on every read (header
  * and data checksums), so a stale record costs a miss, never wrong bytes.
  */
 #include <errno.h>
@@ -25,11 +25,27 @@ static void recover_ns(struct store_recovery *rc, const struct jrec *r)
 	uint32_t id;
 
 	if (r->u.ns.id >= sizeof(rc->ns_map) / sizeof(rc->ns_map[0]) ||
-	    store_ns_open(rc->st, r->u.ns.name, r->u.ns.block_size, &id) < 0) {
+	    store_ns_open_as(rc->st, r->u.ns.name, r->u.ns.block_size, r->u.ns.creator, &id) < 0) {
 		rc->rejected++;
 		return;
 	}
 	rc->ns_map[r->u.ns.id] = id;
+}
+
+/* The operator deleted it (tierctl ns-delete): it and every block named so far go. */
+static void recover_ns_delete(struct store_recovery *rc, const struct jrec *r)
+{
+	uint32_t *id = r->u.ns.id < sizeof(rc->ns_map) / sizeof(rc->ns_map[0])
+			       ? &rc->ns_map[r->u.ns.id]
+			       : NULL;
+
+	if (!id || *id == UINT32_MAX) {
+		rc->rejected++;
+		return;
+	}
+	(void)store_ns_delete(rc->st, *id);
+	*id = UINT32_MAX;
+	rc->deleted_ns++;
 }
 
 /* The block that r names, if it is the one there now. */
@@ -116,6 +132,10 @@ void store_recover_record(void *arg, const struct jrec *r)
 		recover_ns(rc, r);
 		return;
 	}
+	if (r->type == JREC_NSDEL) {
+		recover_ns_delete(rc, r);
+		return;
+	}
 	ns = r->u.blk.ns < sizeof(rc->ns_map) / sizeof(rc->ns_map[0]) ? rc->ns_map[r->u.blk.ns]
 								       : UINT32_MAX;
 	if (ns == UINT32_MAX) {
@@ -137,6 +157,8 @@ void store_recover_end(struct store_recovery *rc)
 {
 	struct journal *j = &rc->st->nv.journal;
 
+	/* An empty namespace nobody opened since is not worth a table entry (nor a record). */
+	rc->forgotten_ns = store_ns_forget_idle(rc->st);
 	/* Replay queued records of its own (DELs of superseded blocks); the image replaces them. */
 	j->n = 0;
 	j->queued_total = j->done_total = 0;
@@ -153,7 +175,10 @@ uint64_t store_journal_image(struct store *st, void (*emit)(void *arg, const str
 	for (uint32_t i = 0; i < st->n_ns; i++) {
 		struct jrec r = { .type = JREC_NS, .seq = st->seq };
 
+		if (st->ns[i].deleted)
+			continue;
 		r.u.ns.id = i;
+		r.u.ns.creator = st->ns[i].creator;
 		r.u.ns.block_size = st->ns[i].block_size;
 		memcpy(r.u.ns.name, st->ns[i].name, sizeof(r.u.ns.name));
 		jrec_seal(&r);

@@ -288,13 +288,53 @@ fail:
 	return r;
 }
 
+/*
+ * A namespace whose [ns.NAME] pins a block size exists from start (and again
+ * right after tierctl ns-delete), so nobody can take its name with another
+ * size first and its size classes are taken before any client's.  One that
+ * the journal brought back with another size was a squatter's (or an older
+ * config's): at start its blocks go; while running, the operator decides
+ * (tierctl ns-delete NAME).
+ */
+static void ns_make_configured(struct server *s, const struct ns_rule *r, bool at_start)
+{
+	struct store *st = &s->store;
+	uint32_t id;
+	int e;
+
+	if (store_ns_find(st, r->name, &id) == 0 && st->ns[id].block_size != r->block_size) {
+		if (!at_start) {
+			log_warning("ns.%s.block_size: the namespace exists with block size %llu, not "
+				    "%llu: it keeps its size until tierctl ns-delete %s", r->name,
+				    (unsigned long long)st->ns[id].block_size,
+				    (unsigned long long)r->block_size, r->name);
+			return;
+		}
+		log_notice("ns.%s.block_size: the journal had it with block size %llu, not %llu: "
+			   "deleting it (%d blocks)", r->name,
+			   (unsigned long long)st->ns[id].block_size,
+			   (unsigned long long)r->block_size, store_ns_delete(st, id));
+	}
+	e = store_ns_open(st, r->name, r->block_size, &id);
+	if (e < 0) {
+		log_warning("ns.%s.block_size: cannot create the namespace with block size %llu: %s",
+			    r->name, (unsigned long long)r->block_size, strerror(-e));
+		return;
+	}
+	st->ns[id].configured = true;
+}
+
 void server_apply_ns_rules(struct server *s, bool at_start)
 {
+	for (uint32_t id = 0; id < s->store.n_ns; id++)
+		s->store.ns[id].configured = false;
 	for (uint32_t i = 0; i < s->cfg.ns_rules.n; i++) {
 		const struct ns_rule *r = &s->cfg.ns_rules.r[i];
 
+		if (r->block_size)
+			ns_make_configured(s, r, at_start);
 		for (uint32_t id = 0; id < s->store.n_ns; id++)
-			if (strcmp(s->store.ns[id].name, r->name) == 0)
+			if (!s->store.ns[id].deleted && strcmp(s->store.ns[id].name, r->name) == 0)
 				store_ns_configure(&s->store, id, nsrule_restricted(r),
 						   r->quota_host, r->quota_nvme, r->salt, at_start);
 	}

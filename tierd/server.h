@@ -179,6 +179,14 @@ int server_gpu_export(struct server *s, struct tier_msg_gpu_pool_reply *ret, int
 
 /* admin.c: the administration messages, and the fill functions they share with metrics. */
 bool admin_is_admin(uint16_t type);
+/* Whether se may change what other clients see (root or the daemon's own uid). */
+bool admin_may_change(const struct session *se);
+/*
+ * Whether namespace id exists and viewer may see it in STATS, NAMESPACES:
+ * admins see every one, any client those its [ns.NAME] rule lets it open.
+ * viewer NULL: every namespace (the metrics endpoint; docs/SECURITY.md).
+ */
+bool admin_ns_visible(const struct server *s, const struct session *viewer, uint32_t id);
 /* Answer one valid admin request: its status; the reply body is out[0..*ret_len). */
 int admin_handle(struct server *s, struct session *se, uint16_t type, const void *body, void *out,
 		 size_t outmax, size_t *ret_len);
@@ -186,6 +194,9 @@ void admin_fill_status(const struct server *s, struct tier_daemon_status *st);
 void admin_fill_latency(const struct server *s, struct tier_io_latency *l);
 uint32_t admin_fill_clients(const struct server *s, struct tier_client_info *out, uint32_t max);
 uint32_t admin_fill_namespaces(const struct server *s, struct tier_ns_info *out, uint32_t max);
+/* Only the namespaces viewer may see (admin_ns_visible). */
+uint32_t admin_fill_namespaces_for(const struct server *s, const struct session *viewer,
+				   struct tier_ns_info *out, uint32_t max);
 /* The private arenas (namespace, start, size, used). */
 uint32_t admin_fill_arenas(const struct server *s, struct tier_arena_info *out, uint32_t max);
 /* Give the socket at path to group (daemon.socket_group); a missing group is a warning. */
@@ -213,5 +224,8 @@ char *metrics_render(const struct server *s, size_t *ret_len);
 /* stats.c: fill the public stats structs; returns namespace entries written. */
 uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct tier_ns_stats *ns,
 			   uint32_t max_ns);
+/* Only the namespaces viewer may see (admin_ns_visible), counted in n_namespaces too. */
+uint32_t server_fill_stats_for(const struct server *s, const struct session *viewer,
+			       struct tier_stats *st, struct tier_ns_stats *ns, uint32_t max_ns);
 
 #endif

@@ -139,6 +139,9 @@ static int read_journal(struct server *s, const char *path, uint64_t *ret_valid)
 	log_info("nvme: recovered %" PRIu64 " blocks from %" PRIu64 " journal records in %.3f s "
 		 "(%" PRIu64 " superseded, %" PRIu64 " deleted, %" PRIu64 " rejected)",
 		 rc->blocks, rc->records, mono_s() - t0, rc->superseded, rc->deleted, rc->rejected);
+	if (rc->deleted_ns || rc->forgotten_ns)
+		log_info("nvme: %" PRIu64 " namespaces deleted by the operator, %" PRIu64
+			 " empty ones forgotten", rc->deleted_ns, rc->forgotten_ns);
 	if (*ret_valid < total)
 		log_notice("nvme: journal ends in %" PRIu64 " bytes that do not verify (a torn "
 			   "tail), ignoring them", total - *ret_valid);
@@ -199,6 +202,9 @@ static int write_image(struct server *s, const char *tmp, int *ret_fd, uint64_t 
 		free(x);
 		return r;
 	}
+	/* Compaction is when empty namespaces nobody holds open are forgotten. */
+	if ((n = store_ns_forget_idle(&s->store)))
+		log_info("nvme.journal: forgetting %" PRIu64 " empty namespaces nobody has open", n);
 	n = store_journal_image(&s->store, image_emit, x);
 	image_flush(x);
 	if (!x->err && fdatasync(x->fd) < 0)

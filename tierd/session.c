@@ -131,9 +131,57 @@ static int do_stats(struct server *s, struct session *se, const struct tier_msg_
 	max_ns = (uint32_t)((sizeof(out) - sizeof(st)) / sizeof(struct tier_ns_stats));
 	if (m.max_ns < max_ns)
 		max_ns = m.max_ns;
-	n = server_fill_stats(s, &st, (struct tier_ns_stats *)(out + sizeof(st)), max_ns);
+	n = server_fill_stats_for(s, se, &st, (struct tier_ns_stats *)(out + sizeof(st)), max_ns);
 	memcpy(out, &st, sizeof(st));
 	return send_reply(s, se, h, (int)n, out, sizeof(st) + n * sizeof(struct tier_ns_stats), -1);
+}
+
+/*
+ * Whether se may create a namespace nobody configured: not with a block size
+ * that would take a size class kept for configured namespaces; root and the
+ * daemon's user otherwise always (while the table has room); any other uid up to
+ * daemon.max_namespaces_per_uid of its own, and never into the last eighth of
+ * the table, which stays for root and the daemon's user.  A name with an
+ * [ns.NAME] section is the operator's and counts against nobody.
+ */
+static int ns_may_create(struct server *s, struct session *se, const struct tier_msg_ns_open *m)
+{
+	uint32_t max = s->cfg.max_namespaces, keep = max / 8, kept = 0, id;
+	const char *name = m->name;
+
+	/*
+	 * Size classes (64 per arena, one per block size) stay free for the
+	 * [ns.NAME] sections without block_size whose namespace does not exist
+	 * yet (those with one took theirs at start), at most half of them.
+	 */
+	for (uint32_t i = 0; i < s->cfg.ns_rules.n; i++) {
+		const struct ns_rule *r = &s->cfg.ns_rules.r[i];
+
+		kept += !r->block_size && store_ns_find(&s->store, r->name, &id) < 0;
+	}
+	if (store_ns_class_room(&s->store, name, m->block_size,
+				kept < SLAB_MAX_CLASSES / 2 ? kept : SLAB_MAX_CLASSES / 2) < 0) {
+		log_notice("client %u (pid %d uid %d): namespace '%s' refused: a new block size "
+			   "(%llu) would take a size class kept for the configured namespaces",
+			   se->id, (int)se->cred.pid, (int)se->cred.uid, name,
+			   (unsigned long long)m->block_size);
+		return -ENOSPC;
+	}
+	if (admin_may_change(se))
+		return 0;
+	if (store_ns_count_by(&s->store, (uint32_t)se->cred.uid) >= s->cfg.max_namespaces_per_uid) {
+		log_notice("client %u (pid %d uid %d): namespace '%s' refused: the uid has "
+			   "daemon.max_namespaces_per_uid (%u) namespaces", se->id,
+			   (int)se->cred.pid, (int)se->cred.uid, name, s->cfg.max_namespaces_per_uid);
+		return -EDQUOT;
+	}
+	if (store_ns_live(&s->store) + keep >= max) {
+		log_notice("client %u (pid %d uid %d): namespace '%s' refused: the last %u of "
+			   "daemon.max_namespaces (%u) are kept for root and the daemon's user",
+			   se->id, (int)se->cred.pid, (int)se->cred.uid, name, keep, max);
+		return -ENOSPC;
+	}
+	return 0;
 }
 
 /*
@@ -162,13 +210,28 @@ static int ns_open(struct server *s, struct session *se, const struct tier_msg_n
 			   m->name);
 		return -EOPNOTSUPP;
 	}
-	r = store_ns_open(&s->store, m->name, m->block_size, ret_ns);
+	if (rule && rule->block_size && m->block_size != rule->block_size) {
+		log_notice("client %u (pid %d uid %d): namespace '%s' has block size %llu by the "
+			   "config, not %llu: refused", se->id, (int)se->cred.pid, (int)se->cred.uid,
+			   m->name, (unsigned long long)rule->block_size,
+			   (unsigned long long)m->block_size);
+		return -EINVAL;
+	}
+	if (store_ns_find(&s->store, m->name, ret_ns) < 0 && !rule) {
+		r = ns_may_create(s, se, m);
+		if (r < 0)
+			return r;
+	}
+	r = store_ns_open_as(&s->store, m->name, m->block_size, (uint32_t)se->cred.uid, ret_ns);
 	if (r < 0)
 		return r;
 	if (rule)
 		store_ns_configure(&s->store, *ret_ns, nsrule_restricted(rule), rule->quota_host,
 				   rule->quota_nvme, rule->salt, false);
-	se->holder.ns_ok[*ret_ns / 8] |= (uint8_t)(1u << (*ret_ns % 8));
+	if (!(se->holder.ns_ok[*ret_ns / 8] & (1u << (*ret_ns % 8)))) {
+		se->holder.ns_ok[*ret_ns / 8] |= (uint8_t)(1u << (*ret_ns % 8));
+		s->store.ns[*ret_ns].opens++;
+	}
 	return 0;
 }
 
@@ -563,6 +626,9 @@ void session_close(struct server *s, struct session *se)
 	if (!se->hello_done)
 		s->n_handshaking--;
 	store_holder_release_all(&s->store, &se->holder);
+	for (uint32_t i = 0; se->holder.ns_ok && i < s->store.n_ns; i++)
+		if (se->holder.ns_ok[i / 8] & (1u << (i % 8)))
+			s->store.ns[i].opens--;
 	free(se->holder.ns_ok);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, se->fd, NULL);
 	close(se->fd);

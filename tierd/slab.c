@@ -61,6 +61,16 @@ void slab_deinit(struct slab_alloc *sa)
 	memset(sa, 0, sizeof(*sa));
 }
 
+bool slab_has_class(const struct slab_alloc *sa, uint64_t block_size)
+{
+	uint64_t stride = (block_size + SLAB_ALIGN - 1) & ~(SLAB_ALIGN - 1);
+
+	for (uint32_t i = 0; i < sa->n_classes; i++)
+		if (sa->classes[i].stride == stride)
+			return true;
+	return false;
+}
+
 int slab_class_for(struct slab_alloc *sa, uint64_t block_size)
 {
 	uint64_t stride;

@@ -44,6 +44,8 @@ void slab_deinit(struct slab_alloc *sa);
 
 /* The class for blocks of block_size bytes, created on first use.  >= 0 or -ENOSPC/-EINVAL. */
 int slab_class_for(struct slab_alloc *sa, uint64_t block_size);
+/* Whether blocks of block_size bytes already have a class (slab_class_for creates none). */
+bool slab_has_class(const struct slab_alloc *sa, uint64_t block_size);
 
 /*
  * A free block of class cls: its offset, or SLAB_OFF_NONE when the class has

@@ -3,6 +3,8 @@
  * Counters out: the daemon's plain uint64_t counters copied into the public
  * stats structs of tier.h.  Renderers (tierctl's table, JSON, Prometheus)
  * work from these structs alone, so every output shows the same numbers.
+ * A client sees the namespaces it may open (admin_ns_visible); the metrics
+ * endpoint sees every one (docs/SECURITY.md says who can reach it).
  */
 #include <string.h>
 #include <time.h>
@@ -10,8 +12,8 @@
 #include "build-config.h"
 #include "server.h"
 
-uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct tier_ns_stats *ns,
-			   uint32_t max_ns)
+uint32_t server_fill_stats_for(const struct server *s, const struct session *viewer,
+			       struct tier_stats *st, struct tier_ns_stats *ns, uint32_t max_ns)
 {
 	const struct store *sto = &s->store;
 	struct tier_tier_stats *host;
@@ -89,9 +91,14 @@ uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct
 		.refused_handles = sto->c.refused_handles, .refused_access = sto->c.refused_access,
 		.lease_expiries = sto->c.lease_expiries, .io_timeouts = sto->c.io_timeouts,
 	};
-	st->n_namespaces = sto->n_ns;
-	for (uint32_t i = 0; i < sto->n_ns && n < max_ns; i++, n++) {
+	st->n_namespaces = 0;
+	for (uint32_t i = 0; i < sto->n_ns; i++) {
 		const struct ns *x = &sto->ns[i];
+
+		if (!admin_ns_visible(s, viewer, i))
+			continue;
+		if (st->n_namespaces++ >= max_ns)
+			continue;
 
 		memset(&ns[n], 0, sizeof(ns[n]));
 		memcpy(ns[n].name, x->name, sizeof(ns[n].name));
@@ -100,6 +107,13 @@ uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct
 		ns[n].blocks = x->blocks;
 		ns[n].hits = x->hits;
 		ns[n].misses = x->misses;
+		n++;
 	}
 	return n;
+}
+
+uint32_t server_fill_stats(const struct server *s, struct tier_stats *st, struct tier_ns_stats *ns,
+			   uint32_t max_ns)
+{
+	return server_fill_stats_for(s, NULL, st, ns, max_ns);
 }

@@ -110,7 +110,12 @@ static int handle_slot(struct store *st, tier_handle h, uint32_t *ret)
 
 static struct ns *ns_get(struct store *st, uint32_t id)
 {
-	return id < st->n_ns ? &st->ns[id] : NULL;
+	return id < st->n_ns && !st->ns[id].deleted ? &st->ns[id] : NULL;
+}
+
+bool store_ns_exists(const struct store *st, uint32_t id)
+{
+	return id < st->n_ns && !st->ns[id].deleted;
 }
 
 /* ---- life cycle ---------------------------------------------------- */
@@ -166,7 +171,7 @@ static int doms_init(struct store *st, const struct store_params *p)
 static uint32_t dom_capacity_blocks(const struct store *st, uint32_t d)
 {
 	for (uint32_t i = 0; i < st->n_ns; i++)
-		if (st->ns[i].dom == d)
+		if (!st->ns[i].deleted && st->ns[i].dom == d)
 			return (uint32_t)(st->dom[d].slab.arena_bytes /
 					  st->dom[d].slab.classes[st->ns[i].cls].stride);
 	return 1;
@@ -397,27 +402,97 @@ uint32_t store_dom_find(const struct store *st, const char *name)
 	return 0;
 }
 
+int store_ns_class_room(const struct store *st, const char *name, uint64_t block_size,
+			uint32_t kept)
+{
+	const struct slab_alloc *host = &st->dom[0].slab;
+
+	if (!kept)
+		return 0;
+	if (store_dom_find(st, name) == 0 && !slab_has_class(host, block_size) &&
+	    host->n_classes + kept >= SLAB_MAX_CLASSES)
+		return -ENOSPC;
+	/* Classes are made in the same order on every device: the first says it for all. */
+	if (st->nv.n_devs && !slab_has_class(&st->nv.slab[0], NVME_HDR_BYTES + block_size) &&
+	    st->nv.slab[0].n_classes + kept >= SLAB_MAX_CLASSES)
+		return -ENOSPC;
+	return 0;
+}
+
+uint32_t store_ns_count_by(const struct store *st, uint32_t uid)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < st->n_ns; i++)
+		n += !st->ns[i].deleted && st->ns[i].creator == uid;
+	return n;
+}
+
+uint32_t store_ns_live(const struct store *st)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < st->n_ns; i++)
+		n += !st->ns[i].deleted;
+	return n;
+}
+
+/*
+ * An id for a new namespace: the next unused one, else a tombstone nothing
+ * refers to any more (no session has it open, no block is left of it: a
+ * pinned block of a deleted namespace keeps its id until its last release).
+ */
+static int ns_new_id(struct store *st, uint32_t *ret)
+{
+	if (st->n_ns < st->max_ns) {
+		*ret = st->n_ns;
+		return 0;
+	}
+	for (uint32_t i = 0; i < st->n_ns; i++) {
+		bool used = false;
+
+		if (!st->ns[i].deleted || st->ns[i].opens)
+			continue;
+		for (uint32_t s = 0; s < st->used_slots && !used; s++)
+			used = st->blocks[s].state != BLOCK_FREE && st->blocks[s].ns == i;
+		if (!used) {
+			index_deinit(&st->ns[i].index);
+			*ret = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
 int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint32_t *ret_ns)
+{
+	return store_ns_open_as(st, name, block_size, 0, ret_ns);
+}
+
+int store_ns_open_as(struct store *st, const char *name, uint64_t block_size, uint32_t creator,
+		     uint32_t *ret_ns)
 {
 	size_t len = strnlen(name, TIER_NAME_MAX + 1);
 	struct ns *n;
-	uint32_t dom;
+	uint32_t dom, id;
+	bool first = true;
 	int cls, nv_cls = 0, r;
 
 	if (len == 0 || len > TIER_NAME_MAX)
 		return -EINVAL;
-	for (uint32_t i = 0; i < st->n_ns; i++)
-		if (strcmp(st->ns[i].name, name) == 0) {
-			if (st->ns[i].block_size != block_size)
+	for (id = 0; id < st->n_ns; id++)
+		if (!st->ns[id].deleted && strcmp(st->ns[id].name, name) == 0) {
+			if (st->ns[id].block_size != block_size)
 				return -EINVAL;
-			*ret_ns = i;
+			*ret_ns = id;
 			return 0;
 		}
 	dom = store_dom_find(st, name);
 	if (block_size == 0 || block_size > dom_max_block_size(&st->dom[dom]))
 		return -EINVAL;
-	if (st->n_ns == st->max_ns)
-		return -ENOSPC;
+	r = ns_new_id(st, &id);
+	if (r < 0)
+		return r;
 	cls = slab_class_for(&st->dom[dom].slab, block_size);
 	if (cls < 0)
 		return cls;
@@ -427,12 +502,17 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 		if (nv_cls < 0)
 			return nv_cls;
 	}
-	n = &st->ns[st->n_ns];
+	for (uint32_t i = 0; i < st->n_ns; i++)
+		first &= st->ns[i].deleted || st->ns[i].dom != dom;
+	n = &st->ns[id];
 	memset(n, 0, sizeof(*n));
-	r = index_init(&n->index, 1024, st->seed ^ st->n_ns);
-	if (r < 0)
+	r = index_init(&n->index, 1024, st->seed ^ id);
+	if (r < 0) {
+		n->deleted = true; /* a tombstone again (when it was one); its index is empty */
 		return r;
+	}
 	memcpy(n->name, name, len);
+	n->creator = creator;
 	n->block_size = block_size;
 	n->dom = dom;
 	n->cls = (uint32_t)cls;
@@ -450,25 +530,22 @@ int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint3
 			n->gpu_cls = (uint32_t)gc;
 	}
 	n->dirty_head = n->dirty_tail = SLOT_NONE;
-	*ret_ns = st->n_ns++;
+	*ret_ns = id;
+	if (id == st->n_ns)
+		st->n_ns++;
 	/*
 	 * Policies size themselves (ghost lists, decay) by their domain's
 	 * capacity in blocks, known once a block size is: the domain's first
 	 * namespace's.  Nothing of the domain is cached yet, so starting its
 	 * policy again costs nothing.
 	 */
-	if (st->dom[dom].used_bytes == 0) {
-		bool first = true;
-
-		for (uint32_t i = 0; i + 1 < st->n_ns; i++)
-			first &= st->ns[i].dom != dom;
-		if (first)
-			(void)evict_replace_doms(st, st->evict, 1u << dom);
-	}
+	if (st->dom[dom].used_bytes == 0 && first)
+		(void)evict_replace_doms(st, st->evict, 1u << dom);
 	if (st->nvme) {
 		struct jrec r2 = { .type = JREC_NS, .seq = st->seq };
 
 		r2.u.ns.id = *ret_ns;
+		r2.u.ns.creator = creator;
 		r2.u.ns.block_size = block_size;
 		memcpy(r2.u.ns.name, name, len);
 		jrec_seal(&r2);
@@ -622,6 +699,11 @@ int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_ke
 	}
 	u32map_del(&h->holds, s);
 	n = &st->ns[b->ns];
+	if (n->deleted) { /* deleted while it was being written */
+		store_host_detach(st, s);
+		store_slot_free(st, s);
+		return -ENOENT;
+	}
 	key = ns_key(n, key);
 	if (parent)
 		salted_parent = ns_key(n, *parent), parent = &salted_parent;

@@ -98,6 +98,16 @@ struct ns {
 	bool restricted;                   /* only clients that opened it may name it */
 	struct key_index index;
 	uint64_t evictions, promotions, demotions; /* this namespace's share of the tier counters */
+	/*
+	 * Who made it and who holds it open.  A deleted namespace is a
+	 * tombstone: found by no name, refused by every operation, and its id
+	 * is given to a new namespace only once no block and no session
+	 * refers to it (a client that opened it must not land in another).
+	 */
+	uint32_t creator;    /* uid of the client that created it; 0: root, config or unknown */
+	uint32_t opens;      /* sessions that opened it (the server counts them) */
+	bool deleted;
+	bool configured;     /* made at start from an [ns.NAME] block_size: never forgotten */
 };
 
 /*
@@ -288,6 +298,23 @@ void store_ns_configure(struct store *st, uint32_t id, bool restricted, uint64_t
 
 /* Open or create a namespace.  -EINVAL bad name/size or size mismatch, -ENOSPC too many. */
 int store_ns_open(struct store *st, const char *name, uint64_t block_size, uint32_t *ret_ns);
+/* The same, recording creator (a uid) as its creator when it is created. */
+int store_ns_open_as(struct store *st, const char *name, uint64_t block_size, uint32_t creator,
+		     uint32_t *ret_ns);
+/*
+ * Whether a new namespace name of block_size may take a new size class of
+ * the shared arena (when it lives there) or of the NVMe tier, which every
+ * namespace shares, while kept classes stay free for namespaces the config
+ * names: 0, or -ENOSPC when it would eat into them.
+ */
+int store_ns_class_room(const struct store *st, const char *name, uint64_t block_size,
+			uint32_t kept);
+/* Namespaces (not deleted) that uid created. */
+uint32_t store_ns_count_by(const struct store *st, uint32_t uid);
+/* Namespaces not deleted. */
+uint32_t store_ns_live(const struct store *st);
+/* Whether id names a namespace that exists (not deleted). */
+bool store_ns_exists(const struct store *st, uint32_t id);
 
 /*
  * The client operations.  Besides the errors tier.h documents, alloc and
@@ -387,6 +414,18 @@ void store_set_watermarks(struct store *st, uint32_t high_pct, uint32_t low_pct)
 int store_ns_drop_all(struct store *st, uint32_t ns);
 /* A namespace by name: its id, or -ENOENT. */
 int store_ns_find(const struct store *st, const char *name, uint32_t *ret_ns);
+/*
+ * Delete namespace ns: drop every block (on every tier; pinned ones are freed
+ * on their last release), journal the deletion (JREC_NSDEL) so a restart does
+ * not bring it back, and leave a tombstone.  The number of blocks dropped, or
+ * -ENOENT.
+ */
+int store_ns_delete(struct store *st, uint32_t ns);
+/*
+ * Delete every namespace that holds no block, is open in no session and was
+ * not made from the config (journal compaction: their records go).  How many.
+ */
+uint32_t store_ns_forget_idle(struct store *st);
 
 /* ---- recover.c ------------------------------------------------------ */
 
@@ -394,6 +433,8 @@ struct store_recovery {
 	struct store *st;
 	uint32_t ns_map[4096];  /* journal namespace id -> ours (UINT32_MAX: none) */
 	uint64_t records, blocks, superseded, deleted, rejected;
+	uint64_t deleted_ns;    /* namespaces the operator deleted (JREC_NSDEL) */
+	uint64_t forgotten_ns;  /* empty namespaces left out (store_ns_forget_idle) */
 };
 
 /* Replay the journal into an empty store: begin, one call per record, end. */

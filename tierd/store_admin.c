@@ -2,7 +2,9 @@
 /*
  * Run-time changes to the store that an operator asks for (SIGHUP reload,
  * tierctl): switching the NVMe tier's eviction and admission policies,
- * moving the demotion watermarks, dropping a whole namespace.  Like
+ * moving the demotion watermarks, dropping a whole namespace's blocks,
+ * deleting a namespace (a tombstone whose id is reused once nothing refers
+ * to it: see ns_new_id in store.c).  Like
  * store_set_evict, a policy switch creates the new policy first and keeps the
  * old one when that fails (SPDK's scheduler "reverting to"), so a switch
  * never leaves a tier without a policy.
@@ -77,7 +79,7 @@ void store_set_watermarks(struct store *st, uint32_t high_pct, uint32_t low_pct)
 int store_ns_find(const struct store *st, const char *name, uint32_t *ret_ns)
 {
 	for (uint32_t i = 0; i < st->n_ns; i++)
-		if (strcmp(st->ns[i].name, name) == 0) {
+		if (!st->ns[i].deleted && strcmp(st->ns[i].name, name) == 0) {
 			*ret_ns = i;
 			return 0;
 		}
@@ -88,7 +90,7 @@ int store_ns_drop_all(struct store *st, uint32_t ns)
 {
 	int n = 0;
 
-	if (ns >= st->n_ns)
+	if (!store_ns_exists(st, ns))
 		return -ENOENT;
 	/*
 	 * A walk of the block table, not of the index: store_forget deletes
@@ -100,6 +102,47 @@ int store_ns_drop_all(struct store *st, uint32_t ns)
 		if (b->state != BLOCK_READY || b->ns != ns || (b->flags & BLOCK_DROPPED))
 			continue;
 		store_forget(st, s);
+		n++;
+	}
+	return n;
+}
+
+int store_ns_delete(struct store *st, uint32_t ns)
+{
+	int n = store_ns_drop_all(st, ns);
+
+	if (n < 0)
+		return n;
+	/*
+	 * The DELs of its NVMe blocks are queued already; the record says the
+	 * name is gone too, so a restart replays no namespace the operator
+	 * deleted (and a compaction leaves both out).
+	 */
+	if (st->nvme) {
+		struct jrec r = { .type = JREC_NSDEL, .seq = st->seq };
+
+		r.u.ns.id = ns;
+		r.u.ns.creator = st->ns[ns].creator;
+		r.u.ns.block_size = st->ns[ns].block_size;
+		memcpy(r.u.ns.name, st->ns[ns].name, sizeof(r.u.ns.name));
+		jrec_seal(&r);
+		journal_add(&st->nv.journal, &r);
+	}
+	st->ns[ns].deleted = true;
+	return n;
+}
+
+uint32_t store_ns_forget_idle(struct store *st)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < st->n_ns; i++) {
+		const struct ns *x = &st->ns[i];
+
+		if (x->deleted || x->configured || x->opens || x->blocks || x->host_bytes ||
+		    x->nv_bytes)
+			continue;
+		(void)store_ns_delete(st, i);
 		n++;
 	}
 	return n;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "name.h"
 #include "validate.h"
 
 static const size_t body_size[TIER_MSG__MAX] = {
@@ -34,7 +35,27 @@ static const size_t body_size[TIER_MSG__MAX] = {
 	[TIER_MSG_ACQUIRE_GPU] = sizeof(struct tier_msg_key),
 	[TIER_MSG_ARENAS] = sizeof(struct tier_msg_admin),
 	[TIER_MSG_LATENCY] = sizeof(struct tier_msg_admin),
+	[TIER_MSG_NS_DELETE] = sizeof(struct tier_msg_ns_drop),
 };
+
+/*
+ * A name a client gives (its own, a namespace's) reaches the operator's
+ * terminal through tierctl and the log through the daemon's messages: it must
+ * end inside its field and be printable UTF-8 (name.h).
+ */
+int validate_name(const char *field, size_t size, bool may_be_empty)
+{
+	const unsigned char *p = (const unsigned char *)field;
+	const unsigned char *end = memchr(field, 0, size);
+	size_t n;
+
+	if (!end || (end == p && !may_be_empty))
+		return -EINVAL;
+	for (; p < end; p += n)
+		if (!(n = name_char_len(p, (size_t)(end - p))))
+			return -EINVAL;
+	return 0;
+}
 
 /* The administration messages (body length already checked). */
 static int validate_admin(uint16_t type, const unsigned char *body)
@@ -56,11 +77,12 @@ static int validate_admin(uint16_t type, const unsigned char *body)
 		memcpy(&m, body, sizeof(m));
 		return m.tier >= TIER_COUNT || m.pad || !m.bytes ? -EINVAL : 0;
 	}
-	case TIER_MSG_NS_DROP: {
+	case TIER_MSG_NS_DROP:
+	case TIER_MSG_NS_DELETE: {
 		struct tier_msg_ns_drop m;
 
 		memcpy(&m, body, sizeof(m));
-		return !memchr(m.name, 0, sizeof(m.name)) || !m.name[0] ? -EINVAL : 0;
+		return validate_name(m.name, sizeof(m.name), false);
 	}
 	default: { /* STATUS, CLIENTS, NAMESPACES, CONFIG, ARENAS, LATENCY */
 		struct tier_msg_admin m;
@@ -117,7 +139,7 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 		struct tier_msg_hello m;
 
 		memcpy(&m, body, sizeof(m));
-		if (hello_done || !memchr(m.name, 0, sizeof(m.name)) ||
+		if (hello_done || validate_name(m.name, sizeof(m.name), true) < 0 ||
 		    (m.flags & ~(uint32_t)(TIER_HELLO_NO_RING | TIER_HELLO_ARENAS)) || m.pad)
 			return -EINVAL;
 		break;
@@ -126,7 +148,7 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 		struct tier_msg_ns_open m;
 
 		memcpy(&m, body, sizeof(m));
-		if (!memchr(m.name, 0, sizeof(m.name)) || m.name[0] == 0 || m.block_size == 0)
+		if (validate_name(m.name, sizeof(m.name), false) < 0 || m.block_size == 0)
 			return -EINVAL;
 		break;
 	}
@@ -145,6 +167,7 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 	case TIER_MSG_POLICY:
 	case TIER_MSG_EVICT:
 	case TIER_MSG_NS_DROP:
+	case TIER_MSG_NS_DELETE:
 	case TIER_MSG_ARENAS:
 	case TIER_MSG_LATENCY:
 		if (validate_admin(h.type, body) < 0)

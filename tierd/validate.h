@@ -3,6 +3,7 @@
 #ifndef TIERD_VALIDATE_H
 #define TIERD_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "proto.h"
@@ -20,6 +21,13 @@
  */
 int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hdr *ret_hdr,
 		 const void **ret_body, size_t *ret_body_len);
+
+/*
+ * A name field of size bytes (a client's, a namespace's): NUL-terminated
+ * inside it, printable UTF-8 (no control characters, name.h), not empty
+ * unless may_be_empty.  0 or -EINVAL.
+ */
+int validate_name(const char *field, size_t size, bool may_be_empty);
 
 /*
  * Check one ring submission entry (already copied out of shared memory):

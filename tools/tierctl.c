@@ -27,6 +27,7 @@
 
 #include "prom.h"
 #include "config.h"
+#include "name.h"
 #include "tier.h"
 #include "tierctl.h"
 
@@ -55,6 +56,51 @@ int tierctl_fail(const char *verb, int err)
 {
 	fprintf(stderr, "tierctl: %s: %s\n", verb, tier_strerror(err));
 	return EXIT_DAEMON;
+}
+
+/*
+ * Names come from the daemon, and through it from other clients: the daemon
+ * refuses control bytes in them, and tierctl escapes them anyway (an older
+ * daemon, a bug) so that nothing it prints can drive the terminal.
+ */
+const char *tierctl_esc(const char *s)
+{
+	static char buf[4][4 * 256 + 1];
+	static unsigned k;
+	const unsigned char *p = (const unsigned char *)s;
+	char *out = buf[k++ % 4];
+	size_t o = 0, left = strlen(s), n;
+
+	while (left && o + 5 < sizeof(buf[0])) {
+		n = *p == '\\' ? 0 : name_char_len(p, left);
+		if (n == 0) {
+			o += (size_t)snprintf(out + o, sizeof(buf[0]) - o, "\\x%02x", *p);
+			n = 1;
+		} else {
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+		left -= n;
+	}
+	out[o] = 0;
+	return out;
+}
+
+void tierctl_fputs_text(const char *text, FILE *f)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t left = strlen(text), n;
+
+	for (; left; p += n, left -= n) {
+		n = *p == '\n' || *p == '\t' ? 1 : name_char_len(p, left);
+		if (n == 0) {
+			fprintf(f, "\\x%02x", *p);
+			n = 1;
+		} else {
+			fwrite(p, 1, n, f);
+		}
+	}
 }
 
 static bool use_colour(void)
@@ -228,7 +274,7 @@ static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *
 		tierctl_human_bytes(t->used_bytes, used, sizeof(used));
 		printf("%-6s %12s %12s %5.1f%% %10" PRIu64 " %8" PRIu64 " %12" PRIu64 " %12" PRIu64
 		       " %10" PRIu64 "\n",
-		       t->name, cap, used,
+		       tierctl_esc(t->name), cap, used,
 		       t->capacity_bytes ? 100.0 * (double)t->used_bytes / (double)t->capacity_bytes
 					 : 0.0,
 		       t->blocks, t->pinned_blocks, t->hits, t->misses, t->evictions);
@@ -257,7 +303,7 @@ static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *
 
 		tierctl_human_bytes(ar->a[i].bytes, cap, sizeof(cap));
 		tierctl_human_bytes(ar->a[i].used_bytes, used, sizeof(used));
-		printf("%-24s %12s %12s %5.1f%%\n", ar->a[i].name, cap, used,
+		printf("%-24s %12s %12s %5.1f%%\n", tierctl_esc(ar->a[i].name), cap, used,
 		       ar->a[i].bytes ? 100.0 * (double)ar->a[i].used_bytes / (double)ar->a[i].bytes
 				      : 0.0);
 	}
@@ -268,7 +314,8 @@ static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *
 		uint64_t tot = ns[i].hits + ns[i].misses;
 
 		tierctl_human_bytes(ns[i].block_size, bs, sizeof(bs));
-		printf("%-24s %12s %10" PRIu64 " %12" PRIu64 " %12" PRIu64 " %7.1f%%\n", ns[i].name,
+		printf("%-24s %12s %10" PRIu64 " %12" PRIu64 " %12" PRIu64 " %7.1f%%\n",
+		       tierctl_esc(ns[i].name),
 		       bs, ns[i].blocks, ns[i].hits, ns[i].misses,
 		       tot ? 100.0 * (double)ns[i].hits / (double)tot : 0.0);
 	}
@@ -583,6 +630,7 @@ static const struct verb verbs[] = {
 	{ "flush", "make blocks durable on NVMe", verb_flush },
 	{ "evict", "evict bytes from a tier now", verb_evict },
 	{ "drop", "drop every block of a namespace", verb_drop },
+	{ "ns-delete", "delete a namespace and its blocks, for good", verb_ns_delete },
 };
 
 static void usage(FILE *f)

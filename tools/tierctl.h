@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tier.h"
 
@@ -25,6 +26,14 @@ int tierctl_fail(const char *verb, int err);
 /* Bold on a colour terminal (stdout a tty, $NO_COLOR unset, $TERM not dumb); "" otherwise. */
 const char *tierctl_bold(void);
 const char *tierctl_reset(void);
+/*
+ * s with every byte that is not printable UTF-8 (name.h: controls, C1,
+ * malformed) and every backslash as \xHH, in one of four static buffers (so
+ * up to four in one printf), truncated past about 1 KiB.
+ */
+const char *tierctl_esc(const char *s);
+/* Text (the config) to f with the same escapes, newlines and tabs kept. */
+void tierctl_fputs_text(const char *text, FILE *f);
 /* "1.5 GiB" */
 void tierctl_human_bytes(uint64_t b, char *buf, size_t len);
 /* "host" -> TIER_HOST, "nvme" -> TIER_NVME, "gpu" -> TIER_GPU; -EINVAL otherwise. */
@@ -40,5 +49,6 @@ int verb_config(int argc, char **argv);
 int verb_policy(int argc, char **argv);
 int verb_evict(int argc, char **argv);
 int verb_drop(int argc, char **argv);
+int verb_ns_delete(int argc, char **argv);
 
 #endif

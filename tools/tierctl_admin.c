@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tierctl verbs beyond stats and flush: tiers, namespaces, clients, config
- * (read-only, any client may ask), and policy, evict, drop (they change what
+ * (read-only, any client may ask), and policy, evict, drop, ns-delete (they change what
  * every client sees: the daemon allows them to root and its own user only,
  * and says -EPERM to anyone else).  Each verb: getopt_long, --help, --json
  * where the output is for scripts.
@@ -192,7 +192,7 @@ int verb_namespaces(int argc, char **argv)
 		snprintf(quota, sizeof(quota), "%s/%s", hu, ns[i].quota_host ? hq : "-");
 		printf("%-24s %10s %10" PRIu64 " %12s %12" PRIu64 " %12" PRIu64 " %10" PRIu64
 		       " %10" PRIu64 " %10" PRIu64 " %21s\n",
-		       ns[i].name, bs, ns[i].blocks, by, ns[i].hits, ns[i].misses, ns[i].evictions,
+		       tierctl_esc(ns[i].name), bs, ns[i].blocks, by, ns[i].hits, ns[i].misses, ns[i].evictions,
 		       ns[i].promotions, ns[i].demotions, quota);
 	}
 	return EXIT_OK;
@@ -239,7 +239,7 @@ int verb_clients(int argc, char **argv)
 	       "PINS", "OPS", tierctl_reset());
 	for (int i = 0; i < n; i++)
 		printf("%6u %8d %8u %-20s %10" PRIu64 " %12" PRIu64 "\n", cl[i].id, cl[i].pid,
-		       cl[i].uid, cl[i].name, cl[i].pins, cl[i].ops);
+		       cl[i].uid, tierctl_esc(cl[i].name), cl[i].pins, cl[i].ops);
 	return EXIT_OK;
 }
 
@@ -260,7 +260,7 @@ int verb_config(int argc, char **argv)
 	tier_close(c);
 	if (r < 0)
 		return tierctl_fail("config", r);
-	fputs(text, stdout);
+	tierctl_fputs_text(text, stdout);
 	return EXIT_OK;
 }
 
@@ -304,7 +304,7 @@ int verb_policy(int argc, char **argv)
 		}
 		if (r < 0)
 			return tierctl_fail("policy", r);
-		printf("%s: %s\n", tier_label(tier), name);
+		printf("%s: %s\n", tier_label(tier), tierctl_esc(name));
 		return EXIT_OK;
 	}
 	json_object *o = json ? json_object_new_object() : NULL;
@@ -323,7 +323,7 @@ int verb_policy(int argc, char **argv)
 		if (o)
 			json_object_object_add(o, tier_label(t), json_object_new_string(name));
 		else
-			printf("%s: %s\n", tier_label(t), name);
+			printf("%s: %s\n", tier_label(t), tierctl_esc(name));
 	}
 	tier_close(c);
 	if (o)
@@ -448,5 +448,40 @@ int verb_drop(int argc, char **argv)
 	if (r < 0)
 		return tierctl_fail("drop", r);
 	printf("dropped %d blocks of %s\n", r, name);
+	return EXIT_OK;
+}
+
+int verb_ns_delete(int argc, char **argv)
+{
+	static const char help[] =
+		"Usage: tierctl ns-delete NAME\n"
+		"Delete the namespace NAME: every block of it goes from every tier (pinned\n"
+		"ones vanish from lookups at once and are freed on their last release) and\n"
+		"the name with them, journalled so that a restart does not bring it back.\n"
+		"Clients that had it open get -ENOENT until they open it again (which\n"
+		"creates it anew).  A namespace whose [ns.NAME] section sets block_size\n"
+		"exists again at once, empty, with that size.  Needs root or the daemon's\n"
+		"user.\n";
+	tier_client *c;
+	int r = simple_opts(argc, argv, NULL, help, true);
+
+	if (r >= 0)
+		return r;
+	if (optind + 1 != argc || !argv[optind][0]) {
+		fputs(help, stderr);
+		return EXIT_USAGE;
+	}
+	if (tierctl_connect(&c) < 0)
+		return EXIT_DAEMON;
+	r = tier_admin_delete_namespace(c, argv[optind]);
+	tier_close(c);
+	if (r == -ENOENT) {
+		fprintf(stderr, "tierctl: ns-delete: no namespace called '%s'\n",
+			tierctl_esc(argv[optind]));
+		return EXIT_DAEMON;
+	}
+	if (r < 0)
+		return tierctl_fail("ns-delete", r);
+	printf("deleted namespace %s (%d blocks)\n", tierctl_esc(argv[optind]), r);
 	return EXIT_OK;
 }

@@ -590,9 +590,22 @@ static void do_sqe(struct holder *h, struct cursor *c)
 		handles[i] = fold_handle(handles[i]);
 	if (q.code == TIER_OP_COMMIT)
 		fill_for_commit(q.handle, q.key);
+	/*
+	 * Only the first entry of a handle can commit it (the block is no
+	 * longer being written after that one, whatever its outcome), so only
+	 * that one's key gives the bytes: filling for every entry left the
+	 * last duplicate's bytes under the first one's key, a false WRONG
+	 * BYTES (seed commit-many-one-handle-twice).
+	 */
 	if (q.code == TIER_SQE_COMMIT_MANY)
-		for (uint32_t i = 0; i < e.n; i++)
-			fill_for_commit(handles[i], keys[i]);
+		for (uint32_t i = 0; i < e.n; i++) {
+			bool first = true;
+
+			for (uint32_t j = 0; j < i && first; j++)
+				first = handles[j] != handles[i];
+			if (first)
+				fill_for_commit(handles[i], keys[i]);
+		}
 	exec(h, &q, &res);
 }
 
@@ -623,8 +636,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(dev && dev_hdr);
 #endif
 	}
-	/* Every input starts from the same memory: a finding reproduces from its input alone. */
+	/*
+	 * Every input starts from the same memory: a finding reproduces from its
+	 * input alone.  That includes the ring's data area, which an entry reads
+	 * beyond the bytes its record supplies.
+	 */
 	memset(arena, 0, ARENA);
+	memset(area, 0, sizeof(area));
 	p.arena = arena;
 #ifdef FUZZ_NVME
 	p.nv_devs = 1;

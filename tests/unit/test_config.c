@@ -356,7 +356,7 @@ START_TEST(test_ns_arena)
 	ck_assert_uint_eq(nsrule_arena_bytes(r), 4 * MiB);
 	/* The unknown-key message lists it. */
 	ck_assert_int_eq(config_set_override(&c, "ns.vault.arenas=1M", err, sizeof(err)), -ENOENT);
-	ck_assert_msg(strstr(err, "arena)"), "'%s'", err);
+	ck_assert_msg(strstr(err, "arena,"), "'%s'", err);
 	/* An open namespace without the key shares the arena; with a quota too. */
 	ck_assert_int_eq(config_set_override(&c, "ns.open.quota_host=6M", err, sizeof(err)), 0);
 	ck_assert_uint_eq(nsrule_arena_bytes(nsrule_find(&c.ns_rules, "open")), 0);

@@ -38,6 +38,10 @@ START_TEST(test_class_stride)
 	ck_assert_uint_eq(sa.classes[c3].stride, 8192);
 	ck_assert_uint_eq(sa.classes[c1].per_slab, SLAB_EXTENT_BYTES / 4096);
 	ck_assert_uint_eq(sa.n_classes, 2);
+	/* Asking whether a size has a class creates none. */
+	ck_assert(slab_has_class(&sa, 5000));
+	ck_assert(!slab_has_class(&sa, 12000));
+	ck_assert_uint_eq(sa.n_classes, 2);
 
 	/* 12000 bytes -> 12 KiB stride; 170 fit in an extent, the rest is slack. */
 	int c5 = slab_class_for(&sa, 12000);

@@ -5,7 +5,7 @@
  * generations, first writer wins, pins, drop of a pinned block, -ENOSPC
  * without a hang), LRU eviction order, holders going away, two namespaces of
  * different block sizes sharing the arena, private arenas (access domains),
- * and the counters.
+ * deleting namespaces, and the counters.
  *
  * The arena is 32 MiB: 16 extents, 128 blocks of 256 KiB.
  */
@@ -584,6 +584,61 @@ START_TEST(test_namespaces)
 END_TEST
 
 /*
+ * Deleting a namespace: its blocks go, its name is free at once, every
+ * operation on its id is -ENOENT, and the id is reused for a new namespace
+ * only once no block of it is left (a pinned one keeps it) and no session has
+ * it open.  Idle namespaces (no block, nobody has them open) are forgotten.
+ */
+START_TEST(test_ns_delete)
+{
+	tier_handle hd, w;
+	uint64_t off, size;
+	uint32_t b, c, d, id;
+
+	ck_assert_int_eq(store_ns_open_as(&st, "b", 4096, 1000, &b), 0);
+	ck_assert_int_eq(store_ns_open(&st, "c", 4096, &c), 0);
+	ck_assert_int_eq(store_ns_open(&st, "d", 4096, &d), 0);
+	ck_assert_uint_eq(store_ns_count_by(&st, 1000), 1);
+	ck_assert_uint_eq(store_ns_live(&st), 4);
+	put(&h1, b, K(1));
+	put(&h1, b, K(2));
+	hd = acquire(&h2, b, K(1), NULL);                  /* a reader holds one */
+	ck_assert_int_eq(store_alloc(&st, &h1, b, &w, &off, &size), 0); /* a writer another */
+	ck_assert_int_eq(store_ns_delete(&st, b), 2);
+	ck_assert(!store_ns_exists(&st, b));
+	ck_assert_uint_eq(store_ns_count_by(&st, 1000), 0);
+	ck_assert_int_eq(store_ns_find(&st, "b", &id), -ENOENT);
+	ck_assert_int_eq(store_lookup(&st, &h1, b, (tier_key[]){ K(2) }, 1, 0, 1, TIER_KEY_ROOT,
+				      NULL), -ENOENT);
+	ck_assert_int_eq(store_alloc(&st, &h1, b, &w, &off, &size) < 0, 1);
+	ck_assert_int_eq(store_ns_delete(&st, b), -ENOENT);
+	ck_assert_uint_eq(st.ready_blocks, 0);
+	/* The writer's commit is refused and frees its block. */
+	ck_assert_int_eq(store_commit(&st, &h1, w, K(3), NULL), -ENOENT);
+	/* The table is full (4) and b's tombstone still has a pinned block: no room. */
+	ck_assert_int_eq(store_ns_open(&st, "e", 8192, &id), -ENOSPC);
+	ck_assert_int_eq(store_release(&st, &h2, hd), 0);
+	ck_assert_uint_eq(st.used_bytes, 0);
+	/* Nothing refers to it now: the id goes to the new namespace, empty. */
+	ck_assert_int_eq(store_ns_open(&st, "e", 8192, &id), 0);
+	ck_assert_uint_eq(id, b);
+	ck_assert_uint_eq(st.ns[id].blocks, 0);
+	ck_assert_uint_eq(st.ns[id].creator, 0);
+	ck_assert(!present(id, K(1)));
+	/* The deleted name can be made again (with another size), when there is room. */
+	ck_assert_int_eq(store_ns_open(&st, "b", 4096, &id), -ENOSPC);
+	/* A session holds c open; d is idle; a (ns_a) holds a block. */
+	put(&h1, ns_a, K(9));
+	st.ns[c].opens = 1;
+	ck_assert_uint_eq(store_ns_forget_idle(&st), 2); /* d and e */
+	ck_assert(store_ns_exists(&st, c) && store_ns_exists(&st, ns_a));
+	ck_assert(!store_ns_exists(&st, d));
+	st.ns[c].opens = 0;
+	ck_assert_int_eq(store_ns_open(&st, "b", 4096, &id), 0);
+}
+END_TEST
+
+/*
  * A namespace with a private arena: its blocks come only from that arena, a
  * full private arena evicts only its own blocks, and a full shared arena
  * never evicts into or out of the private one.
@@ -683,6 +738,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_two_namespaces);
 	tcase_add_test(tc, test_counters);
 	tcase_add_test(tc, test_namespaces);
+	tcase_add_test(tc, test_ns_delete);
 	tcase_add_test(tc, test_private_arena);
 	suite_add_tcase(s, tc);
 	return s;

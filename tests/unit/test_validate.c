@@ -40,6 +40,7 @@ static size_t expected_body(uint16_t type)
 	case TIER_MSG_ACQUIRE_GPU: return sizeof(struct tier_msg_key);
 	case TIER_MSG_ARENAS: return sizeof(struct tier_msg_admin);
 	case TIER_MSG_LATENCY: return sizeof(struct tier_msg_admin);
+	case TIER_MSG_NS_DELETE: return sizeof(struct tier_msg_ns_drop);
 	default: return SIZE_MAX;
 	}
 }
@@ -65,7 +66,7 @@ static void good_body(uint16_t type, uint8_t *b)
 
 		m->tier = TIER_HOST;
 		m->bytes = 1;
-	} else if (type == TIER_MSG_NS_DROP) {
+	} else if (type == TIER_MSG_NS_DROP || type == TIER_MSG_NS_DELETE) {
 		strcpy((char *)b, "ns");
 	}
 }
@@ -252,6 +253,42 @@ START_TEST(test_strings_and_fields)
 	ns.name[0] = 'n';
 	ns.block_size = 0;
 	ck_assert_int_eq(check_msg(&h, &ns, sizeof(ns), 1, NULL, NULL), -EINVAL);
+
+	/*
+	 * Names reach terminals (tierctl) and logs: printable UTF-8 only.  ESC
+	 * (a screen clear), a newline (a forged log line), CR, tab, DEL, a C1 CSI
+	 * (raw, or as UTF-8), a lone or cut-off UTF-8 byte and an overlong '/'
+	 * are refused in client and namespace names alike; space, '~' and
+	 * well-formed UTF-8 pass.
+	 */
+	{
+		static const char *const bad[] = { "x\033[2J", "a\n<2>forged", "a\rb", "t\tb",
+						   "del\177", "c1\233", "c1\302\233", "cut\303",
+						   "ff\377", "over\300\257", "sur\355\240\200" };
+		struct tier_msg_ns_drop d;
+		struct tier_msg_hdr hd = hdr_of(TIER_MSG_NS_DELETE);
+
+		ns.block_size = 4096;
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			memset(hello.name, 0, sizeof(hello.name));
+			strcpy(hello.name, bad[i]);
+			h = hdr_of(TIER_MSG_HELLO);
+			ck_assert_int_eq(check_msg(&h, &hello, sizeof(hello), 0, NULL, NULL), -EINVAL);
+			memset(ns.name, 0, sizeof(ns.name));
+			strcpy(ns.name, bad[i]);
+			h = hdr_of(TIER_MSG_NS_OPEN);
+			ck_assert_int_eq(check_msg(&h, &ns, sizeof(ns), 1, NULL, NULL), -EINVAL);
+			memset(&d, 0, sizeof(d));
+			strcpy(d.name, bad[i]);
+			ck_assert_int_eq(check_msg(&hd, &d, sizeof(d), 1, NULL, NULL), -EINVAL);
+		}
+		memset(ns.name, 0, sizeof(ns.name));
+		strcpy(ns.name, "llama 3 ~70b/q4_k-m");
+		h = hdr_of(TIER_MSG_NS_OPEN);
+		ck_assert_int_eq(check_msg(&h, &ns, sizeof(ns), 1, NULL, NULL), 0);
+		strcpy(ns.name, "chat \"v1\" \\ caf\303\251 \342\202\254 \360\237\246\231");
+		ck_assert_int_eq(check_msg(&h, &ns, sizeof(ns), 1, NULL, NULL), 0);
+	}
 
 	/* COMMIT: only TIER_COMMIT_HAS_PARENT may be set. */
 	h = hdr_of(TIER_MSG_COMMIT);
