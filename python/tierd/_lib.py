@@ -128,6 +128,7 @@ _protos = {
     "tier_commit_many": (c_int, [c_void_p, _P(tier_handle), _P(tier_key), c_size]),
     "tier_submit": (c_int, [c_void_p, c_void_p, c_size]),  # &ops[k]: an address
     "tier_reap": (c_int, [c_void_p, _P(tier_cqe), c_size, c_int]),
+    "tier_admin_drop_namespace": (c_int, [c_void_p, ctypes.c_char_p]),
     "tier_strerror": (ctypes.c_char_p, [c_int]),
     "tier_stats_get": (c_int, [c_void_p, _P(tier_stats), _P(tier_ns_stats), c_size]),
 }

@@ -18,8 +18,8 @@ import threading
 from . import _lib
 from ._lib import lib, tier_cqe, tier_handle, tier_op
 from .buffers import span
-from .errors import Error, NoSpace, NotSupported, check, error
-from .keys import ROOT, Key, _as_key, c_keys
+from .errors import NotSupported, check, error
+from .keys import ROOT, _as_key, c_keys
 
 _memmove = ctypes.memmove
 _data = lib.tier_data
@@ -289,10 +289,39 @@ class Namespace:
         block, one release_many.  Returns how many were loaded."""
         keys = list(keys)
         s, ptrs = self._pages(out, len(keys), pages, writable=True)
-        cl, bs = self.client, self.block_size
+        bs = self.block_size
+        got = self.load_into(keys, [((p, bs),) for p in ptrs])
+        del s
+        return got
+
+    def save_many(self, keys, src, pages=None, parent=None, chain=False):
+        """Store the blocks of src (a NumPy array, PyTorch CPU tensor or buffer seen as
+        consecutive blocks; block pages[i], default i, under keys[i]).  chain=True:
+        keys are consecutive blocks of one prompt, keys[0] after parent (default the
+        root), and each is committed naming its parent.  Allocation is one batch of
+        ring operations, the copy one memmove a block, the commit one batch.
+        Returns how many blocks were newly stored (a key already there keeps its
+        first block).  Raises NoSpace when some blocks found no room; the others
+        are stored, and the exception's .stored says how many, .failed which."""
+        keys = list(keys)
+        s, ptrs = self._pages(src, len(keys), pages, writable=False)
+        bs = self.block_size
+        stored = self.save_from(keys, [((p, bs),) for p in ptrs], parent, chain)
+        del s
+        return stored
+
+    def load_into(self, keys, segments):
+        """load_many for blocks scattered in memory: block i is copied, in order, into
+        the (address, bytes) parts of segments[i] (their sizes add up to at most
+        block_size).  The caller keeps that memory alive and writable.  Returns how
+        many leading keys were loaded."""
+        keys = list(keys)
         n = len(keys)
         if not n:
             return 0
+        if len(segments) != n:
+            raise ValueError("tierd: one segment list per key")
+        cl = self.client
         hs = (tier_handle * n)()
         with cl._lock:
             cl._check_open()
@@ -300,34 +329,40 @@ class Namespace:
                         "tier_acquire_many")
             try:
                 for i in range(got):
-                    _memmove(ptrs[i], _data(cl._c, hs[i]), bs)
+                    src = _data(cl._c, hs[i])
+                    for addr, size in segments[i]:
+                        _memmove(addr, src, size)
+                        src += size
             finally:
                 if got:
                     lib.tier_release_many(cl._c, hs, got)
-        del s
         return got
 
-    def save_many(self, keys, src, pages=None, parent=None, chain=False):
-        """Store the blocks of src (seen as consecutive blocks; block pages[i],
-        default i, under keys[i]).  chain=True: keys are consecutive blocks of one
-        prompt, keys[0] after parent (default the root), and each is committed with
-        its parent.  Allocation is one batch of ring operations, the copy one
-        memmove a block, the commit one batch.  Returns how many blocks were newly
-        stored (a key already there keeps its first block).  Raises NoSpace when
-        some blocks found no room; the others are stored, and the exception's
-        .stored says how many."""
+    def save_from(self, keys, segments, parent=None, chain=False):
+        """save_many for blocks scattered in memory: block i is made of the (address,
+        bytes) parts of segments[i], in order (the rest of the block, if any, zeroed).  Same batching, return value and errors as save_many."""
         keys = [_as_key(k) for k in keys]
-        s, ptrs = self._pages(src, len(keys), pages, writable=False)
         n = len(keys)
         if not n:
             return 0
-        cl, bs = self.client, self.block_size
+        if len(segments) != n:
+            raise ValueError("tierd: one segment list per key")
+        for parts in segments:
+            if sum(size for _, size in parts) > self.block_size:
+                raise ValueError(f"tierd: parts larger than a block of {self.block_size}")
+        cl = self.client
         with cl._lock:
             cl._check_open()
             handles, err = cl._alloc_many(self.id, n)
             ok = [i for i in range(n) if handles[i] is not None]
             for i in ok:
-                _memmove(_data(cl._c, handles[i]), ptrs[i], bs)
+                dst = _data(cl._c, handles[i])
+                end = dst + self.block_size
+                for addr, size in segments[i]:
+                    _memmove(dst, addr, size)
+                    dst += size
+                if dst < end:
+                    ctypes.memset(dst, 0, end - dst)
             if chain:
                 parents = [parent if parent is not None else ROOT] + keys[:-1]
                 stored = cl._commit_chain_many([(handles[i], keys[i], _as_key(parents[i]))
@@ -338,7 +373,6 @@ class Namespace:
                                                     len(ok)), "tier_commit_many")
             else:
                 stored = 0
-        del s
         if err is not None:
             err.stored = stored
             err.failed = [i for i in range(n) if handles[i] is None]
@@ -492,6 +526,11 @@ class Client:
     @property
     def closed(self):
         return self._c is None
+
+    def drop_namespace(self, name):
+        """Drop every block of the namespace called name (an administrative call:
+        root or the daemon's user only, else PermissionDenied).  How many were dropped."""
+        return self._call("tier_admin_drop_namespace", os.fsencode(name))
 
     def keepalive(self):
         """A sign of life for the daemon's pin lease (daemon.pin_lease)."""
