@@ -422,6 +422,8 @@ class Client:
                                     n - sent)
                 if r < 0:
                     raise error(r, "tier_submit")
+                if r == 0 and sent == done:
+                    raise error(-_errno.EBUSY, "tier_submit: no room in the ring")
                 sent += r
             r = check(lib.tier_reap(self._c, out, n, -1 if sent > done else 0), "tier_reap")
             for j in range(r):
@@ -473,8 +475,12 @@ class Client:
         return sum(1 for r in res if r == 0)
 
     def _revoke_all(self):
+        """Before the connection's arena goes: every view released, every pin
+        forgotten (the daemon releases them with the connection)."""
         for held in list(self._live):
             held._revoke()
+            if hasattr(held, "released"):
+                held.released = True
         self._live.clear()
 
     # ---- public ----

@@ -245,6 +245,8 @@ def test_reconnect_after_the_daemon_came_back(own_daemon):
     c.reconnect()
     with pytest.raises(ValueError):  # the old connection's views are gone
         view[0]
+    assert blk.released
+    blk.release()  # its pin went with the old connection: nothing to do
     assert ns.put(k, b"after") is True  # the namespace object was reopened
     assert ns.get(k)[:5] == b"after"
     c.close()
