@@ -3,6 +3,7 @@
 import errno
 import os
 import pickle
+import threading
 
 import numpy
 import pytest
@@ -268,3 +269,30 @@ def test_socket_transport(daemon, ns_name, monkeypatch):
             ns.lookup_many(keys)  # per-key tiers need the ring
         assert e.value.errno == errno.EOPNOTSUPP
     assert os.environ["TIER_TRANSPORT"] == "socket"
+
+
+def test_threads_share_a_client(client, ns_name):
+    ns = client.namespace(ns_name, BS)
+    errors = []
+
+    def work(t):
+        try:
+            for r in range(20):
+                keys = tierd.key_chain(blocks(4, b"thread %d rep %d" % (t, r)))
+                src = numpy.full((4, BS), t * 20 + r, dtype=numpy.uint8)
+                assert ns.save_many(keys, src) == 4
+                out = numpy.zeros_like(src)
+                assert ns.load_many(keys, out) == 4 and numpy.array_equal(out, src)
+                with ns.acquire(keys[0]) as v:
+                    assert v[0] == t * 20 + r
+        except Exception as e:  # reported below: a thread's assert does not fail pytest
+            errors.append(e)
+
+    # Daemon threads with a deadline: a client that two threads corrupt can hang.
+    threads = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+    assert not any(th.is_alive() for th in threads), "threads hung on the shared client"
+    assert not errors, errors
