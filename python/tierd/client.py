@@ -5,7 +5,8 @@ Block bytes are never copied by this module except where a call says so
 (put, get, save_many, load_many copy between the caller's buffer and the block
 with one memmove).  acquire() and alloc() hand out a memoryview over the block's
 bytes in the shared arena (tier_data()); the view is released, so that any use
-of it raises ValueError, when the block's pin or write ends.
+of it raises ValueError, when the block's pin or write ends.  A block never
+released stays pinned (the Client keeps it) until the client closes.
 
 A libtier client is not thread-safe; a Client serialises its calls with a lock,
 so threads may share one (SGLang's HiCache calls its storage from several).
@@ -27,8 +28,10 @@ _data = lib.tier_data
 
 class ViewInUse(BufferError):
     """A block's view cannot be released: something still holds a buffer export of
-    it (a memoryview slice's buffer, a ctypes from_buffer object...).  The pin
-    stays until that is gone and release() is called again."""
+    it (a pickle.PickleBuffer, a C extension's Py_buffer).  The pin stays until
+    that is gone and release() is called again.  (Arrays made with
+    numpy.frombuffer or torch.frombuffer, and slices, hold no export: nothing can
+    revoke them, and they must not be used after the block; docs/PYTHON.md.)"""
 
 
 def _view(addr, size, writable):
