@@ -111,7 +111,13 @@ class TierHiCacheStorage(_Base):
         parts in order, as SGLang's HostKVCache."""
         self.mem_pool_host = mem_pool_host
         if self.ns is None:
-            self._segments(list(range(mem_pool_host.page_size)))
+            try:  # SGLang's pools take a tensor of indices (and call .tolist() on it)
+                import torch
+
+                first = torch.arange(mem_pool_host.page_size, dtype=torch.int64)
+            except ImportError:
+                first = list(range(mem_pool_host.page_size))
+            self._segments(first)
 
     def exists(self, key):
         """True when the page is stored."""
@@ -168,7 +174,7 @@ class TierHiCacheStorage(_Base):
         a page, in order), straight from the blocks: one acquire_many, one memmove per
         page part.  A list of bool per key: True for the leading pages loaded (a
         prefix: SGLang uses the pages up to the first miss)."""
-        segs = self._segments(_as_list(host_indices))
+        segs = self._segments(host_indices)
         if len(segs) != len(keys):
             raise ValueError("tierd.sglang: one key per page of host_indices")
         got = self.ns.load_into([page_key(k) for k in keys], segs)
@@ -178,7 +184,7 @@ class TierHiCacheStorage(_Base):
         """Store the pages at host_indices in the host pool under keys, straight from
         the pool into new blocks; pages already stored are skipped.  A list of bool per
         key: True when that page is stored (now or before)."""
-        segs = self._segments(_as_list(host_indices))
+        segs = self._segments(host_indices)
         if len(segs) != len(keys):
             raise ValueError("tierd.sglang: one key per page of host_indices")
         tkeys = [page_key(k) for k in keys]
@@ -209,8 +215,4 @@ class TierHiCacheStorage(_Base):
 
     def close(self):
         self.client.close()
-
-
-def _as_list(indices):
-    return indices.tolist() if hasattr(indices, "tolist") else list(indices)
 

@@ -23,7 +23,7 @@ class PageFirstHostPool:
         self.itemsize = self.kv_buffer.element_size()
 
     def get_page_buffer_meta(self, indices):
-        indices = indices.tolist() if hasattr(indices, "tolist") else list(indices)
+        indices = indices.tolist()  # SGLang passes a tensor (and so does tierd.sglang)
         assert len(indices) % self.page_size == 0
         token = self.layer_num * self.head_num * self.head_dim * self.itemsize
         v_offset = self.size * token
