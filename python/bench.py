@@ -10,15 +10,19 @@ loads them back into a preallocated tensor (load_many: acquire_many, memmove,
 release_many); the baseline is numpy.copyto of the same bytes between two
 preallocated arrays, timed in the same run, interleaved with the others.
 Prints the medians and the ratio copyto/tierd (1.0: as fast as copyto; the goal
-is >= 0.8).  Needs a running tierd ($TIER_SOCKET or --socket).
+is >= 0.8), and the same memmoves alone into and out of the pinned blocks ("bytes
+only": what the calls cost without waiting for the daemon).  Needs a running tierd ($TIER_SOCKET or --socket).
 """
 import argparse
+import ctypes
 import statistics
 import time
 
 import numpy
 
 import tierd
+from tierd.buffers import span
+from tierd.client import _data
 
 
 def aligned(nbytes, align=4096):
@@ -54,7 +58,8 @@ def main():
 
     c = tierd.Client(a.socket)
     ns = c.namespace(f"bench-py-{bs}", bs)
-    t_copy, t_save, t_load = [], [], []
+    t_copy, t_save, t_load, t_in, t_out = [], [], [], [], []
+    sa, oa = span(tsrc, False).addr, span(tout, True).addr
     for rep in range(a.reps + 2):  # two warm-up reps
         keys = tierd.key_chain([b"rep %d block %d" % (rep, i) for i in range(n)])
         t0 = time.perf_counter()
@@ -68,12 +73,25 @@ def main():
             raise SystemExit(f"bench: stored {stored}, loaded {loaded} of {n}")
         if rep == 0 and not numpy.array_equal(out, src):
             raise SystemExit("bench: what was loaded is not what was saved")
+        # Bytes only: the same memmoves into and out of the pinned blocks, no daemon call.
+        batch = ns.acquire_many(keys, writable=True)
+        with batch:
+            addrs = [_data(c._c, h) for h in batch.handles]
+            t4 = time.perf_counter()
+            for i, a_ in enumerate(addrs):
+                ctypes.memmove(a_, sa + i * bs, bs)
+            t5 = time.perf_counter()
+            for i, a_ in enumerate(addrs):
+                ctypes.memmove(oa + i * bs, a_, bs)
+            t6 = time.perf_counter()
         for k in keys:  # keep the host tier from filling (outside the timed part)
             ns.drop(k)
         if rep >= 2:
             t_copy.append(t1 - t0)
             t_save.append(t2 - t1)
             t_load.append(t3 - t2)
+            t_in.append(t5 - t4)
+            t_out.append(t6 - t5)
     c.close()
 
     mib = n * bs / (1 << 20)
@@ -81,11 +99,13 @@ def main():
     print(f"{n} blocks of {a.block_kib} KiB ({mib:.0f} MiB) a batch, {a.reps} reps, "
           f"{'torch' if a.torch else 'numpy'}, buffers at page offset "
           f"{src.__array_interface__['data'][0] % 4096}; medians (min):")
-    for name, t in (("numpy.copyto", t_copy), ("save_many", t_save), ("load_many", t_load)):
+    for name, t in (("numpy.copyto", t_copy), ("save_many", t_save), ("load_many", t_load),
+                    ("bytes in", t_in), ("bytes out", t_out)):
         print(f"  {name:13s} {med(t) * 1e3:7.2f} ms ({min(t) * 1e3:6.2f})  "
               f"{mib / 1024 / med(t):5.2f} GiB/s")
     print(f"  ratio copyto/save {med(t_copy) / med(t_save):.2f}, "
-          f"copyto/load {med(t_copy) / med(t_load):.2f} (goal >= 0.8)")
+          f"copyto/load {med(t_copy) / med(t_load):.2f} (goal >= 0.8); bytes only: "
+          f"copyto/in {med(t_copy) / med(t_in):.2f}, copyto/out {med(t_copy) / med(t_out):.2f}")
 
 
 if __name__ == "__main__":
