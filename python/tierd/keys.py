@@ -57,6 +57,14 @@ class Key:
     def _c(self):
         return tier_key(self.hi, self.lo)
 
+    @classmethod
+    def _of(cls, k):
+        """The Key of a tier_key from the library (in range by construction)."""
+        key = object.__new__(cls)
+        object.__setattr__(key, "hi", k.hi)
+        object.__setattr__(key, "lo", k.lo)
+        return key
+
 
 ROOT = Key(0, 0)
 
@@ -82,6 +90,8 @@ def c_keys(keys):
 def key_next(parent, data):
     """tier_key_next(parent, data): the key of the block with bytes-like data after parent."""
     parent = ROOT if parent is None else _as_key(parent)
+    if type(data) is bytes:  # the common case: ctypes passes the bytes' own buffer
+        return Key._of(lib.tier_key_next(parent._c(), data, len(data)))
     mv = memoryview(data).cast("B")
     if mv.readonly:
         # bytes: ctypes passes its buffer, no copy; anything else read-only is copied once.
@@ -92,7 +102,7 @@ def key_next(parent, data):
         n = mv.nbytes
         ptr = ctypes.addressof((ctypes.c_char * n).from_buffer(mv)) if n else None
         k = lib.tier_key_next(parent._c(), ptr, n)
-    return Key(k.hi, k.lo)
+    return Key._of(k)
 
 
 def key_chain(blocks, parent=None):
