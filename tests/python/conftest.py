@@ -2,6 +2,7 @@
 """pytest fixtures for the Python binding's tests: a real tierd in a temporary
 directory (started with `tierd -f -o daemon.socket=...`, stopped by its PID),
 and the paths meson passes in ($TIERD, $TIER_PEEK, $LIBTIER_PATH)."""
+import ctypes
 import os
 import signal
 import subprocess
@@ -28,6 +29,14 @@ def _binary(var):
     return p
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    # When pytest itself is killed (a meson timeout), its daemons go with it.
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Daemon:
     """One tierd process; .socket is its socket path."""
 
@@ -44,7 +53,7 @@ class Daemon:
         log = open(os.path.join(self.dir, "tierd.log"), "ab")
         self.proc = subprocess.Popen([_binary("TIERD"), "-f", "-o",
                                       f"daemon.socket={self.socket}", *self.opts],
-                                     stdout=log, stderr=log)
+                                     stdout=log, stderr=log, preexec_fn=_die_with_parent)
         log.close()
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
