@@ -79,4 +79,14 @@ export TIER_SOCKET=$tmp/sock LD_LIBRARY_PATH=$lib
 "$tmp/prog"
 # The installed tierctl runs from the installed library.
 "$root/bin/tierctl" namespaces | grep -q '^pc '
+# The Python binding, installed into Python's site directory, finds the installed
+# libtier.so.0 through the loader (no $LIBTIER_PATH) and reads the block above.
+pyinit=$(find "$dest" -path '*-packages/tierd/__init__.py' | head -1)
+if [ -n "$pyinit" ] && [ "$sanitize" = none ] && [ -x /usr/bin/python3 ]; then
+	env -u LIBTIER_PATH PYTHONPATH="$(dirname "$(dirname "$pyinit")")" /usr/bin/python3 -c '
+import tierd
+with tierd.Client() as c:
+    assert c.namespace("pc", 4096).lookup([tierd.key_next(tierd.ROOT, b"abc")]) == 1
+print("python: the installed tierd package read the block through", tierd.LIBTIER_PATH)'
+fi
 echo "install: tree complete, pkg-config build ran against the installed daemon"

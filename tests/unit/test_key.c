@@ -7,6 +7,7 @@
  * vectors are hardcoded so that any change of the key function (which would
  * orphan every block a restarted daemon finds on disk) fails this test.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <xxhash.h>
@@ -112,6 +113,67 @@ START_TEST(test_chaining)
 }
 END_TEST
 
+/*
+ * tests/data/key_vectors.txt: vectors libtier generated once (tier-peek
+ * key-vectors) that the Python binding's tests check too, so both languages
+ * hold the same keys bit for bit.
+ */
+static int hexval(int ch)
+{
+	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+static size_t unhex(const char *s, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	if (!strcmp(s, "-"))
+		return 0;
+	for (; s[0] && s[1]; s += 2) {
+		ck_assert_int_ge(hexval(s[0]), 0);
+		ck_assert_int_ge(hexval(s[1]), 0);
+		ck_assert_uint_lt(n, max);
+		out[n++] = (uint8_t)(hexval(s[0]) << 4 | hexval(s[1]));
+	}
+	ck_assert_msg(!s[0], "odd number of hex digits");
+	return n;
+}
+
+static tier_key key_of(const char *hex)
+{
+	uint8_t b[16];
+	tier_key k = { 0, 0 };
+
+	ck_assert_uint_eq(unhex(hex, b, sizeof(b)), 16);
+	for (int i = 0; i < 8; i++) {
+		k.hi = k.hi << 8 | b[i];
+		k.lo = k.lo << 8 | b[8 + i];
+	}
+	return k;
+}
+
+START_TEST(test_vector_file)
+{
+	FILE *f = fopen(KEY_VECTORS, "r");
+	static char line[8192], parent[64], data[8192], key[64];
+	static uint8_t bytes[4096];
+	int n = 0;
+
+	ck_assert_msg(f != NULL, "cannot open %s", KEY_VECTORS);
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		ck_assert_int_eq(sscanf(line, "%63s %8191s %63s", parent, data, key), 3);
+		size_t len = unhex(data, bytes, sizeof(bytes));
+
+		ck_assert_key_eq(tier_key_next(key_of(parent), bytes, len), key_of(key));
+		n++;
+	}
+	fclose(f);
+	ck_assert_int_ge(n, 16);
+}
+END_TEST
+
 static Suite *key_suite(void)
 {
 	Suite *s = suite_create("key");
@@ -120,6 +182,7 @@ static Suite *key_suite(void)
 	tcase_add_test(tc, test_known_vectors);
 	tcase_add_loop_test(tc, test_matches_xxh3, 0, 3);
 	tcase_add_test(tc, test_chaining);
+	tcase_add_test(tc, test_vector_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
