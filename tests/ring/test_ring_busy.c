@@ -115,9 +115,10 @@ static int async_round(tier_client *c, uint32_t ns, uint32_t id, uint32_t round)
 			} else {
 				T_CHILD_CHECK(cq[i].res == 0);
 				T_CHILD_CHECK(t_verify(tier_data(c, cq[i].handle), BS, o->key));
-				rel[n_rel++] = (struct tier_op){ .opcode = TIER_OP_RELEASE,
-								 .handle = cq[i].handle,
-								 .user_data = 1000 + n_rel };
+				rel[n_rel] = (struct tier_op){ .opcode = TIER_OP_RELEASE,
+							       .handle = cq[i].handle,
+							       .user_data = 1000 + n_rel };
+				n_rel++;
 			}
 		}
 		reaped += (size_t)r;
