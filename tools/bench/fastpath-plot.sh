@@ -29,19 +29,23 @@ set logscale y
 set ylabel "keys/s"
 set title "single lookups"
 plot "$dat" u 1:2:3:4 w yerrorlines lw 2 pt 7 t "rings", \
-     "" u ($1+0.08):5:6:7 w yerrorlines lw 2 pt 5 t "socket"
+     "" u (\$1+0.08):5:6:7 w yerrorlines lw 2 pt 5 t "socket"
 set title "batch-256 lookups"
 plot "$dat" u 1:8:9:10 w yerrorlines lw 2 pt 7 t "rings", \
-     "" u ($1+0.08):11:12:13 w yerrorlines lw 2 pt 5 t "socket"
+     "" u (\$1+0.08):11:12:13 w yerrorlines lw 2 pt 5 t "socket"
 set ylabel "microseconds"
 set title "acquire+release p50"
+set arrow 1 from graph 0, first 3 to graph 1, first 3 nohead dt 3 lc rgb "gray40"
+set label 1 "idle goal: 3 µs" at graph 0.02, first 3.6 tc rgb "gray40"
 plot "$dat" u 1:14:15:16 w yerrorlines lw 2 pt 7 t "rings", \
-     "" u ($1+0.08):17:18:19 w yerrorlines lw 2 pt 5 t "socket"
+     "" u (\$1+0.08):17:18:19 w yerrorlines lw 2 pt 5 t "socket"
+unset arrow 1
+unset label 1
 set title "acquire+release p99 (dashed: p999)"
 plot "$dat" u 1:20:21:22 w yerrorlines lw 2 pt 7 t "rings p99", \
-     "" u ($1+0.08):23:24:25 w yerrorlines lw 2 pt 5 t "socket p99", \
+     "" u (\$1+0.08):23:24:25 w yerrorlines lw 2 pt 5 t "socket p99", \
      "" u 1:26 w lp dt 2 pt 6 lc 1 t "rings p999", \
-     "" u ($1+0.08):27 w lp dt 2 pt 4 lc 2 t "socket p999"
+     "" u (\$1+0.08):27 w lp dt 2 pt 4 lc 2 t "socket p999"
 unset multiplot
 GP
 	echo "wrote $png" >&2
