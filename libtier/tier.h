@@ -103,6 +103,9 @@ tier_key tier_key_next(tier_key parent, const void *data, size_t len);
  * its bytes through tier_data(), then tier_commit() it.  When the host tier
  * is full the eviction policy makes room; -ENOSPC when nothing can be
  * evicted (everything pinned or being written).  -ENOENT: no such namespace.
+ * -EDQUOT: c is at its caps (daemon.client_max_writing unfinished blocks, or
+ * daemon.client_max_pinned bytes pinned and being written): commit or release
+ * first.
  */
 int tier_alloc(tier_client *c, uint32_t ns, tier_handle *ret);
 
@@ -132,7 +135,10 @@ int tier_lookup(tier_client *c, uint32_t ns, const tier_key *keys, size_t n);
  * Pin the ready block with key in ns and make it host-resident; *ret is its
  * handle and tier_data(c, *ret) stays valid until tier_release().  A pinned
  * block is never evicted.  Acquiring the same key twice pins it twice.
- * -ENOENT when the key is not there.
+ * -ENOENT when the key is not there (with host.verify, also when its bytes
+ * were changed after commit: the block is dropped).  -EDQUOT when pinning it
+ * would take c over daemon.client_max_pinned bytes; -EOVERFLOW when c pins
+ * it 65,536 times already or all clients together 1,048,576 times.
  */
 int tier_acquire(tier_client *c, uint32_t ns, tier_key key, tier_handle *ret);
 
