@@ -363,7 +363,10 @@ struct tier_daemon_status {
 	uint64_t journal_compactions; /* journal rewrites while running (nvme.journal_compact_min) */
 	uint64_t read_retries;    /* NVMe reads issued once more after a failed read or check */
 	uint64_t read_losses;     /* blocks dropped because that second read failed too */
-	uint64_t reserved[4];
+	uint64_t verify_failures; /* blocks dropped because their bytes changed after commit
+				     (host.verify) */
+	uint64_t refused_caps;    /* allocs and acquires refused -EDQUOT (daemon.client_max_*) */
+	uint64_t reserved[2];
 };
 
 /*

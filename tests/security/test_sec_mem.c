@@ -212,6 +212,7 @@ static void tamper_start(struct tdaemon *d, const char *nvme_opt)
 
 START_TEST(test_tamper_never_served)
 {
+	struct tier_daemon_status st = { .size = sizeof(st) };
 	struct tdaemon d;
 	tier_client *c;
 	uint32_t vault;
@@ -235,6 +236,9 @@ START_TEST(test_tamper_never_served)
 	for (uint32_t i = 0; i < 8; i++)
 		ck_assert_msg(served(c, vault, t_key(2, i)) == 0, "block %u served after tampering",
 			      i);
+	/* Each counted: four at the flush, four at their acquire. */
+	ck_assert_int_eq(tier_admin_status(c, &st), 0);
+	ck_assert_uint_eq(st.verify_failures, 8);
 	tier_close(c);
 	ck_assert(exited_ok(tdaemon_stop(&d)));
 	tdaemon_cleanup(&d);
@@ -409,6 +413,7 @@ static void victim_works(tier_client *c, uint32_t ns, uint32_t from)
 
 START_TEST(test_client_caps)
 {
+	struct tier_daemon_status ds = { .size = sizeof(ds) };
 	struct tdaemon d;
 	struct caps_arg a;
 	tier_client *c;
@@ -438,6 +443,8 @@ START_TEST(test_client_caps)
 	close(up[0]);
 	close(down[1]);
 	victim_works(c, ns, 40);
+	ck_assert_int_eq(tier_admin_status(c, &ds), 0);
+	ck_assert_uint_eq(ds.refused_caps, 3); /* an alloc; then an acquire and an alloc */
 	tier_close(c);
 	ck_assert(exited_ok(tdaemon_stop(&d)));
 	tdaemon_cleanup(&d);
