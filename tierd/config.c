@@ -449,7 +449,7 @@ static const struct config_item config_table[] = {
 	  "more: -EDQUOT", LIVE },
 	{ "daemon", "client_max_pinned", parse_size_field, fmt_size, F(client_max_pinned),
 	  "bytes of blocks one client may pin or write at once (each block once); more: "
-	  "-EDQUOT; 0: half of host.size", LIVE },
+	  "-EDQUOT; 0: three quarters of host.size", LIVE },
 	{ "host", "size", parse_size_field, fmt_size, F(host_bytes),
 	  "bytes of the host-DRAM tier (K/M/G suffixes)", RESTART },
 	{ "host", "numa_node", parse_numa_node, fmt_numa_node, F(numa_node),
@@ -842,7 +842,7 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 
 uint64_t config_client_max_pinned(const struct tierd_config *c, uint64_t arena_bytes)
 {
-	return c->client_max_pinned ? c->client_max_pinned : arena_bytes / 2;
+	return c->client_max_pinned ? c->client_max_pinned : arena_bytes / 4 * 3;
 }
 
 int config_format(const struct tierd_config *c, char *buf, size_t len)
