@@ -209,7 +209,9 @@ int tier_lookup_many(tier_client *c, uint32_t ns, const tier_key *keys, size_t n
 /*
  * Pin the leading present keys of keys[0..n) (promoting those on NVMe, all
  * in flight together) and return how many were pinned; their handles are in
- * ret[0..count).  Nothing is pinned past the first absent key.
+ * ret[0..count).  Nothing is pinned past the first absent key.  A key that
+ * tier_acquire would refuse (-EDQUOT, -EOVERFLOW) ends the batch there too:
+ * the count pinned before it, or that error when it is the first.
  */
 int tier_acquire_many(tier_client *c, uint32_t ns, const tier_key *keys, size_t n,
 		      tier_handle *ret);
