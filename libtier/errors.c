@@ -34,6 +34,10 @@ const char *tier_strerror(int err)
 		return "busy";
 	case -EIO:
 		return "I/O error";
+	case -EDQUOT:
+		return "over this client's caps (daemon.client_max_writing / client_max_pinned)";
+	case -EOVERFLOW:
+		return "block pinned too many times (65,536 by one client, 1,048,576 by all)";
 	default:
 		return err < 0 ? strerror(-err) : "unknown error";
 	}
