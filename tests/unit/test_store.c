@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "../helpers/testutil.h"
 #include "store.h"
 
@@ -862,6 +864,77 @@ START_TEST(test_verify)
 }
 END_TEST
 
+/* NVMe writes test_verify_flush asks for: refused while wb_refuse, else recorded. */
+static int wb_refuse, wb_count;
+static uint64_t wb_csum;
+
+static int wb_write(void *ctx, tier_handle h, uint32_t dev, uint64_t dev_off,
+		    const struct nv_hdr *hdr, uint64_t host_off, uint64_t len)
+{
+	(void)ctx, (void)h, (void)dev, (void)dev_off, (void)host_off, (void)len;
+	if (wb_refuse)
+		return -EAGAIN;
+	wb_count++;
+	wb_csum = hdr->data_csum;
+	return 0;
+}
+
+/*
+ * host.verify at writeback: a block changed since commit is dropped, not
+ * written; an intact one is written with its commit-time checksum.  A flush
+ * whose last waiting block is dropped so is done (0), not -ENOSPC.
+ */
+START_TEST(test_verify_flush)
+{
+	static uint8_t arena[ARENA];
+	struct store_params p = {
+		.arena_bytes = ARENA, .max_namespaces = 4, .arena = arena,
+		.evict = &tier_evict_lru, .seed = 1, .verify = true,
+		.nv_devs = 1, .nv_dev_bytes = 64 * MiB, .nv_evict = &tier_evict_lru,
+		.nv_admit = &tier_admit_all, .nv_demote_max = 8, .high_pct = 90, .low_pct = 80,
+		.io = { .write_block = wb_write },
+	};
+	struct store vs;
+	struct holder a;
+	tier_handle w;
+	uint64_t off[2], size, epoch;
+	uint32_t ns;
+
+	ck_assert_int_eq(store_init(&vs, &p), 0);
+	store_holder_init(&a, 1);
+	ck_assert_int_eq(store_ns_open(&vs, "v", BS, &ns), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(store_alloc(&vs, &a, ns, &w, &off[i], &size), 0);
+		memset(arena + off[i], 0x40 + i, BS);
+		ck_assert_int_eq(store_commit(&vs, &a, w, K(i), NULL), 0);
+	}
+	/* Block 0 is changed before its writeback: not written, dropped. */
+	arena[off[0]] ^= 0xff;
+	ck_assert_int_eq(store_flush_start(&vs, ns, &epoch), 0);
+	ck_assert_int_eq(wb_count, 1);
+	ck_assert_uint_eq(wb_csum, XXH3_64bits(arena + off[1], BS));
+	ck_assert_uint_eq(vs.c.verify_failures, 1);
+	ck_assert_uint_eq(index_get(&vs.ns[ns].index, K(0)), INDEX_NONE);
+	store_write_done(&vs, (tier_handle)w, 0);
+	ck_assert(!store_flush_pending(&vs, ns, epoch));
+
+	/* A block whose writeback could not start, changed before the flush's next kick. */
+	ck_assert_int_eq(store_alloc(&vs, &a, ns, &w, &off[0], &size), 0);
+	memset(arena + off[0], 0x55, BS);
+	ck_assert_int_eq(store_commit(&vs, &a, w, K(5), NULL), 0);
+	wb_refuse = 1;
+	ck_assert_int_eq(store_flush_start(&vs, ns, &epoch), 0);
+	ck_assert(store_flush_pending(&vs, ns, epoch));
+	arena[off[0] + 7] ^= 1;
+	wb_refuse = 0;
+	ck_assert_int_eq(store_flush_kick(&vs, ns, epoch), 0);
+	ck_assert_int_eq(wb_count, 1);
+	ck_assert_uint_eq(vs.c.verify_failures, 2);
+	store_holder_release_all(&vs, &a);
+	store_deinit(&vs);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -889,6 +962,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_release_frees_only_own_write);
 	tcase_add_test(tc, test_client_caps);
 	tcase_add_test(tc, test_verify);
+	tcase_add_test(tc, test_verify_flush);
 	suite_add_tcase(s, tc);
 	return s;
 }
