@@ -108,6 +108,8 @@ void admin_fill_status(const struct server *s, struct tier_daemon_status *st)
 			st->flushes++;
 	}
 	st->protocol_errors = s->protocol_errors;
+	st->verify_failures = s->store.c.verify_failures;
+	st->refused_caps = s->store.c.refused_caps;
 	st->log_suppressed = log_suppressed_total();
 	if (s->nvme) {
 		st->journal_bytes = s->store.nv.journal.end;

@@ -240,6 +240,9 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 		.gpu_bytes = s->gpu.pool_bytes,
 		.gpu_evict = tier_evict_find("lru"),
 		.io = server_store_io(s),
+		.verify = s->cfg.host_verify,
+		.client_max_writing = s->cfg.client_max_writing,
+		.client_max_pinned = config_client_max_pinned(&s->cfg, s->arena.bytes),
 	};
 	r = store_init(&s->store, &sp);
 	if (r < 0) {
