@@ -39,7 +39,7 @@ struct tier_llama {
 	llama_memory_t mem;
 	llama_seq_id scratch;
 	uint32_t n_tokens;      /* a block's */
-	uint32_t n_batch, n_ctx;
+	uint32_t n_batch, n_ubatch, n_ctx;
 	size_t state_len;       /* llama_state_seq_get_size of one block, measured */
 	size_t block_bytes;     /* header + state_len */
 	bool no_cache;
@@ -225,6 +225,7 @@ int tier_llama_new(struct llama_context *ctx, const struct tier_llama_opts *opts
 	t->scratch = (llama_seq_id)llama_n_seq_max(ctx) - 1;
 	t->n_tokens = opts->block_tokens ? opts->block_tokens : TIER_LLAMA_DEFAULT_BLOCK_TOKENS;
 	t->n_batch = llama_n_batch(ctx);
+	t->n_ubatch = llama_n_ubatch(ctx);
 	t->n_ctx = llama_n_ctx(ctx);
 	t->no_cache = opts->no_cache != 0;
 	t->stall_ms = opts->stall_after_acquire_ms;
@@ -448,24 +449,34 @@ int tier_llama_prefill(struct tier_llama *t, const llama_token *tokens, size_t n
 	t->st.requests++;
 	t->save_from = t->save_to = 0;
 	llama_memory_clear(t->mem, true);
-	usable = (n - 1) / t->n_tokens; /* at least one token is computed, for its logits */
-	chain_keys(t, tokens, n / t->n_tokens);
+	usable = n / t->n_tokens;
+	chain_keys(t, tokens, usable);
 
 	t0 = now_s();
-	restored = restore(t, usable, &fb);
+	restored = restore(t, usable, &fb) * t->n_tokens;
+	/* At least one token is computed, for its logits: a prompt that is all
+	 * cached gives its last token back and decodes it again. */
+	if (restored == n)
+		restored = n - 1;
+	/* llama.cpp decodes a lone token with other kernels (matrix-vector) than a
+	 * ubatch of several, and their float sums differ in the last bits: never
+	 * decode a tail of one token where a recompute would not (its last ubatch
+	 * holds one token only when n % n_ubatch == 1).  Give one more back. */
+	if (restored > 0 && n - restored == 1 && n % t->n_ubatch != 1)
+		restored--;
+	llama_memory_seq_rm(t->mem, 0, (llama_pos)restored, -1);
 	t1 = now_s();
-	r = decode(t, tokens + restored * t->n_tokens, n - restored * t->n_tokens,
-		   (llama_pos)(restored * t->n_tokens), 0);
+	r = decode(t, tokens + restored, n - restored, (llama_pos)restored, 0);
 	t2 = now_s();
 	if (r < 0)
 		return r;
-	t->save_from = restored;
-	t->save_to = n / t->n_tokens;
+	t->save_from = (restored + t->n_tokens - 1) / t->n_tokens;
+	t->save_to = usable;
 	t->req_fb = fb;
 
 	res.prompt_tokens = (uint32_t)n;
-	res.restored_tokens = (uint32_t)(restored * t->n_tokens);
-	res.computed_tokens = (uint32_t)(n - restored * t->n_tokens);
+	res.restored_tokens = (uint32_t)restored;
+	res.computed_tokens = (uint32_t)(n - restored);
 	res.fallback = fb;
 	res.restore_s = t1 - t0;
 	res.compute_s = t2 - t1;

@@ -11,7 +11,8 @@
  * small header with its length and a checksum bound to the key.
  *
  * tier_llama_prefill() is a request's prompt phase: restore the longest cached
- * prefix (always leaving at least one token to compute, for its logits),
+ * prefix (always leaving at least one token to compute, for its logits: a
+ * prompt cached whole has its last token removed again and decoded),
  * decode the rest, save the new full blocks.  Whatever goes wrong on the tierd
  * side (no daemon, a daemon restarted or killed, -ENOSPC, a block that does
  * not verify or restore, a namespace with another block size) falls back to
