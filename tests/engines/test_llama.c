@@ -133,6 +133,8 @@ static void llama_run(struct run *r, const char *sock, const char *prompts, cons
 	argv[a++] = "--ctx";
 	argv[a++] = "2048";
 	argv[a++] = "--verify";
+	argv[a++] = "--threads"; /* a tiny model: a second thread only spins on a busy machine */
+	argv[a++] = "1";
 	if (extra)
 		argv[a++] = (char *)extra;
 	argv[a] = NULL;
@@ -442,7 +444,7 @@ static const char *killed_sock;
 static int killed_child(void *arg)
 {
 	char *argv[] = {(char *)bin("TIER_LLAMA"), "--model", model, "--prompts", p_two,
-			"--socket", (char *)killed_sock, "--ctx", "2048", "--verify",
+			"--socket", (char *)killed_sock, "--ctx", "2048", "--verify", "--threads", "1",
 			"--stall-after-acquire", "1500", NULL};
 	int fd, st = t_exec(argv, killed_out, sizeof(killed_out), killed_err,
 			    sizeof(killed_err), 60000);
