@@ -19,7 +19,7 @@
 # --cache-ram) is not measured: it needs llama.cpp built from its sources.
 #
 #   tools/bench/llama.sh [REQUESTS] [TOKENS_PER_ID] [MODEL_ARGS...]
-# Defaults: 40 requests, 32 tokens a hash id, the default model of tier-mkgguf
+# Defaults: 12 requests, 32 tokens a hash id, the default model of tier-mkgguf
 # (4 layers x 1024; MODEL_ARGS go to tier-mkgguf, --vocab at least 8192).
 # TRACE=... picks another trace, BUILD=... another build folder.
 set -euo pipefail
@@ -30,7 +30,7 @@ tools/build "$b" >&2
 [ -x "$b/engines/llama/tier-llama" ] ||
 	{ echo "llama.sh: llama.cpp not built (meson summary says why)" >&2; exit 1; }
 
-requests=${1:-40}
+requests=${1:-12}
 k=${2:-32}
 shift 2 2>/dev/null || shift $#
 trace=${TRACE:-../shared/traces/conversation_trace.jsonl}
@@ -76,10 +76,11 @@ with open(out + "/half0.jsonl", "w") as f0, open(out + "/half1.jsonl", "w") as f
         (f0 if j % 2 == 0 else f1).write(json.dumps(reqs[i]) + "\n")
 random.seed(3)
 p = " ".join(str(random.randrange(8192)) for _ in range(2048))
-open(out + "/p2048.txt", "w").write((p + "\n") * 4)
+open(out + "/p2048.txt", "w").write((p + "\n") * 3)
 EOF
 
-run() { "$llama" --model "$dir/model.gguf" --socket "$dir/sock" "$@"; }
+# THREADS: llama.cpp threads of the single-engine runs (2; the two engines get 1 each).
+run() { "$llama" --model "$dir/model.gguf" --socket "$dir/sock" --threads "${THREADS:-2}" "$@"; }
 
 echo "== no cache: $requests requests, $k tokens a hash id" >&2
 run --trace "$dir/subset.jsonl" --tokens-per-id "$k" --no-cache >"$dir/nocache.jsonl"
@@ -89,7 +90,7 @@ run --trace "$dir/subset.jsonl" --tokens-per-id "$k" --verify >"$dir/cache.jsonl
 stop_tierd
 
 echo "== 2,048 tokens, all cached" >&2
-run --prompts "$dir/p2048.txt" --no-cache >"$dir/p2048-nocache.jsonl"
+run --prompts "$dir/p2048.txt" --no-cache --requests 2 >"$dir/p2048-nocache.jsonl"
 start_tierd
 run --prompts "$dir/p2048.txt" --verify >"$dir/p2048-cache.jsonl"
 stop_tierd
