@@ -7,7 +7,8 @@
  * tier-mkgguf writes at start, against a real daemon.  What a user checks:
  * a second process restores the prefix the first computed and computes only
  * the tail, and its last logits are bitwise equal to a full recompute
- * (--verify); the same through the NVMe tier and across a daemon restart;
+ * (--verify); two engines each restore what the other computed; the same
+ * through the NVMe tier and across a daemon restart;
  * and when the cache goes wrong (corrupted or truncated bytes, a namespace
  * of another block size, no daemon, a daemon killed with the blocks pinned)
  * the answer is still right, the request still succeeds, and the fallback
@@ -28,7 +29,7 @@
 #define BLOCK 256
 #define OUT_MAX (64 * 1024)
 
-static char dir[64], model[128], p_base[128], p_tail[128], p_two[128], p_edge[128];
+static char dir[64], model[128], p_base[128], p_tail[128], p_two[128], p_edge[128], p_other[128];
 static int base_tok[1200];
 
 static const char *bin(const char *env)
@@ -75,6 +76,8 @@ static void setup(void)
 	write_prompt(p_base, base_tok, 600, 1);
 	write_prompt(p_tail, base_tok, 700, 1);
 	write_prompt(p_two, base_tok, 700, 2);
+	snprintf(p_other, sizeof(p_other), "%s/other.txt", dir);
+	write_prompt(p_other, base_tok + 600, 600, 1);
 	/* Cached whole (512 tokens), and one token past a block (257). */
 	snprintf(p_edge, sizeof(p_edge), "%s/edge.txt", dir);
 	write_prompt(p_edge, base_tok, 512, 1);
@@ -241,6 +244,32 @@ static struct tier_tier_stats tier_of(tier_client *c, const char *name)
 	ck_abort_msg("no %s tier", name);
 	return s.tiers[0];
 }
+
+/* Two engines, each computing its own prompt, then serving the other's. */
+START_TEST(each_restores_the_other)
+{
+	struct tdaemon d;
+	struct run a, b, a2, b2;
+
+	tdaemon_start(&d, "64M", NULL);
+	llama_run(&a, d.sock, p_base, NULL);
+	llama_run(&b, d.sock, p_other, NULL);
+	ck_assert_int_eq(geti(a.req[0], "saved_blocks"), 2);
+	ck_assert_int_eq(geti(b.req[0], "restored_tokens"), 0);
+	ck_assert_int_eq(geti(b.req[0], "saved_blocks"), 2);
+	llama_run(&a2, d.sock, p_other, NULL);
+	llama_run(&b2, d.sock, p_base, NULL);
+	ck_assert_int_eq(geti(a2.req[0], "restored_tokens"), 2 * BLOCK);
+	ck_assert_int_eq(geti(b2.req[0], "restored_tokens"), 2 * BLOCK);
+	all_verified(&a2);
+	all_verified(&b2);
+	run_free(&a);
+	run_free(&b);
+	run_free(&a2);
+	run_free(&b2);
+	tdaemon_stop(&d);
+}
+END_TEST
 
 static void nvme_path(char *path, size_t len, const char *what)
 {
@@ -506,6 +535,7 @@ static Suite *llama_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120); /* each case takes seconds; a busy machine slows it */
 	tcase_add_test(tc, two_processes);
+	tcase_add_test(tc, each_restores_the_other);
 	tcase_add_test(tc, through_nvme);
 	tcase_add_test(tc, after_restart);
 	tcase_add_test(tc, corrupted_block);
