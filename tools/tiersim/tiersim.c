@@ -9,10 +9,12 @@
  *   tiersim --trace FILE --all [--fracs 0.01,0.05,0.1,0.25] [--mode block|prefix] [--json]
  *   tiersim --gen FAMILY [--seed S] ... (a generated workload in place of --trace)
  *   tiersim --gen FAMILY [--seed S] --emit (print it as Mooncake JSONL)
+ *   tiersim --memory [--capacity-blocks N] (every policy's state, measured)
  *   tiersim --list-policies | --list-admit | --list-prefetch | --list-gen
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@ static void usage(FILE *f)
 		"               [--admit NAME] [--block-tokens N] [--mode block|prefix] [--json]\n"
 		"       tiersim --trace FILE --all [--fracs F,F,...] [--admit NAME] [--mode M] [--json]\n"
 		"       tiersim --gen FAMILY [--seed S] (in place of --trace) [--emit]\n"
+		"       tiersim --memory [--capacity-blocks N]\n"
 		"       tiersim --list-policies | --list-admit | --list-prefetch | --list-gen\n"
 		"\n"
 		"Replays a Mooncake JSONL trace (one request a line, each hash id one block\n"
@@ -41,7 +44,9 @@ static void usage(FILE *f)
 		"first miss are computed again, not hits even when cached (Belady and the\n"
 		"gap's bound stay block mode).  Default: block, as the trace README counts.\n"
 		"--gen replays a generated workload (--list-gen; the seed defaults to 1);\n"
-		"--emit prints it as JSONL instead.\n");
+		"--emit prints it as JSONL instead.\n"
+		"--memory creates every eviction policy with N slots and a capacity of N\n"
+		"blocks (default 1000000) and prints the heap it takes (mallinfo2), per block.\n");
 }
 
 /* --mode prefix: every policy is replayed as an engine looks blocks up (sim.h). */
@@ -160,6 +165,46 @@ static int run_all(const struct trace *t, const struct tier_admit_ops *ad, const
 	return 0;
 }
 
+/*
+ * Every eviction policy's state, measured: the heap in use (malloc's own
+ * count, mallinfo2: arena and mmapped chunks) after create minus before,
+ * for n slots and a capacity of n blocks (a slot's state counts once per
+ * block: in the daemon a slot is a cached block), over n.  Policies allocate
+ * nothing after create (policy.h), so this is everything they keep.  Pages
+ * the kernel has not touched yet count too: this is what they reserve.
+ */
+static int print_memory(uint32_t n, bool json)
+{
+	size_t np;
+	const struct tier_evict_ops *const *pl = tier_evict_list(&np);
+	struct tier_policy_params p = {.max_slots = n, .capacity = n};
+
+	if (json)
+		printf("[\n");
+	for (size_t i = 0; i < np; i++) {
+		struct mallinfo2 before = mallinfo2(), after;
+		void *st = NULL;
+		double bytes;
+		int r = pl[i]->create(&p, &st);
+
+		if (r < 0)
+			return r;
+		after = mallinfo2();
+		bytes = (double)(after.uordblks + after.hblkhd) - (double)(before.uordblks + before.hblkhd);
+		pl[i]->destroy(st);
+		if (json)
+			printf("%s{\"policy\": \"%s\", \"blocks\": %u, \"bytes\": %.0f, "
+			       "\"bytes_per_block\": %.2f, \"declared_bytes_per_block\": %zu}",
+			       i ? ",\n" : "", pl[i]->name, n, bytes, bytes / n, pl[i]->bytes_per_block);
+		else
+			printf("%-10s %10.2f bytes per block (%.0f bytes for %u blocks; declared %zu)\n",
+			       pl[i]->name, bytes / n, bytes, n, pl[i]->bytes_per_block);
+	}
+	if (json)
+		printf("\n]\n");
+	return 0;
+}
+
 /* A trace as Mooncake JSONL, one request a line. */
 static void emit_jsonl(const struct trace *t)
 {
@@ -178,7 +223,7 @@ static void emit_jsonl(const struct trace *t)
 int main(int argc, char **argv)
 {
 	enum { O_LIST = 256, O_LIST_ADMIT, O_LIST_PREFETCH, O_ALL, O_FRACS, O_BT, O_MODE, O_GEN, O_SEED,
-	       O_EMIT, O_LIST_GEN };
+	       O_EMIT, O_LIST_GEN, O_MEMORY };
 	static const struct option opts[] = {
 		{"trace", required_argument, NULL, 't'},
 		{"policy", required_argument, NULL, 'p'},
@@ -197,6 +242,7 @@ int main(int argc, char **argv)
 		{"seed", required_argument, NULL, O_SEED},
 		{"emit", no_argument, NULL, O_EMIT},
 		{"list-gen", no_argument, NULL, O_LIST_GEN},
+		{"memory", no_argument, NULL, O_MEMORY},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -206,7 +252,7 @@ int main(int argc, char **argv)
 	size_t nfracs = 4, n, line = 0;
 	unsigned long long blocks = 0, seed = 1;
 	uint32_t bt = 0, cap;
-	bool json = false, all = false, emit = false;
+	bool json = false, all = false, emit = false, memory = false;
 	struct trace *t;
 	struct sim_result res;
 	char *end;
@@ -253,6 +299,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "tiersim: --seed wants a number\n");
 				return 2;
 			}
+			break;
+		case O_MEMORY:
+			memory = true;
 			break;
 		case O_EMIT:
 			emit = true;
@@ -311,6 +360,12 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (memory && optind == argc && !trace_path && !gen) {
+		r = print_memory(blocks ? (uint32_t)blocks : 1000000u, json);
+		if (r < 0)
+			fprintf(stderr, "tiersim: --memory: %s\n", strerror(-r));
+		return r < 0 ? 1 : 0;
 	}
 	if (optind < argc || !trace_path == !gen || (!all && !emit && !frac && !blocks) ||
 	    (emit && !gen)) {
