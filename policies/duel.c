@@ -53,8 +53,8 @@
 #define DU_TOLERANCE 0.001 /* LRU's lead, in hit ratio, that makes the cache follow LRU */
 #define DU_NONE UINT32_MAX
 
-/* survival as duel sizes it: 1 key in 64 followed, a compact ghost of 4 capacities */
-static const struct survival_params du_survival = {.sample_shift = 6, .ghost_x4 = 16, .leaves = true};
+/* survival as duel sizes it: 1 key in 64 followed, a compact ghost of 3.5 capacities */
+static const struct survival_params du_survival = {.sample_shift = 6, .ghost_x4 = 14, .leaves = true};
 
 struct mini {
 	uint64_t *fp;
@@ -394,5 +394,5 @@ const struct tier_evict_ops tier_evict_duel = {
 	.remove = duel_remove,
 	.pick_victim = duel_pick_victim,
 	.hint = duel_hint,
-	.bytes_per_block = 63,
+	.bytes_per_block = 61,
 };
