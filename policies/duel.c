@@ -1,40 +1,47 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * duel: survival where it wins, LRU where it does not, decided by
- * watching both on a sample of the workload itself.
+ * duel: survival where it wins, LRU where it does not, decided by watching
+ * both on a sample of the workload itself (set dueling).
  *
  * survival ranks well on the workloads its classes fit and can lose badly
- * where they do not (a few documents re-read by many one-off questions:
- * below LRU by most of its hits at 1% of the blocks).  duel keeps two
- * complete orders over the same resident blocks, an exact LRU list and a
- * survival instance (sized to fit: a compact ghost, a thinner shadow
- * sample), and evicts with the one that is winning.  Which one is winning
- * is measured, not guessed: two miniature caches (Waldspurger et al.'s
- * miniature simulations) follow the same sample of keys, 1 in 2^shift by
- * key bits, with 1 / 2^shift of the capacity each; one evicts by LRU, the
- * other by survival's own index (its learned table, the classes and ages
- * survival gives the same blocks) and from a chain's tail.  A sampled
- * cache of a sampled key stream sees the same reuse distances, scaled, so
- * each miniature's hits estimate what its policy would get at full size.
- * Both count hits the way the caller does: as an engine looks up (a hit
- * counts only while the request has not missed in that miniature), unless
- * the caller is seen to count hits past a request's first miss (tiersim's
- * block mode), then every hit.  The counts halve every DU_WINDOW miniature
- * capacities of sampled accesses, so the choice follows the workload; ties
- * go to LRU.
+ * where they do not (documents re-read by many one-off questions: at 1% of
+ * the blocks, as an engine looks up, below LRU by three quarters of its
+ * hits).  duel keeps two complete orders over the same resident blocks, an
+ * exact LRU list and a survival instance (sized to fit: a compact ghost, a
+ * thinner shadow sample, leaves before the blocks above them), and evicts
+ * with the one that is winning.  Which one is winning is measured: two
+ * miniature caches (Waldspurger et al.'s miniature simulations, ATC'17)
+ * follow the same sample of keys, 1 in 2^shift by key bits, with 1/2^shift
+ * of the capacity each; one evicts by LRU, the other by survival's own
+ * index (its learned table, for the classes and ages survival gives the
+ * same blocks) and from a chain's tail.  A cache of 1/2^shift of the
+ * blocks over 1/2^shift of the keys sees the same reuse distances, scaled,
+ * so each miniature's hit ratio estimates its policy's at full size.
  *
- * The bound (docs/POLICIES.md has the argument): while the miniatures
- * estimate their policies, the cache follows the one with more hits, so it
- * does not lose to LRU by more than the estimate's error plus what a switch
- * costs (at most the blocks one policy kept that the other would not,
- * refilled once: a capacity of misses per switch, and switches are rare
- * because the counts move over a window).
+ * Both count hits as the caller does: as an engine looks up (a hit counts
+ * only while the request has not missed in that miniature), unless the
+ * caller is seen to count hits past a request's first miss (tiersim's
+ * block mode), then every hit.  And both see the whole request: blocks the
+ * caller does not report because its lookup stopped before them (cached,
+ * past the first miss) are found through the chain links (du_reveal), or
+ * the miniatures would see less of the workload the more the cache
+ * strands, and judge the policy that strands more by a kinder sample.
  *
- * Cost per block of capacity: LRU 8; survival 31 a slot, its compact
- * ghost (4 capacities of keys, 4 bytes each: 16), its shadow (1 key in
- * 64 followed for 16 capacities: a quarter of a key ring entry, about 5);
- * the two miniatures 2 x 33 bytes an entry over 2^shift (shift 6 from 4096
- * blocks up: about 1).  duel_state_bytes() counts every allocation.
+ * The choice: survival unless, over either window (DU_WINDOW and DU_LONG
+ * miniature capacities of sampled accesses, counts halving at the end of
+ * each), LRU's miniature is ahead by more than DU_TOLERANCE of hit ratio.
+ * docs/POLICIES.md argues the bound this gives and measures it.
+ *
+ * Cost per block of capacity: LRU 8; survival 32 a slot (its 31 and the
+ * children count), its compact ghost (3.5 capacities of keys, 4 bytes each:
+ * 14), its shadow (1 key in 64 followed for 16 capacities: a quarter of a
+ * key ring entry, 4 to 6 bytes with its index); the two miniatures, 2 x 33
+ * bytes an entry over 2^shift (shift 6 from 2048 blocks up: about 1).
+ * Fixed: survival's tables (about 52 KB) and a shadow of at least 1024
+ * entries.  tiersim --memory counts every allocation.  Hooks O(1) plus, for
+ * a block saved after unreported ones, one step per block revealed (at
+ * most DU_WALK); a miniature's LRU eviction scans it (1/2^shift of the
+ * capacity, on 1/2^shift of the misses).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,6 +57,7 @@
 #define DU_PICK 64u      /* candidates a miniature's survival eviction samples */
 #define DU_WALK 256u     /* child links it follows to a chain's tail */
 #define DU_WINDOW 32u    /* hit counts halve every DU_WINDOW miniature capacities of accesses */
+#define DU_LONG 1024u    /* the long window, likewise */
 #define DU_TOLERANCE 0.001 /* LRU's lead, in hit ratio, that makes the cache follow LRU */
 #define DU_NONE UINT32_MAX
 
@@ -68,15 +76,16 @@ struct mini {
 	uint32_t req;    /* the request being looked up, */
 	uint32_t prev;   /* its last sampled block here, */
 	bool missed;     /* and whether it missed here already */
-	double hits;
+	double hits[2];  /* counted over each window (DU_WINDOW, DU_LONG) */
 };
 
 struct duel {
 	void *lru, *sv;
 	struct mini mini[2]; /* [0] LRU, [1] survival */
 	uint64_t smask;      /* a key is sampled when (key & smask) == 0 */
-	uint32_t events, window;
-	double acc;          /* sampled accesses, counted and halved as the hits are */
+	double acc[2];       /* sampled accesses, counted and halved as the hits are */
+	uint32_t events[2], window[2];
+	uint32_t req, next_pos; /* the request the caller reports, the position it reports next */          /* sampled accesses, counted and halved as the hits are */
 	bool block_caller;   /* the caller counts hits past a request's first miss */
 	bool learned;        /* evicting by survival's choice */
 	uint64_t rng;
@@ -183,11 +192,14 @@ static uint32_t mini_victim(struct duel *d, struct mini *m)
 	return best;
 }
 
-/* A sampled block was looked up (hit in the cache) or saved (a miss there). */
-static void mini_access(struct duel *d, struct mini *m, const struct tier_access *a, uint8_t cls,
-			uint32_t stamp)
+/*
+ * A sampled block of the request starting at req was looked up at time now
+ * (a hit in the cache), saved (a miss there), or found stranded (du_reveal).
+ */
+static void mini_access(struct duel *d, struct mini *m, uint64_t key, uint32_t req, uint32_t now,
+			uint8_t cls, uint32_t stamp)
 {
-	uint32_t req = (uint32_t)(a->now - a->pos), i = mini_find(m, a->key), e;
+	uint32_t i = mini_find(m, key), e;
 
 	if (req != m->req) {
 		m->req = req;
@@ -196,20 +208,22 @@ static void mini_access(struct duel *d, struct mini *m, const struct tier_access
 	}
 	if (m->tab[i]) {
 		e = m->tab[i] - 1;
-		if (!m->missed || d->block_caller)
-			m->hits += 1;
+		if (!m->missed || d->block_caller) {
+			m->hits[0] += 1;
+			m->hits[1] += 1;
+		}
 	} else {
 		m->missed = true;
 		if (m->n >= m->cap) {
 			mini_delete(m, mini_victim(d, m));
-			i = mini_find(m, a->key);
+			i = mini_find(m, key);
 		}
 		e = m->n++;
 		m->tab[i] = e + 1;
-		m->fp[e] = a->key;
+		m->fp[e] = key;
 		m->up[e] = m->down[e] = DU_NONE;
 	}
-	m->last[e] = (uint32_t)a->now;
+	m->last[e] = now;
 	m->stamp[e] = stamp;
 	m->cls[e] = cls;
 	if (m->prev < m->n && m->prev != e) {
@@ -219,35 +233,85 @@ static void mini_access(struct duel *d, struct mini *m, const struct tier_access
 	m->prev = e;
 }
 
-/* After the cache's own hooks: the miniatures, and who is winning. */
-static void du_observe(struct duel *d, uint32_t slot, const struct tier_access *a)
+/* A block of the request: to both miniatures when sampled, then who is winning. */
+static void du_sample(struct duel *d, uint64_t key, uint32_t req, uint32_t now,
+		      const struct survival_block *b)
 {
-	uint8_t cls;
-	uint32_t stamp;
 	bool learned;
 
-	if (a->key & d->smask)
+	if (key & d->smask)
 		return;
-	survival_entry(d->sv, slot, &cls, &stamp);
-	mini_access(d, &d->mini[0], a, cls, stamp);
-	mini_access(d, &d->mini[1], a, cls, stamp);
-	d->acc += 1;
-	if (++d->events >= d->window) {
-		d->events = 0;
-		d->mini[0].hits /= 2;
-		d->mini[1].hits /= 2;
-		d->acc /= 2;
+	mini_access(d, &d->mini[0], key, req, now, b->cls, b->stamp);
+	mini_access(d, &d->mini[1], key, req, now, b->cls, b->stamp);
+	for (unsigned w = 0; w < 2; w++) {
+		d->acc[w] += 1;
+		if (++d->events[w] >= d->window[w]) {
+			d->events[w] = 0;
+			d->mini[0].hits[w] /= 2;
+			d->mini[1].hits[w] /= 2;
+			d->acc[w] /= 2;
+		}
 	}
 	/*
-	 * survival unless LRU's estimated hit ratio is ahead by more than
-	 * DU_TOLERANCE: a difference the miniatures cannot resolve is no
-	 * evidence against the better-ranked policy.
+	 * survival while neither window has LRU ahead by more than
+	 * DU_TOLERANCE of hit ratio: a difference the miniatures cannot resolve
+	 * is no evidence against the better-ranked policy, and the long window
+	 * keeps short spells of luck from paying for a switch.
 	 */
-	learned = d->mini[1].hits - d->mini[0].hits > -DU_TOLERANCE * d->acc;
+	learned = true;
+	for (unsigned w = 0; w < 2; w++)
+		if (d->mini[1].hits[w] - d->mini[0].hits[w] <= -DU_TOLERANCE * d->acc[w])
+			learned = false;
 	if (learned != d->learned) {
 		d->learned = learned;
 		d->switches++;
 	}
+}
+
+/*
+ * Blocks of this request the caller did not report: cached, but past the
+ * request's first miss, so an engine's lookup never reached them (they are
+ * saved again and found there).  The miniatures must see them, or what
+ * they see depends on what the cache holds: a cache that strands more
+ * hides more of the workload from them.  A block saved at pos whose parent
+ * is cached, right after a run of unreported positions, names that run:
+ * its parent, the parent's parent and so on, as many as the positions
+ * missing.  Reported in order, before the block itself.
+ */
+static void du_reveal(struct duel *d, uint32_t req, const struct tier_access *a)
+{
+	uint32_t run[DU_WALK], k, s = a->parent;
+	struct survival_block b;
+
+	if (req != d->req) {
+		d->req = req;
+		d->next_pos = 0;
+	}
+	k = a->pos > d->next_pos ? a->pos - d->next_pos : 0;
+	d->next_pos = a->pos + 1;
+	if (!k || k > DU_WALK)
+		return;
+	for (uint32_t i = 0; i < k; i++) {
+		if (!survival_block(d->sv, s, &b) || b.stamp == req)
+			return; /* not a run of cached blocks after all: a stale link */
+		run[i] = s;
+		s = b.up;
+	}
+	for (uint32_t i = k; i-- > 0;) {
+		survival_block(d->sv, run[i], &b);
+		du_sample(d, b.key, req, (uint32_t)a->now, &b);
+	}
+}
+
+/* After the cache's own hooks. */
+static void du_observe(struct duel *d, uint32_t slot, const struct tier_access *a)
+{
+	uint32_t req = (uint32_t)(a->now - a->pos);
+	struct survival_block b;
+
+	du_reveal(d, req, a);
+	if (survival_block(d->sv, slot, &b))
+		du_sample(d, a->key, req, (uint32_t)a->now, &b);
 }
 
 static void mini_deinit(struct mini *m)
@@ -313,7 +377,9 @@ static int duel_create(const struct tier_policy_params *p, void **ret)
 	if (!mcap)
 		mcap = 1;
 	d->smask = (1ULL << shift) - 1;
-	d->window = DU_WINDOW * mcap;
+	d->window[0] = DU_WINDOW * mcap;
+	d->window[1] = DU_LONG * mcap;
+	d->req = UINT32_MAX;
 	d->rng = 0x2545f4914f6cdd1dULL;
 	r = tier_evict_lru.create(p, &d->lru);
 	if (r >= 0)
@@ -386,7 +452,7 @@ bool duel_following_survival(const void *st, uint64_t *ret_switches)
 
 const struct tier_evict_ops tier_evict_duel = {
 	.name = "duel",
-	.summary = "survival or LRU, whichever wins on two miniature caches of a 1-in-64 key sample (set dueling); LRU on ties",
+	.summary = "survival or LRU, whichever wins on two miniature caches of a 1-in-64 key sample (set dueling), counted as an engine looks up",
 	.create = duel_create,
 	.destroy = duel_destroy,
 	.insert = duel_insert,

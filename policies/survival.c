@@ -470,12 +470,15 @@ double survival_value(const void *st, uint8_t cls, uint32_t stamp)
 	return v->index[cls < SV_CLASSES ? cls : 0][policy_age_bucket(v->now - stamp)];
 }
 
-void survival_entry(const void *st, uint32_t s, uint8_t *ret_cls, uint32_t *ret_stamp)
+bool survival_block(const void *st, uint32_t s, struct survival_block *ret)
 {
 	const struct survival *v = st;
 
-	*ret_cls = s < v->max_slots ? v->cls[s] : SV_OUT;
-	*ret_stamp = s < v->max_slots ? v->stamp[s] : 0;
+	if (s >= v->max_slots || v->cls[s] == SV_OUT)
+		return false;
+	*ret = (struct survival_block){.key = v->key[s], .up = v->up[s], .stamp = v->stamp[s],
+				       .cls = v->cls[s]};
+	return true;
 }
 
 /* Per slot 27 + 4 resident; the shadow's ring; the ghost: a key ring or the compact one. */

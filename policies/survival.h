@@ -36,8 +36,15 @@ double survival_bytes_per_block(const struct survival_params *sp);
 int survival_new(const struct tier_policy_params *p, const struct survival_params *sp,
 		 void **ret_state);
 
-/* The class survival gives slot and the stamp (request start) it ages from. */
-void survival_entry(const void *state, uint32_t slot, uint8_t *ret_cls, uint32_t *ret_stamp);
+struct survival_block {
+	uint64_t key;
+	uint32_t up;    /* its parent's slot when it was last told it (may be stale) */
+	uint32_t stamp; /* start of the last request that touched it: what it ages from */
+	uint8_t cls;    /* the class survival gives it */
+};
+
+/* What survival holds of slot: false when slot is not in. */
+bool survival_block(const void *state, uint32_t slot, struct survival_block *ret);
 
 /* What a block of class cls last touched by the request starting at stamp is worth now. */
 double survival_value(const void *state, uint8_t cls, uint32_t stamp);
