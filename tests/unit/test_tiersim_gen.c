@@ -6,10 +6,12 @@
  * eviction policy is not below LRU by more than 0.002 of hit ratio; and its
  * state stays within 64 bytes per block of capacity.
  *
- * A cell known to lose by more than the tolerance would be listed in
- * known_losses with the loss measured, so the test says so and fails if the
- * loss grows, rather than hiding the cell.  With seed 1 there is none: the
- * closest is docqa at 1% (119 blocks), 0.0013 below LRU.
+ * Seeds 1 to 3 (1 is the families' own, 2 and 3 held out).  A cell known to
+ * lose by more than the tolerance is listed in known_losses with the loss
+ * measured, so the test says so and fails if the loss grows, rather than
+ * hiding the cell: docqa seed 2 at 1% (114 blocks), 0.0044 below LRU.
+ * docqa seed 3 at 1% is 0.0015 below LRU with the miniatures shown the
+ * blocks the caller strands (duel.c, du_reveal) and 0.0212 below without.
  */
 #include <check.h>
 #include <malloc.h>
@@ -34,16 +36,18 @@
 #define MALLOC_COUNTED 1
 #endif
 #define SEED 1
+#define N_SEEDS 3 /* seed 1 is the families' own; 2 and 3 are held out */
 
 static const double fracs[] = {0.01, 0.05, 0.10, 0.25};
 
-/* family, frac index, the loss to LRU measured (hit ratio) */
+/* family, seed, frac index, the loss to LRU measured (hit ratio) */
 static const struct {
 	const char *family;
+	uint64_t seed;
 	int frac;
 	double loss;
 } known_losses[] = {
-	{NULL, 0, 0},
+	{"docqa", 2, 0, 0.0044},
 };
 
 static uint64_t trace_sum(const struct trace *t)
@@ -95,13 +99,14 @@ START_TEST(unknown_family)
 }
 END_TEST
 
-static struct trace *traces[8];
+static struct trace *traces[8][N_SEEDS];
 
 START_TEST(default_vs_lru_prefix)
 {
-	size_t fam = (size_t)_i / 4;
+	size_t fam = (size_t)_i / (4 * N_SEEDS);
+	uint64_t seed = 1 + (uint64_t)(_i / 4) % N_SEEDS;
 	int fi = _i % 4;
-	struct trace *t = traces[fam];
+	struct trace *t = traces[fam][seed - 1];
 	uint32_t cap = sim_capacity(t, fracs[fi]);
 	struct sim_config c = {.evict = tier_evict_find(TIER_EVICT_DEFAULT), .capacity = cap,
 			       .prefix_mode = true};
@@ -112,16 +117,19 @@ START_TEST(default_vs_lru_prefix)
 	ck_assert_int_eq(sim_run(t, &c, &def), 0);
 	ck_assert_int_eq(sim_run(t, &l, &lru), 0);
 	for (size_t k = 0; k < sizeof(known_losses) / sizeof(known_losses[0]); k++)
-		if (known_losses[k].family && !strcmp(known_losses[k].family, gen_families[fam]) &&
+		if (!strcmp(known_losses[k].family, gen_families[fam]) && known_losses[k].seed == seed &&
 		    known_losses[k].frac == fi) {
-			printf("KNOWN LOSS: %s at %.0f%%: %s %.4f, lru %.4f (%+.4f; measured %.4f)\n",
-			       gen_families[fam], fracs[fi] * 100, TIER_EVICT_DEFAULT, def.hit_ratio,
+			printf("KNOWN LOSS: %s seed %llu at %.0f%%: %s %.4f, lru %.4f (%+.4f; measured %.4f)\n",
+			       gen_families[fam], (unsigned long long)seed, fracs[fi] * 100,
+			       TIER_EVICT_DEFAULT, def.hit_ratio,
 			       lru.hit_ratio, def.hit_ratio - lru.hit_ratio, -known_losses[k].loss);
 			allowed = known_losses[k].loss + 0.0005;
 		}
 	ck_assert_msg(def.hit_ratio >= lru.hit_ratio - allowed,
-		      "%s loses to lru on %s at %.0f%% (prefix mode) by more than %.4f: %.4f < %.4f",
-		      TIER_EVICT_DEFAULT, gen_families[fam], fracs[fi] * 100, allowed,
+		      "%s loses to lru on %s seed %llu at %.0f%% (prefix mode) by more than %.4f: "
+		      "%.4f < %.4f",
+		      TIER_EVICT_DEFAULT, gen_families[fam], (unsigned long long)seed, fracs[fi] * 100,
+		      allowed,
 		      def.hit_ratio, lru.hit_ratio);
 }
 END_TEST
@@ -161,13 +169,14 @@ int main(void)
 	while (gen_families[nf])
 		nf++;
 	for (size_t i = 0; i < nf; i++)
-		if (gen_trace(gen_families[i], SEED, &traces[i]) < 0) {
-			fprintf(stderr, "cannot generate %s\n", gen_families[i]);
-			return EXIT_FAILURE;
-		}
+		for (unsigned k = 0; k < N_SEEDS; k++)
+			if (gen_trace(gen_families[i], 1 + k, &traces[i][k]) < 0) {
+				fprintf(stderr, "cannot generate %s\n", gen_families[i]);
+				return EXIT_FAILURE;
+			}
 	tcase_add_loop_test(tc, same_seed_same_trace, 0, (int)nf);
 	tcase_add_test(tc, unknown_family);
-	tcase_add_loop_test(tc, default_vs_lru_prefix, 0, (int)nf * 4);
+	tcase_add_loop_test(tc, default_vs_lru_prefix, 0, (int)nf * 4 * N_SEEDS);
 	tcase_add_test(tc, default_memory);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
@@ -176,6 +185,7 @@ int main(void)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	for (size_t i = 0; i < nf; i++)
-		trace_free(traces[i]);
+		for (unsigned k = 0; k < N_SEEDS; k++)
+			trace_free(traces[i][k]);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
