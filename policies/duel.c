@@ -36,7 +36,7 @@
  * children count), its compact ghost (3.5 capacities of keys, 4 bytes each:
  * 14), its shadow (1 key in 64 followed for 16 capacities: a quarter of a
  * key ring entry, 4 to 6 bytes with its index); the two miniatures, 2 x 33
- * bytes an entry over 2^shift (shift 6 from 2048 blocks up: about 1).
+ * bytes an entry over 2^shift (shift 6 from 8192 blocks up: about 1).
  * Fixed: survival's tables (about 52 KB) and a shadow of at least 1024
  * entries.  tiersim --memory counts every allocation.  Hooks O(1) plus, for
  * a block saved after unreported ones, one step per block revealed (at
@@ -53,7 +53,7 @@
 #include "survival.h"
 
 #define DU_SHIFT_MAX 6   /* miniatures follow 1 key in 64 at most */
-#define DU_MINI_MIN 32u  /* and hold at least this many blocks, or follow more keys */
+#define DU_MINI_MIN 128u /* and hold at least this many blocks, or follow more keys */
 #define DU_PICK 64u      /* candidates a miniature's survival eviction samples */
 #define DU_WALK 256u     /* child links it follows to a chain's tail */
 #define DU_WINDOW 32u    /* hit counts halve every DU_WINDOW miniature capacities of accesses */

@@ -9,9 +9,10 @@
  * Seeds 1 to 3 (1 is the families' own, 2 and 3 held out).  A cell known to
  * lose by more than the tolerance is listed in known_losses with the loss
  * measured, so the test says so and fails if the loss grows, rather than
- * hiding the cell: docqa seed 2 at 1% (114 blocks), 0.0044 below LRU.
- * docqa seed 3 at 1% is 0.0015 below LRU with the miniatures shown the
- * blocks the caller strands (duel.c, du_reveal) and 0.0212 below without.
+ * hiding the cell; there is none today.  The closest: docqa at 1% on seeds
+ * 2 and 3 (about 114 blocks), 0.0003 and 0.0005 below LRU.  Without the
+ * miniatures shown the blocks the caller strands (duel.c, du_reveal),
+ * docqa seed 3 at 1% is 0.0054 below LRU and this test fails.
  */
 #include <check.h>
 #include <malloc.h>
@@ -47,7 +48,7 @@ static const struct {
 	int frac;
 	double loss;
 } known_losses[] = {
-	{"docqa", 2, 0, 0.0044},
+	{NULL, 0, 0, 0}, /* none today */
 };
 
 static uint64_t trace_sum(const struct trace *t)
@@ -117,7 +118,8 @@ START_TEST(default_vs_lru_prefix)
 	ck_assert_int_eq(sim_run(t, &c, &def), 0);
 	ck_assert_int_eq(sim_run(t, &l, &lru), 0);
 	for (size_t k = 0; k < sizeof(known_losses) / sizeof(known_losses[0]); k++)
-		if (!strcmp(known_losses[k].family, gen_families[fam]) && known_losses[k].seed == seed &&
+		if (known_losses[k].family && !strcmp(known_losses[k].family, gen_families[fam]) &&
+		    known_losses[k].seed == seed &&
 		    known_losses[k].frac == fi) {
 			printf("KNOWN LOSS: %s seed %llu at %.0f%%: %s %.4f, lru %.4f (%+.4f; measured %.4f)\n",
 			       gen_families[fam], (unsigned long long)seed, fracs[fi] * 100,
