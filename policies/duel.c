@@ -59,6 +59,7 @@
 #define DU_WINDOW 32u    /* hit counts halve every DU_WINDOW miniature capacities of accesses */
 #define DU_LONG 1024u    /* the long window, likewise */
 #define DU_TOLERANCE 0.001 /* LRU's lead, in hit ratio, that makes the cache follow LRU */
+#define DU_SHADOW_SHIFT_MIN 3 /* survival's own: 1 key in 8 */
 #define DU_NONE UINT32_MAX
 
 /* survival as duel sizes it: 1 key in 64 followed, a compact ghost of 3.5 capacities */
@@ -382,8 +383,15 @@ static int duel_create(const struct tier_policy_params *p, void **ret)
 	d->req = UINT32_MAX;
 	d->rng = 0x2545f4914f6cdd1dULL;
 	r = tier_evict_lru.create(p, &d->lru);
-	if (r >= 0)
-		r = survival_new(p, &du_survival, &d->sv);
+	{
+		struct survival_params sp = du_survival;
+
+		/* a shadow of fewer than SV's 1024-entry floor follows more keys instead */
+		while (sp.sample_shift > DU_SHADOW_SHIFT_MIN && ((16 * cap) >> sp.sample_shift) < 1024)
+			sp.sample_shift--;
+		if (r >= 0)
+			r = survival_new(p, &sp, &d->sv);
+	}
 	if (r >= 0)
 		r = mini_init(&d->mini[0], mcap, false);
 	if (r >= 0)
