@@ -92,7 +92,6 @@ struct survival {
 	uint64_t rng;
 	double decay;
 	double reuse[SV_CLASSES][SV_AGES], dead[SV_CLASSES][SV_AGES];
-	double census[SV_CLASSES][SV_AGES];
 	float index[SV_CLASSES][SV_AGES]; /* reuses per unit of time held (sv_fit) */
 	struct keyring ghost;  /* evicted keys, to remember their use count */
 	struct tagghost tghost; /* the same, compact (survival_params.ghost_x4) */
@@ -169,12 +168,12 @@ static void shadow_access(struct survival *v, uint32_t s)
 }
 
 /* Followed accesses not yet ended, by class and current age (a sample, scaled). */
-static void sv_census(struct survival *v)
+static void sv_census(struct survival *v, double (*census)[SV_AGES])
 {
 	const struct keyring *g = &v->shadow;
 	uint32_t filled = g->seq < g->size ? g->seq : g->size, step;
 
-	memset(v->census, 0, sizeof(v->census));
+	memset(census, 0, sizeof(double) * SV_CLASSES * SV_AGES);
 	if (!filled)
 		return;
 	step = filled > SV_CENSUS ? filled / SV_CENSUS : 1;
@@ -182,7 +181,7 @@ static void sv_census(struct survival *v)
 		uint32_t r = (g->seq - 1 - i) % g->size;
 
 		if (g->fp[r])
-			v->census[g->cls[r]][policy_age_bucket(v->now - g->stamp[r])] += step;
+			census[g->cls[r]][policy_age_bucket(v->now - g->stamp[r])] += step;
 	}
 }
 
@@ -208,13 +207,15 @@ static void sv_census(struct survival *v)
  */
 static void sv_fit(struct survival *v)
 {
+	/* scratch of each refit, on the stack: 15 KB the instance need not keep */
+	double census[SV_CLASSES][SV_AGES];
 	double gr[SV_AGES] = {0}, gn[SV_AGES] = {0}, hg[SV_AGES], n = 0;
 
-	sv_census(v);
+	sv_census(v, census);
 	for (unsigned c = 0; c < SV_CLASSES; c++)
 		for (unsigned b = 0; b < SV_AGES; b++) {
 			gr[b] += v->reuse[c][b];
-			gn[b] += v->reuse[c][b] + v->dead[c][b] + v->census[c][b];
+			gn[b] += v->reuse[c][b] + v->dead[c][b] + census[c][b];
 		}
 	for (unsigned b = SV_AGES; b-- > 0;) {
 		n += gn[b];
@@ -224,7 +225,7 @@ static void sv_fit(struct survival *v)
 		double at_risk = 0, seen = 0, expect = 0, level, risk[SV_AGES], h[SV_AGES];
 
 		for (unsigned b = SV_AGES; b-- > 0;) {
-			at_risk += v->reuse[c][b] + v->dead[c][b] + v->census[c][b];
+			at_risk += v->reuse[c][b] + v->dead[c][b] + census[c][b];
 			risk[b] = at_risk;
 			seen += v->reuse[c][b];
 			expect += at_risk * hg[b];
@@ -343,7 +344,7 @@ int survival_new(const struct tier_policy_params *p, const struct survival_param
 	    !v->down || !v->res ||
 	    (v->compact ? tagghost_init(&v->tghost, sp->ghost_x4 * cap / 4 + 1)
 			: keyring_init(&v->ghost, SV_SPAN * cap + 1)) < 0 ||
-	    keyring_init(&v->shadow, shadow < 1024 ? 1024 : shadow) < 0) {
+	    keyring_init_sized(&v->shadow, shadow < 1024 ? 1024 : shadow, v->compact) < 0) {
 		survival_destroy(v);
 		return -ENOMEM;
 	}
