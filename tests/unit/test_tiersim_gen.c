@@ -9,10 +9,10 @@
  * Seeds 1 to 3 (1 is the families' own, 2 and 3 held out).  A cell known to
  * lose by more than the tolerance is listed in known_losses with the loss
  * measured, so the test says so and fails if the loss grows, rather than
- * hiding the cell; there is none today.  The closest: docqa at 1% on seeds
- * 2 and 3 (about 114 blocks), 0.0003 and 0.0005 below LRU.  Without the
+ * hiding the cell; there is none today.  The closest: docqa seed 3 at 1%
+ * (112 blocks), 0.0008 below LRU.  Without the
  * miniatures shown the blocks the caller strands (duel.c, du_reveal),
- * docqa seed 3 at 1% is 0.0054 below LRU and this test fails.
+ * docqa seed 3 at 1% is 0.0027 below LRU and this test fails.
  */
 #include <check.h>
 #include <malloc.h>
