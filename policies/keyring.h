@@ -26,6 +26,7 @@ struct keyring {
 	uint8_t *uses;
 	uint32_t *index; /* KEYRING_WAYS-way buckets of put sequence numbers + 1 (0 = empty) */
 	uint32_t size, imask, seq;
+	uint32_t nb;     /* buckets when not a power of two (keyring_init_sized exact); 0: imask + 1 */
 };
 
 struct keyring_entry {
@@ -51,8 +52,12 @@ static inline void keyring_deinit(struct keyring *g)
 	free(g->index);
 }
 
-/* A ring of size entries (at most 2^30).  0 or -ENOMEM (then keyring_deinit). */
-static inline int keyring_init(struct keyring *g, uint64_t size)
+/*
+ * A ring of size entries (at most 2^30), its index 2 to 4 ways an entry (a
+ * power of two of buckets); exact: 2 ways an entry (any count of buckets, 8
+ * bytes an entry).  0 or -ENOMEM (then keyring_deinit).
+ */
+static inline int keyring_init_sized(struct keyring *g, uint64_t size, bool exact)
 {
 	uint64_t nb = 16;
 
@@ -60,8 +65,11 @@ static inline int keyring_init(struct keyring *g, uint64_t size)
 		size = 1;
 	if (size > (1u << 30))
 		size = 1u << 30;
-	while (nb * KEYRING_WAYS < 2 * size)
-		nb *= 2;
+	if (exact)
+		nb = (2 * size + KEYRING_WAYS - 1) / KEYRING_WAYS;
+	else
+		while (nb * KEYRING_WAYS < 2 * size)
+			nb *= 2;
 	g->fp = calloc(size, sizeof(*g->fp));
 	g->stamp = calloc(size, sizeof(*g->stamp));
 	g->cls = calloc(size, 1);
@@ -69,8 +77,22 @@ static inline int keyring_init(struct keyring *g, uint64_t size)
 	g->index = calloc(nb * KEYRING_WAYS, sizeof(*g->index));
 	g->size = (uint32_t)size;
 	g->imask = (uint32_t)(nb - 1);
+	g->nb = exact ? (uint32_t)nb : 0;
 	g->seq = 0;
 	return g->fp && g->stamp && g->cls && g->uses && g->index ? 0 : -ENOMEM;
+}
+
+static inline int keyring_init(struct keyring *g, uint64_t size)
+{
+	return keyring_init_sized(g, size, false);
+}
+
+/* The first index slot of key's bucket. */
+static inline uint32_t keyring_base(const struct keyring *g, uint64_t key)
+{
+	uint32_t h = keyring_hash(key);
+
+	return (g->nb ? (uint32_t)(((uint64_t)h * g->nb) >> 32) : h & g->imask) * KEYRING_WAYS;
 }
 
 /*
@@ -80,7 +102,7 @@ static inline int keyring_init(struct keyring *g, uint64_t size)
 static inline bool keyring_put(struct keyring *g, const struct keyring_entry *e,
 			       struct keyring_entry *old)
 {
-	uint32_t r = g->seq % g->size, base = (keyring_hash(e->fp) & g->imask) * KEYRING_WAYS;
+	uint32_t r = g->seq % g->size, base = keyring_base(g, e->fp);
 	uint32_t v = base;
 	bool live = g->fp[r] != 0;
 
@@ -109,7 +131,7 @@ static inline bool keyring_put(struct keyring *g, const struct keyring_entry *e,
 /* The ring position of key, or -1. */
 static inline int64_t keyring_find(const struct keyring *g, uint64_t key)
 {
-	uint32_t base = (keyring_hash(key) & g->imask) * KEYRING_WAYS;
+	uint32_t base = keyring_base(g, key);
 
 	for (uint32_t w = 0; w < KEYRING_WAYS; w++) {
 		uint32_t s = g->index[base + w];
