@@ -23,7 +23,7 @@ struct keyring {
 	uint64_t *fp;    /* 0 = taken (the key came back) */
 	uint32_t *stamp;
 	uint8_t *cls;
-	uint8_t *uses;
+	uint8_t *uses;   /* NULL when not kept (keyring_init_sized): read as 0 */
 	uint32_t *index; /* KEYRING_WAYS-way buckets of put sequence numbers + 1 (0 = empty) */
 	uint32_t size, imask, seq;
 	uint32_t nb;     /* buckets when not a power of two (keyring_init_sized exact); 0: imask + 1 */
@@ -55,9 +55,10 @@ static inline void keyring_deinit(struct keyring *g)
 /*
  * A ring of size entries (at most 2^30), its index 2 to 4 ways an entry (a
  * power of two of buckets); exact: 2 ways an entry (any count of buckets, 8
- * bytes an entry).  0 or -ENOMEM (then keyring_deinit).
+ * bytes an entry).  uses: keep each entry's use count (1 byte an entry).
+ * 0 or -ENOMEM (then keyring_deinit).
  */
-static inline int keyring_init_sized(struct keyring *g, uint64_t size, bool exact)
+static inline int keyring_init_sized(struct keyring *g, uint64_t size, bool exact, bool uses)
 {
 	uint64_t nb = 16;
 
@@ -73,18 +74,18 @@ static inline int keyring_init_sized(struct keyring *g, uint64_t size, bool exac
 	g->fp = calloc(size, sizeof(*g->fp));
 	g->stamp = calloc(size, sizeof(*g->stamp));
 	g->cls = calloc(size, 1);
-	g->uses = calloc(size, 1);
+	g->uses = uses ? calloc(size, 1) : NULL;
 	g->index = calloc(nb * KEYRING_WAYS, sizeof(*g->index));
 	g->size = (uint32_t)size;
 	g->imask = (uint32_t)(nb - 1);
 	g->nb = exact ? (uint32_t)nb : 0;
 	g->seq = 0;
-	return g->fp && g->stamp && g->cls && g->uses && g->index ? 0 : -ENOMEM;
+	return g->fp && g->stamp && g->cls && (g->uses || !uses) && g->index ? 0 : -ENOMEM;
 }
 
 static inline int keyring_init(struct keyring *g, uint64_t size)
 {
-	return keyring_init_sized(g, size, false);
+	return keyring_init_sized(g, size, false, true);
 }
 
 /* The first index slot of key's bucket. */
@@ -107,11 +108,12 @@ static inline bool keyring_put(struct keyring *g, const struct keyring_entry *e,
 	bool live = g->fp[r] != 0;
 
 	if (live)
-		*old = (struct keyring_entry){g->fp[r], g->stamp[r], g->cls[r], g->uses[r]};
+		*old = (struct keyring_entry){g->fp[r], g->stamp[r], g->cls[r], g->uses ? g->uses[r] : 0};
 	g->fp[r] = e->fp;
 	g->stamp[r] = e->stamp;
 	g->cls[r] = e->cls;
-	g->uses[r] = e->uses;
+	if (g->uses)
+		g->uses[r] = e->uses;
 	g->seq++;
 	for (uint32_t w = 0; w < KEYRING_WAYS; w++) {
 		uint32_t i = base + w;

@@ -71,6 +71,7 @@
 #define SV_CENSUS 2048u               /* ring entries looked at per refit */
 #define SV_PICK 64                    /* eviction candidates */
 #define SV_WALK 256u                  /* most child links followed to a chain's tail */
+#define SV_AGE_REACH 64u               /* ages kept: this many shadow spans (sv_ages) */
 #define SV_OUT 0xff                   /* cls of a slot that is not in */
 
 struct survival {
@@ -91,8 +92,15 @@ struct survival {
 	uint32_t run_pos;              /* position of that request's first new full block */
 	uint64_t rng;
 	double decay;
-	double reuse[SV_CLASSES][SV_AGES], dead[SV_CLASSES][SV_AGES];
-	float index[SV_CLASSES][SV_AGES]; /* reuses per unit of time held (sv_fit) */
+	/*
+	 * Per class and age bucket (row c at c * ages): reuses and deaths seen,
+	 * and the index, reuses per unit of time held (sv_fit).  ages: the
+	 * buckets the shadow can reach (sv_ages), the last one holding every
+	 * older age.
+	 */
+	double *reuse, *dead;
+	float *index;
+	unsigned ages;
 	struct keyring ghost;  /* evicted keys, to remember their use count */
 	struct tagghost tghost; /* the same, compact (survival_params.ghost_x4) */
 	bool compact;
@@ -139,9 +147,17 @@ static unsigned sv_class(bool partial, unsigned uses, unsigned depth, uint32_t d
 
 /* ---- learning ---- */
 
-static void sv_event(struct survival *v, double (*t)[SV_AGES], unsigned cls, uint32_t stamp)
+/* The bucket of age: policy_age_bucket's, the older ones in the last. */
+static unsigned sv_age(const struct survival *v, uint32_t age)
 {
-	t[cls][policy_age_bucket(v->now - stamp)] += 1;
+	unsigned b = policy_age_bucket(age);
+
+	return b < v->ages ? b : v->ages - 1;
+}
+
+static void sv_event(struct survival *v, double *t, unsigned cls, uint32_t stamp)
+{
+	t[cls * v->ages + sv_age(v, v->now - stamp)] += 1;
 }
 
 /*
@@ -181,7 +197,7 @@ static void sv_census(struct survival *v, double (*census)[SV_AGES])
 		uint32_t r = (g->seq - 1 - i) % g->size;
 
 		if (g->fp[r])
-			census[g->cls[r]][policy_age_bucket(v->now - g->stamp[r])] += step;
+			census[g->cls[r]][sv_age(v, v->now - g->stamp[r])] += step;
 	}
 }
 
@@ -213,46 +229,46 @@ static void sv_fit(struct survival *v)
 
 	sv_census(v, census);
 	for (unsigned c = 0; c < SV_CLASSES; c++)
-		for (unsigned b = 0; b < SV_AGES; b++) {
-			gr[b] += v->reuse[c][b];
-			gn[b] += v->reuse[c][b] + v->dead[c][b] + census[c][b];
+		for (unsigned b = 0; b < v->ages; b++) {
+			gr[b] += v->reuse[c * v->ages + b];
+			gn[b] += v->reuse[c * v->ages + b] + v->dead[c * v->ages + b] + census[c][b];
 		}
-	for (unsigned b = SV_AGES; b-- > 0;) {
+	for (unsigned b = v->ages; b-- > 0;) {
 		n += gn[b];
 		hg[b] = n > 0 ? gr[b] / n : 0;
 	}
 	for (unsigned c = 0; c < SV_CLASSES; c++) {
 		double at_risk = 0, seen = 0, expect = 0, level, risk[SV_AGES], h[SV_AGES];
 
-		for (unsigned b = SV_AGES; b-- > 0;) {
-			at_risk += v->reuse[c][b] + v->dead[c][b] + census[c][b];
+		for (unsigned b = v->ages; b-- > 0;) {
+			at_risk += v->reuse[c * v->ages + b] + v->dead[c * v->ages + b] + census[c][b];
 			risk[b] = at_risk;
-			seen += v->reuse[c][b];
+			seen += v->reuse[c * v->ages + b];
 			expect += at_risk * hg[b];
 		}
 		level = (seen + 1) / (expect + 1);
-		for (unsigned b = 0; b < SV_AGES; b++) {
+		for (unsigned b = 0; b < v->ages; b++) {
 			double prior = level * hg[b] < 0.999 ? level * hg[b] : 0.999;
 
-			h[b] = (v->reuse[c][b] + SV_PRIOR * prior) / (risk[b] + SV_PRIOR);
+			h[b] = (v->reuse[c * v->ages + b] + SV_PRIOR * prior) / (risk[b] + SV_PRIOR);
 		}
-		for (unsigned b = 0; b < SV_AGES; b++) {
+		for (unsigned b = 0; b < v->ages; b++) {
 			double alive = 1, got = 0, held = 0, best = 0;
 
-			for (unsigned e = b; e < SV_AGES && alive > 1e-9; e++) {
+			for (unsigned e = b; e < v->ages && alive > 1e-9; e++) {
 				got += alive * h[e];
 				held += alive * (1 - h[e] / 2) * (double)policy_age_width(e);
 				alive *= 1 - h[e];
 				if (held > 0 && got / held > best)
 					best = got / held;
 			}
-			v->index[c][b] = (float)best;
+			v->index[c * v->ages + b] = (float)best;
 		}
 	}
 	for (unsigned c = 0; c < SV_CLASSES; c++)
-		for (unsigned b = 0; b < SV_AGES; b++) {
-			v->reuse[c][b] *= v->decay;
-			v->dead[c][b] *= v->decay;
+		for (unsigned b = 0; b < v->ages; b++) {
+			v->reuse[c * v->ages + b] *= v->decay;
+			v->dead[c * v->ages + b] *= v->decay;
 		}
 }
 
@@ -312,7 +328,27 @@ static void survival_destroy(void *st)
 	keyring_deinit(&v->ghost);
 	tagghost_deinit(&v->tghost);
 	keyring_deinit(&v->shadow);
+	free(v->reuse);
+	free(v->dead);
+	free(v->index);
 	free(v);
+}
+
+/*
+ * Age buckets worth keeping: every age up to SV_AGE_REACH times the
+ * shadow's span in accesses (its entries times the keys per one followed).
+ * A followed access ends, reused or dead, within about one span; older ages
+ * have no events and an index of 0 (nothing is learned of them), so they
+ * can share the last bucket.  64 (every age) from about 2^26 entries'
+ * worth of span; at 1,828 blocks of capacity 42.
+ */
+static unsigned sv_ages(const struct survival *v)
+{
+	uint64_t reach = ((uint64_t)v->shadow.size << v->shift) * SV_AGE_REACH;
+
+	unsigned b = reach > UINT32_MAX ? SV_AGES : policy_age_bucket((uint32_t)reach) + 2;
+
+	return b < SV_AGES ? b : SV_AGES;
 }
 
 int survival_new(const struct tier_policy_params *p, const struct survival_params *sp, void **ret)
@@ -344,7 +380,16 @@ int survival_new(const struct tier_policy_params *p, const struct survival_param
 	    !v->down || !v->res ||
 	    (v->compact ? tagghost_init(&v->tghost, sp->ghost_x4 * cap / 4 + 1)
 			: keyring_init(&v->ghost, SV_SPAN * cap + 1)) < 0 ||
-	    keyring_init_sized(&v->shadow, shadow < 1024 ? 1024 : shadow, v->compact) < 0) {
+	    keyring_init_sized(&v->shadow, shadow < 1024 ? 1024 : shadow, v->compact,
+			       !v->compact) < 0) {
+		survival_destroy(v);
+		return -ENOMEM;
+	}
+	v->ages = sv_ages(v);
+	v->reuse = calloc(SV_CLASSES * v->ages, sizeof(*v->reuse));
+	v->dead = calloc(SV_CLASSES * v->ages, sizeof(*v->dead));
+	v->index = calloc(SV_CLASSES * v->ages, sizeof(*v->index));
+	if (!v->reuse || !v->dead || !v->index) {
 		survival_destroy(v);
 		return -ENOMEM;
 	}
@@ -355,8 +400,8 @@ int survival_new(const struct tier_policy_params *p, const struct survival_param
 		v->decay = 0.5;
 	/* before any evidence: every block alike, the older request first (LRU) */
 	for (unsigned c = 0; c < SV_CLASSES; c++)
-		for (unsigned b = 0; b < SV_AGES; b++)
-			v->index[c][b] = 1.0f;
+		for (unsigned b = 0; b < v->ages; b++)
+			v->index[c * v->ages + b] = 1.0f;
 	v->rng = 0x9e3779b97f4a7c15ULL;
 	v->depth_req = UINT32_MAX;
 	*ret = v;
@@ -468,7 +513,7 @@ double survival_value(const void *st, uint8_t cls, uint32_t stamp)
 {
 	const struct survival *v = st;
 
-	return v->index[cls < SV_CLASSES ? cls : 0][policy_age_bucket(v->now - stamp)];
+	return v->index[(cls < SV_CLASSES ? cls : 0) * v->ages + sv_age(v, v->now - stamp)];
 }
 
 bool survival_block(const void *st, uint32_t s, struct survival_block *ret)
