@@ -35,10 +35,14 @@
  * Cost per block of capacity: LRU 8; survival 32 a slot (its 31 and the
  * children count), its compact ghost (3.5 capacities of keys, 4 bytes each:
  * 14), its shadow (1 key in 64 followed for 16 capacities, more keys below
- * 16,384 blocks: a quarter of a 22-byte key ring entry with its index sized
- * exactly, 5.5); the two miniatures, 2 x 33 bytes an entry over 2^shift
- * (shift 6 from 8192 blocks up: about 1).  Fixed: survival's tables (about
- * 37 KB) and a shadow of at least 1024 entries.  tiersim --memory counts every allocation.  Hooks O(1) plus, for
+ * 16,384 blocks: a quarter of a 21-byte key ring entry, no use count, its
+ * index sized exactly: 5.25); the two miniatures over 2^shift, LRU's 21
+ * bytes an entry, survival's 30 (shift 6 from 8192 blocks up: under 1).
+ * Fixed: survival's tables (29 classes x 12 bytes an age bucket, as many
+ * buckets as its shadow reaches: 42 at 1,828 blocks, 14 KB) and a shadow of
+ * at least 1024 entries.  tiersim --memory counts every allocation: 60.5
+ * bytes a block at a million blocks, 62.6 at 9,140, 90.6 at 1,828 (what
+ * fits 64 there costs hit ratio: docs/POLICIES.md).  Hooks O(1) plus, for
  * a block saved after unreported ones, one step per block revealed (at
  * most DU_WALK); a miniature's LRU eviction scans it (1/2^shift of the
  * capacity, on 1/2^shift of the misses).

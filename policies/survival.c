@@ -46,7 +46,9 @@
  * ring entry (keyring.h: key 8, stamp 4, class and uses 1 each, index about
  * 8) is 22 bytes: the ghost has SV_SPAN per block of capacity, the shadow
  * SV_SPAN >> SV_SAMPLE_SHIFT: 427 bytes per block of capacity in all.
- * Fixed tables 29 x 64 x 28 bytes.  Hooks are O(1); pick_victim is
+ * Tables: 29 classes x 12 bytes an age bucket (reuses and deaths as float,
+ * the index), as many buckets as the shadow reaches (sv_ages: 42 at 1,828
+ * blocks of capacity, 64 from about 2^26 entries).  Hooks are O(1); pick_victim is
  * O(SV_PICK + SV_WALK); a refit every 1024 accesses is O(classes x ages^2 +
  * SV_CENSUS).
  */
@@ -93,12 +95,13 @@ struct survival {
 	uint64_t rng;
 	double decay;
 	/*
-	 * Per class and age bucket (row c at c * ages): reuses and deaths seen,
-	 * and the index, reuses per unit of time held (sv_fit).  ages: the
+	 * Per class and age bucket (row c at c * ages): reuses and deaths seen
+	 * (float: decayed counts, far below float's 2^24 exact integers), and
+	 * the index, reuses per unit of time held (sv_fit).  ages: the
 	 * buckets the shadow can reach (sv_ages), the last one holding every
 	 * older age.
 	 */
-	double *reuse, *dead;
+	float *reuse, *dead;
 	float *index;
 	unsigned ages;
 	struct keyring ghost;  /* evicted keys, to remember their use count */
@@ -155,7 +158,7 @@ static unsigned sv_age(const struct survival *v, uint32_t age)
 	return b < v->ages ? b : v->ages - 1;
 }
 
-static void sv_event(struct survival *v, double *t, unsigned cls, uint32_t stamp)
+static void sv_event(struct survival *v, float *t, unsigned cls, uint32_t stamp)
 {
 	t[cls * v->ages + sv_age(v, v->now - stamp)] += 1;
 }
