@@ -35,13 +35,14 @@
  * Cost per block of capacity: LRU 8; survival 32 a slot (its 31 and the
  * children count), its compact ghost (3.5 capacities of keys, 4 bytes each:
  * 14), its shadow (1 key in 64 followed for 16 capacities, more keys below
- * 16,384 blocks: a quarter of a 21-byte key ring entry, no use count, its
- * index sized exactly: 5.25); the two miniatures over 2^shift, LRU's 21
- * bytes an entry, survival's 30 (shift 6 from 8192 blocks up: under 1).
+ * 16,384 blocks: a quarter of a compact key ring entry, a 4-byte tag of the
+ * key, stamp, class and an exact index, 16 bytes: 4); the two miniatures
+ * over 2^shift, LRU's 21 bytes an entry, survival's 30 (shift 6 from 8192
+ * blocks up: under 1).
  * Fixed: survival's tables (29 classes x 12 bytes an age bucket, as many
  * buckets as its shadow reaches: 42 at 1,828 blocks, 14 KB) and a shadow of
- * at least 1024 entries.  tiersim --memory counts every allocation: 60.5
- * bytes a block at a million blocks, 62.6 at 9,140, 90.6 at 1,828 (what
+ * at least 1024 entries.  tiersim --memory counts every allocation: 59.5
+ * bytes a block at a million blocks, 61.6 at 9,140, 86.6 at 1,828 (what
  * fits 64 there costs hit ratio: docs/POLICIES.md).  Hooks O(1) plus, for
  * a block saved after unreported ones, one step per block revealed (at
  * most DU_WALK); a miniature's LRU eviction scans it (1/2^shift of the
@@ -483,5 +484,5 @@ const struct tier_evict_ops tier_evict_duel = {
 	.remove = duel_remove,
 	.pick_victim = duel_pick_victim,
 	.hint = duel_hint,
-	.bytes_per_block = 61,
+	.bytes_per_block = 60,
 };

@@ -179,7 +179,7 @@ static void shadow_access(struct survival *v, uint32_t s)
 	if (r >= 0) {
 		if (v->shadow.stamp[r] != v->req)
 			sv_event(v, v->reuse, v->shadow.cls[r], v->shadow.stamp[r]);
-		v->shadow.fp[r] = 0;
+		keyring_take(&v->shadow, (uint32_t)r);
 	}
 	if (keyring_put(&v->shadow, &e, &old))
 		/* followed for the whole span and never reused */
@@ -199,7 +199,7 @@ static void sv_census(struct survival *v, double (*census)[SV_AGES])
 	for (uint32_t i = 0; i < filled; i += step) {
 		uint32_t r = (g->seq - 1 - i) % g->size;
 
-		if (g->fp[r])
+		if (keyring_live(g, r))
 			census[g->cls[r]][sv_age(v, v->now - g->stamp[r])] += step;
 	}
 }
@@ -383,8 +383,7 @@ int survival_new(const struct tier_policy_params *p, const struct survival_param
 	    !v->down || !v->res ||
 	    (v->compact ? tagghost_init(&v->tghost, sp->ghost_x4 * cap / 4 + 1)
 			: keyring_init(&v->ghost, SV_SPAN * cap + 1)) < 0 ||
-	    keyring_init_sized(&v->shadow, shadow < 1024 ? 1024 : shadow, v->compact,
-			       !v->compact) < 0) {
+	    keyring_init_sized(&v->shadow, shadow < 1024 ? 1024 : shadow, v->compact) < 0) {
 		survival_destroy(v);
 		return -ENOMEM;
 	}
@@ -530,12 +529,13 @@ bool survival_block(const void *st, uint32_t s, struct survival_block *ret)
 	return true;
 }
 
-/* Per slot 27 + 4 resident; the shadow's ring; the ghost: a key ring or the compact one. */
+/* Per slot 27 + 4 resident; the shadow's ring and the ghost: key rings or the compact ones. */
 double survival_bytes_per_block(const struct survival_params *sp)
 {
 	double ghost = sp->ghost_x4 ? 4.0 * sp->ghost_x4 / 4 : 22.0 * SV_SPAN;
+	double entry = sp->ghost_x4 ? 16.0 : 22.0; /* the shadow's: compact with the ghost */
 
-	return 27 + 4 + (sp->leaves ? 1 : 0) + ghost + 22.0 * SV_SPAN / (double)(1u << sp->sample_shift);
+	return 27 + 4 + (sp->leaves ? 1 : 0) + ghost + entry * SV_SPAN / (double)(1u << sp->sample_shift);
 }
 
 static double sv_score(const struct survival *v, uint32_t s)
