@@ -35,10 +35,15 @@
  * Cost per block of capacity: LRU 8; survival 32 a slot (its 31 and the
  * children count), its compact ghost (3.5 capacities of keys, 4 bytes each:
  * 14), its shadow (1 key in 64 followed for 16 capacities, more keys below
- * 16,384 blocks: a quarter of a 22-byte key ring entry with its index sized
- * exactly, 5.5); the two miniatures, 2 x 33 bytes an entry over 2^shift
- * (shift 6 from 8192 blocks up: about 1).  Fixed: survival's tables (about
- * 37 KB) and a shadow of at least 1024 entries.  tiersim --memory counts every allocation.  Hooks O(1) plus, for
+ * 16,384 blocks: a quarter of a compact key ring entry, a 4-byte tag of the
+ * key, stamp, class and an exact index, 16 bytes: 4); the two miniatures
+ * over 2^shift, LRU's 21 bytes an entry, survival's 30 (shift 6 from 8192
+ * blocks up: under 1).
+ * Fixed: survival's tables (29 classes x 12 bytes an age bucket, as many
+ * buckets as its shadow reaches: 42 at 1,828 blocks, 14 KB) and a shadow of
+ * at least 1024 entries.  tiersim --memory counts every allocation: 59.5
+ * bytes a block at a million blocks, 61.6 at 9,140, 86.6 at 1,828 (what
+ * fits 64 there costs hit ratio: docs/POLICIES.md).  Hooks O(1) plus, for
  * a block saved after unreported ones, one step per block revealed (at
  * most DU_WALK); a miniature's LRU eviction scans it (1/2^shift of the
  * capacity, on 1/2^shift of the misses).
@@ -65,12 +70,13 @@
 /* survival as duel sizes it: 1 key in 64 followed, a compact ghost of 3.5 capacities */
 static const struct survival_params du_survival = {.sample_shift = 6, .ghost_x4 = 14, .leaves = true};
 
+/* Each keeps only what its eviction reads: last (LRU's), or stamp, cls and the links. */
 struct mini {
 	uint64_t *fp;
-	uint32_t *last;  /* logical time of the last access: LRU's order */
+	uint32_t *last;  /* logical time of the last access: LRU's order (LRU's only) */
 	uint32_t *stamp; /* start of the last request that touched it: survival's age */
 	uint8_t *cls;
-	uint32_t *up, *down;
+	uint32_t *up, *down; /* the chain's links (survival's only, like stamp and cls) */
 	uint32_t *tab;   /* open addressing by fp: entry + 1, 0 = empty */
 	uint32_t tmask, cap, n;
 	bool learned;
@@ -133,15 +139,18 @@ static void mini_delete(struct mini *m, uint32_t e)
 	if (e != last) {
 		m->tab[mini_find(m, m->fp[last])] = e + 1;
 		m->fp[e] = m->fp[last];
-		m->last[e] = m->last[last];
-		m->stamp[e] = m->stamp[last];
-		m->cls[e] = m->cls[last];
-		m->up[e] = m->up[last];
-		m->down[e] = m->down[last];
-		if (m->up[e] < last && m->down[m->up[e]] == last)
-			m->down[m->up[e]] = e;
-		if (m->down[e] < last && m->up[m->down[e]] == last)
-			m->up[m->down[e]] = e;
+		if (!m->learned) {
+			m->last[e] = m->last[last];
+		} else {
+			m->stamp[e] = m->stamp[last];
+			m->cls[e] = m->cls[last];
+			m->up[e] = m->up[last];
+			m->down[e] = m->down[last];
+			if (m->up[e] < last && m->down[m->up[e]] == last)
+				m->down[m->up[e]] = e;
+			if (m->down[e] < last && m->up[m->down[e]] == last)
+				m->up[m->down[e]] = e;
+		}
 		if (m->prev == last)
 			m->prev = e;
 	}
@@ -222,12 +231,16 @@ static void mini_access(struct duel *d, struct mini *m, uint64_t key, uint32_t r
 		e = m->n++;
 		m->tab[i] = e + 1;
 		m->fp[e] = key;
-		m->up[e] = m->down[e] = DU_NONE;
+		if (m->learned)
+			m->up[e] = m->down[e] = DU_NONE;
 	}
-	m->last[e] = now;
-	m->stamp[e] = stamp;
-	m->cls[e] = cls;
-	if (m->prev < m->n && m->prev != e) {
+	if (!m->learned) {
+		m->last[e] = now;
+	} else {
+		m->stamp[e] = stamp;
+		m->cls[e] = cls;
+	}
+	if (m->learned && m->prev < m->n && m->prev != e) {
 		m->up[e] = m->prev;
 		m->down[m->prev] = e;
 	}
@@ -338,13 +351,16 @@ static int mini_init(struct mini *m, uint32_t cap, bool learned)
 	m->req = UINT32_MAX;
 	m->prev = DU_NONE;
 	m->fp = calloc(cap, sizeof(*m->fp));
-	m->last = calloc(cap, sizeof(*m->last));
+	m->tab = calloc(t, sizeof(*m->tab));
+	if (!m->fp || !m->tab)
+		return -ENOMEM;
+	if (!learned)
+		return (m->last = calloc(cap, sizeof(*m->last))) ? 0 : -ENOMEM;
 	m->stamp = calloc(cap, sizeof(*m->stamp));
 	m->cls = calloc(cap, 1);
 	m->up = calloc(cap, sizeof(*m->up));
 	m->down = calloc(cap, sizeof(*m->down));
-	m->tab = calloc(t, sizeof(*m->tab));
-	return m->fp && m->last && m->stamp && m->cls && m->up && m->down && m->tab ? 0 : -ENOMEM;
+	return m->stamp && m->cls && m->up && m->down ? 0 : -ENOMEM;
 }
 
 static void duel_destroy(void *st)
@@ -468,5 +484,5 @@ const struct tier_evict_ops tier_evict_duel = {
 	.remove = duel_remove,
 	.pick_victim = duel_pick_victim,
 	.hint = duel_hint,
-	.bytes_per_block = 61,
+	.bytes_per_block = 60,
 };

@@ -46,7 +46,9 @@
  * ring entry (keyring.h: key 8, stamp 4, class and uses 1 each, index about
  * 8) is 22 bytes: the ghost has SV_SPAN per block of capacity, the shadow
  * SV_SPAN >> SV_SAMPLE_SHIFT: 427 bytes per block of capacity in all.
- * Fixed tables 29 x 64 x 28 bytes.  Hooks are O(1); pick_victim is
+ * Tables: 29 classes x 12 bytes an age bucket (reuses and deaths as float,
+ * the index), as many buckets as the shadow reaches (sv_ages: 42 at 1,828
+ * blocks of capacity, 64 from about 2^26 entries).  Hooks are O(1); pick_victim is
  * O(SV_PICK + SV_WALK); a refit every 1024 accesses is O(classes x ages^2 +
  * SV_CENSUS).
  */
@@ -71,6 +73,7 @@
 #define SV_CENSUS 2048u               /* ring entries looked at per refit */
 #define SV_PICK 64                    /* eviction candidates */
 #define SV_WALK 256u                  /* most child links followed to a chain's tail */
+#define SV_AGE_REACH 64u               /* ages kept: this many shadow spans (sv_ages) */
 #define SV_OUT 0xff                   /* cls of a slot that is not in */
 
 struct survival {
@@ -91,8 +94,16 @@ struct survival {
 	uint32_t run_pos;              /* position of that request's first new full block */
 	uint64_t rng;
 	double decay;
-	double reuse[SV_CLASSES][SV_AGES], dead[SV_CLASSES][SV_AGES];
-	float index[SV_CLASSES][SV_AGES]; /* reuses per unit of time held (sv_fit) */
+	/*
+	 * Per class and age bucket (row c at c * ages): reuses and deaths seen
+	 * (float: decayed counts, far below float's 2^24 exact integers), and
+	 * the index, reuses per unit of time held (sv_fit).  ages: the
+	 * buckets the shadow can reach (sv_ages), the last one holding every
+	 * older age.
+	 */
+	float *reuse, *dead;
+	float *index;
+	unsigned ages;
 	struct keyring ghost;  /* evicted keys, to remember their use count */
 	struct tagghost tghost; /* the same, compact (survival_params.ghost_x4) */
 	bool compact;
@@ -139,9 +150,17 @@ static unsigned sv_class(bool partial, unsigned uses, unsigned depth, uint32_t d
 
 /* ---- learning ---- */
 
-static void sv_event(struct survival *v, double (*t)[SV_AGES], unsigned cls, uint32_t stamp)
+/* The bucket of age: policy_age_bucket's, the older ones in the last. */
+static unsigned sv_age(const struct survival *v, uint32_t age)
 {
-	t[cls][policy_age_bucket(v->now - stamp)] += 1;
+	unsigned b = policy_age_bucket(age);
+
+	return b < v->ages ? b : v->ages - 1;
+}
+
+static void sv_event(struct survival *v, float *t, unsigned cls, uint32_t stamp)
+{
+	t[cls * v->ages + sv_age(v, v->now - stamp)] += 1;
 }
 
 /*
@@ -160,7 +179,7 @@ static void shadow_access(struct survival *v, uint32_t s)
 	if (r >= 0) {
 		if (v->shadow.stamp[r] != v->req)
 			sv_event(v, v->reuse, v->shadow.cls[r], v->shadow.stamp[r]);
-		v->shadow.fp[r] = 0;
+		keyring_take(&v->shadow, (uint32_t)r);
 	}
 	if (keyring_put(&v->shadow, &e, &old))
 		/* followed for the whole span and never reused */
@@ -180,8 +199,8 @@ static void sv_census(struct survival *v, double (*census)[SV_AGES])
 	for (uint32_t i = 0; i < filled; i += step) {
 		uint32_t r = (g->seq - 1 - i) % g->size;
 
-		if (g->fp[r])
-			census[g->cls[r]][policy_age_bucket(v->now - g->stamp[r])] += step;
+		if (keyring_live(g, r))
+			census[g->cls[r]][sv_age(v, v->now - g->stamp[r])] += step;
 	}
 }
 
@@ -213,46 +232,46 @@ static void sv_fit(struct survival *v)
 
 	sv_census(v, census);
 	for (unsigned c = 0; c < SV_CLASSES; c++)
-		for (unsigned b = 0; b < SV_AGES; b++) {
-			gr[b] += v->reuse[c][b];
-			gn[b] += v->reuse[c][b] + v->dead[c][b] + census[c][b];
+		for (unsigned b = 0; b < v->ages; b++) {
+			gr[b] += v->reuse[c * v->ages + b];
+			gn[b] += v->reuse[c * v->ages + b] + v->dead[c * v->ages + b] + census[c][b];
 		}
-	for (unsigned b = SV_AGES; b-- > 0;) {
+	for (unsigned b = v->ages; b-- > 0;) {
 		n += gn[b];
 		hg[b] = n > 0 ? gr[b] / n : 0;
 	}
 	for (unsigned c = 0; c < SV_CLASSES; c++) {
 		double at_risk = 0, seen = 0, expect = 0, level, risk[SV_AGES], h[SV_AGES];
 
-		for (unsigned b = SV_AGES; b-- > 0;) {
-			at_risk += v->reuse[c][b] + v->dead[c][b] + census[c][b];
+		for (unsigned b = v->ages; b-- > 0;) {
+			at_risk += v->reuse[c * v->ages + b] + v->dead[c * v->ages + b] + census[c][b];
 			risk[b] = at_risk;
-			seen += v->reuse[c][b];
+			seen += v->reuse[c * v->ages + b];
 			expect += at_risk * hg[b];
 		}
 		level = (seen + 1) / (expect + 1);
-		for (unsigned b = 0; b < SV_AGES; b++) {
+		for (unsigned b = 0; b < v->ages; b++) {
 			double prior = level * hg[b] < 0.999 ? level * hg[b] : 0.999;
 
-			h[b] = (v->reuse[c][b] + SV_PRIOR * prior) / (risk[b] + SV_PRIOR);
+			h[b] = (v->reuse[c * v->ages + b] + SV_PRIOR * prior) / (risk[b] + SV_PRIOR);
 		}
-		for (unsigned b = 0; b < SV_AGES; b++) {
+		for (unsigned b = 0; b < v->ages; b++) {
 			double alive = 1, got = 0, held = 0, best = 0;
 
-			for (unsigned e = b; e < SV_AGES && alive > 1e-9; e++) {
+			for (unsigned e = b; e < v->ages && alive > 1e-9; e++) {
 				got += alive * h[e];
 				held += alive * (1 - h[e] / 2) * (double)policy_age_width(e);
 				alive *= 1 - h[e];
 				if (held > 0 && got / held > best)
 					best = got / held;
 			}
-			v->index[c][b] = (float)best;
+			v->index[c * v->ages + b] = (float)best;
 		}
 	}
 	for (unsigned c = 0; c < SV_CLASSES; c++)
-		for (unsigned b = 0; b < SV_AGES; b++) {
-			v->reuse[c][b] *= v->decay;
-			v->dead[c][b] *= v->decay;
+		for (unsigned b = 0; b < v->ages; b++) {
+			v->reuse[c * v->ages + b] *= v->decay;
+			v->dead[c * v->ages + b] *= v->decay;
 		}
 }
 
@@ -312,7 +331,27 @@ static void survival_destroy(void *st)
 	keyring_deinit(&v->ghost);
 	tagghost_deinit(&v->tghost);
 	keyring_deinit(&v->shadow);
+	free(v->reuse);
+	free(v->dead);
+	free(v->index);
 	free(v);
+}
+
+/*
+ * Age buckets worth keeping: every age up to SV_AGE_REACH times the
+ * shadow's span in accesses (its entries times the keys per one followed).
+ * A followed access ends, reused or dead, within about one span; older ages
+ * have no events and an index of 0 (nothing is learned of them), so they
+ * can share the last bucket.  64 (every age) from about 2^26 entries'
+ * worth of span; at 1,828 blocks of capacity 42.
+ */
+static unsigned sv_ages(const struct survival *v)
+{
+	uint64_t reach = ((uint64_t)v->shadow.size << v->shift) * SV_AGE_REACH;
+
+	unsigned b = reach > UINT32_MAX ? SV_AGES : policy_age_bucket((uint32_t)reach) + 2;
+
+	return b < SV_AGES ? b : SV_AGES;
 }
 
 int survival_new(const struct tier_policy_params *p, const struct survival_params *sp, void **ret)
@@ -348,6 +387,14 @@ int survival_new(const struct tier_policy_params *p, const struct survival_param
 		survival_destroy(v);
 		return -ENOMEM;
 	}
+	v->ages = sv_ages(v);
+	v->reuse = calloc(SV_CLASSES * v->ages, sizeof(*v->reuse));
+	v->dead = calloc(SV_CLASSES * v->ages, sizeof(*v->dead));
+	v->index = calloc(SV_CLASSES * v->ages, sizeof(*v->index));
+	if (!v->reuse || !v->dead || !v->index) {
+		survival_destroy(v);
+		return -ENOMEM;
+	}
 	memset(v->cls, SV_OUT, n);
 	v->decay = 1.0 - (double)SV_FIT_PERIOD * 0.69 /
 			     ((double)v->shadow.size * (double)(1u << v->shift));
@@ -355,8 +402,8 @@ int survival_new(const struct tier_policy_params *p, const struct survival_param
 		v->decay = 0.5;
 	/* before any evidence: every block alike, the older request first (LRU) */
 	for (unsigned c = 0; c < SV_CLASSES; c++)
-		for (unsigned b = 0; b < SV_AGES; b++)
-			v->index[c][b] = 1.0f;
+		for (unsigned b = 0; b < v->ages; b++)
+			v->index[c * v->ages + b] = 1.0f;
 	v->rng = 0x9e3779b97f4a7c15ULL;
 	v->depth_req = UINT32_MAX;
 	*ret = v;
@@ -468,7 +515,7 @@ double survival_value(const void *st, uint8_t cls, uint32_t stamp)
 {
 	const struct survival *v = st;
 
-	return v->index[cls < SV_CLASSES ? cls : 0][policy_age_bucket(v->now - stamp)];
+	return v->index[(cls < SV_CLASSES ? cls : 0) * v->ages + sv_age(v, v->now - stamp)];
 }
 
 bool survival_block(const void *st, uint32_t s, struct survival_block *ret)
@@ -482,12 +529,13 @@ bool survival_block(const void *st, uint32_t s, struct survival_block *ret)
 	return true;
 }
 
-/* Per slot 27 + 4 resident; the shadow's ring; the ghost: a key ring or the compact one. */
+/* Per slot 27 + 4 resident; the shadow's ring and the ghost: key rings or the compact ones. */
 double survival_bytes_per_block(const struct survival_params *sp)
 {
 	double ghost = sp->ghost_x4 ? 4.0 * sp->ghost_x4 / 4 : 22.0 * SV_SPAN;
+	double entry = sp->ghost_x4 ? 16.0 : 22.0; /* the shadow's: compact with the ghost */
 
-	return 27 + 4 + (sp->leaves ? 1 : 0) + ghost + 22.0 * SV_SPAN / (double)(1u << sp->sample_shift);
+	return 27 + 4 + (sp->leaves ? 1 : 0) + ghost + entry * SV_SPAN / (double)(1u << sp->sample_shift);
 }
 
 static double sv_score(const struct survival *v, uint32_t s)

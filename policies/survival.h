@@ -18,8 +18,9 @@ struct survival_params {
 	/*
 	 * 0: the ghost is a full key ring of the shadow's reach (what
 	 * `survival` registers).  Else a compact ghost (tagghost.h) of
-	 * ghost_x4 / 4 capacities of keys, 4 bytes each, and the shadow's
-	 * index is sized exactly (2 ways an entry, keyring_init_sized).
+	 * ghost_x4 / 4 capacities of keys, 4 bytes each, and a compact
+	 * shadow (keyring_init_sized: a tag of the key, an exact index, 16
+	 * bytes an entry).
 	 */
 	unsigned ghost_x4;
 	/*

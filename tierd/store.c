@@ -165,8 +165,10 @@ static int doms_init(struct store *st, const struct store_params *p)
 /*
  * Blocks domain d holds when full, in the size of its first namespace.  1
  * while it has none: its policy instance is then a placeholder that holds no
- * block and is replaced at that first namespace, so it need not size ghost
- * lists by every slot (survival's would reserve 16 x 22 bytes a slot).
+ * block and is replaced at that first namespace, so it need not size its
+ * ghosts, shadows and tables by every slot (per block of capacity the
+ * default, duel, keeps about 60 bytes and survival about 434: tiersim
+ * --memory, docs/POLICIES.md).
  */
 static uint32_t dom_capacity_blocks(const struct store *st, uint32_t d)
 {

@@ -136,11 +136,18 @@ START_TEST(default_vs_lru_prefix)
 }
 END_TEST
 
-/* Everything the default keeps, as malloc counts it, for a million blocks. */
+/*
+ * Everything the default keeps, as malloc counts it: a million blocks, and
+ * the real trace's 10% and 5% of its blocks (docs/POLICIES.md: at 1%, 1,828
+ * blocks, it keeps more, and why).
+ */
+static const uint32_t memory_blocks[] = {1000000, 18279, 9140};
+
 START_TEST(default_memory)
 {
 	const struct tier_evict_ops *ev = tier_evict_find(TIER_EVICT_DEFAULT);
-	struct tier_policy_params p = {.max_slots = 1000000, .capacity = 1000000};
+	uint32_t n = memory_blocks[_i];
+	struct tier_policy_params p = {.max_slots = n, .capacity = n};
 	struct mallinfo2 before = mallinfo2(), after;
 	void *st = NULL;
 	double bytes;
@@ -154,9 +161,11 @@ START_TEST(default_memory)
 		return;
 	}
 	ck_assert_double_gt(bytes / p.capacity, 8); /* it counted something: at least an LRU list */
-	ck_assert_msg(bytes / p.capacity <= 64, "%s keeps %.2f bytes per block", ev->name,
-		      bytes / p.capacity);
-	ck_assert_double_le(bytes / p.capacity, (double)ev->bytes_per_block + 0.5);
+	ck_assert_msg(bytes / p.capacity <= 64, "%s keeps %.2f bytes per block at %u blocks",
+		      ev->name, bytes / p.capacity, n);
+	/* what it declares is the large-capacity cost, without the fixed tables */
+	if (n >= 1000000)
+		ck_assert_double_le(bytes / p.capacity, (double)ev->bytes_per_block + 0.5);
 }
 END_TEST
 
@@ -179,7 +188,8 @@ int main(void)
 	tcase_add_loop_test(tc, same_seed_same_trace, 0, (int)nf);
 	tcase_add_test(tc, unknown_family);
 	tcase_add_loop_test(tc, default_vs_lru_prefix, 0, (int)nf * 4 * N_SEEDS);
-	tcase_add_test(tc, default_memory);
+	tcase_add_loop_test(tc, default_memory, 0,
+			    (int)(sizeof(memory_blocks) / sizeof(memory_blocks[0])));
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
