@@ -63,7 +63,9 @@ start_tierd() {
 }
 stop_tierd() { kill "$pid"; wait "$pid" || true; pid=; }
 
-"$b"/engines/llama/tier-mkgguf "$dir/model.gguf" "$@"
+# llama-server turns each token it samples into text: the model then has a
+# token list (the same weights, so the same KV and logits for an id).
+"$b"/engines/llama/tier-mkgguf "$dir/model.gguf" ${server:+--spm-vocab} "$@"
 python3 - "$trace" "$requests" "$dir" <<'EOF'
 import json, random, sys
 trace, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
