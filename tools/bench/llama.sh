@@ -244,7 +244,10 @@ if server:
                             "computed_tokens": sp_c[1]["computed_tokens"]},
         "per_request": [{"prompt_tokens": a["prompt_tokens"],
                          "tierd_restored": a["restored_tokens"],
-                         "server_restored": b["restored_tokens"]} for a, b in zip(c, sc)],
+                         "server_restored": b["restored_tokens"],
+                         "ttft_s": {"no_cache": x["ttft_s"], "tierd": a["ttft_s"],
+                                    "server_no_cache": y["ttft_s"], "cache_ram": b["ttft_s"]}}
+                        for x, a, y, b in zip(nc, c, snc, sc)],
     }
 print(json.dumps(out, indent=1))
 EOF
