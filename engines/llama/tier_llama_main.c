@@ -111,6 +111,13 @@ static int read_prompts(const char *path, unsigned max, int vocab, struct prompt
 	return 0;
 }
 
+static void free_prompts(struct prompts *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		free(ps->v[i].tok);
+	free(ps->v);
+}
+
 static uint64_t mix64(uint64_t z)
 {
 	z += 0x9e3779b97f4a7c15ull;
@@ -326,6 +333,10 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < ps.n; i++)
 			for (size_t j = 0; j < ps.v[i].n; j++)
 				printf("%d%c", (int)ps.v[i].tok[j], j + 1 < ps.v[i].n ? ' ' : '\n');
+		llama_free(ctx);
+		llama_model_free(model);
+		llama_backend_free();
+		free_prompts(&ps);
 		return 0;
 	}
 
@@ -436,9 +447,7 @@ int main(int argc, char **argv)
 	llama_free(ctx);
 	llama_model_free(model);
 	llama_backend_free();
-	for (size_t i = 0; i < ps.n; i++)
-		free(ps.v[i].tok);
-	free(ps.v);
+	free_prompts(&ps);
 	free(ttft);
 	free(recompute);
 	free(ref);
