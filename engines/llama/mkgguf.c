@@ -4,9 +4,13 @@
  * weights, through ggml's gguf.h.  No package reachable here ships weights;
  * the engine tests and benchmarks need a real model file of a chosen size.
  * tokenizer.ggml.model = no_vocab: token ids are fed to llama.cpp directly.
+ * --spm-vocab writes a token list instead (tokenizer.ggml.model = llama:
+ * <unk> <s> </s>, the 256 byte tokens, then "t<id>"), for programs that turn
+ * a token into text, as llama-server does with each token it samples; the
+ * weights, hence the KV and the logits of a token id, are the same.
  *
  *   tier-mkgguf OUT.gguf [--layers N] [--embd N] [--ff N] [--heads N]
- *               [--kv-heads N] [--vocab N] [--seed S] [--ctx N]
+ *               [--kv-heads N] [--vocab N] [--seed S] [--ctx N] [--spm-vocab]
  *
  * Defaults: 4 layers x 1024, FFN 2816, 16 heads, 4 KV heads, vocab 8192,
  * output tied to the embedding: a 214 MB file whose 2,048-token prefill
@@ -28,7 +32,46 @@
 struct shape {
 	unsigned layers, embd, ff, heads, kv_heads, vocab, ctx;
 	uint64_t seed;
+	int spm_vocab;
 };
+
+/* tokenizer.ggml.* of an SPM token list of m->vocab tokens (see the top). */
+static int set_spm_vocab(struct gguf_context *gg, unsigned n)
+{
+	enum { UNKNOWN = 2, CONTROL = 3, BYTE = 6, NORMAL = 1 };
+	char **text = calloc(n, sizeof(*text));
+	float *score = calloc(n, sizeof(*score));
+	int32_t *type = calloc(n, sizeof(*type));
+	int r = text && score && type ? 0 : -ENOMEM;
+
+	for (unsigned i = 0; i < n && r == 0; i++) {
+		char buf[32];
+
+		if (i < 3)
+			snprintf(buf, sizeof(buf), "%s", i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>");
+		else if (i < 3 + 256)
+			snprintf(buf, sizeof(buf), "<0x%02X>", i - 3);
+		else
+			snprintf(buf, sizeof(buf), "t%u", i);
+		type[i] = i == 0 ? UNKNOWN : i < 3 ? CONTROL : i < 3 + 256 ? BYTE : NORMAL;
+		if (!(text[i] = strdup(buf)))
+			r = -ENOMEM;
+	}
+	if (r == 0) {
+		gguf_set_val_str(gg, "tokenizer.ggml.model", "llama");
+		gguf_set_arr_str(gg, "tokenizer.ggml.tokens", (const char **)text, n);
+		gguf_set_arr_data(gg, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, score, n);
+		gguf_set_arr_data(gg, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, type, n);
+		gguf_set_val_bool(gg, "tokenizer.ggml.add_bos_token", false);
+		gguf_set_val_bool(gg, "tokenizer.ggml.add_eos_token", false);
+	}
+	for (unsigned i = 0; text && i < n; i++)
+		free(text[i]);
+	free(text);
+	free(score);
+	free(type);
+	return r;
+}
 
 /* splitmix64: the weights depend on the seed and the tensor index only. */
 static uint64_t mix(uint64_t *s)
@@ -86,7 +129,10 @@ static int write_model(const char *out, const struct shape *m)
 	gguf_set_val_u32(gg, "llama.rope.dimension_count", m->embd / m->heads);
 	gguf_set_val_f32(gg, "llama.rope.freq_base", 10000.0f);
 	gguf_set_val_u32(gg, "llama.vocab_size", m->vocab);
-	gguf_set_val_str(gg, "tokenizer.ggml.model", "no_vocab");
+	if (!m->spm_vocab)
+		gguf_set_val_str(gg, "tokenizer.ggml.model", "no_vocab");
+	else if ((r = set_spm_vocab(gg, m->vocab)) < 0)
+		goto out;
 	gguf_set_val_u32(gg, "general.file_type", 0); /* all F32 */
 
 	add(g, gg, "token_embd.weight", m->embd, m->vocab);
@@ -153,8 +199,9 @@ out:
 static void usage(FILE *o)
 {
 	fprintf(o, "usage: tier-mkgguf OUT.gguf [--layers N] [--embd N] [--ff N] [--heads N]\n"
-		   "                   [--kv-heads N] [--vocab N] [--seed S] [--ctx N]\n"
-		   "A llama-architecture GGUF with fixed-seed random F32 weights (no_vocab).\n"
+		   "                   [--kv-heads N] [--vocab N] [--seed S] [--ctx N] [--spm-vocab]\n"
+		   "A llama-architecture GGUF with fixed-seed random F32 weights (no_vocab;\n"
+		   "--spm-vocab: a token list, for programs that print the tokens).\n"
 		   "Defaults: 4 layers, embd 1024, ff 2816, 16 heads, 4 kv heads, vocab 8192,\n"
 		   "seed 1, context 8192.\n");
 }
@@ -166,9 +213,10 @@ int main(int argc, char **argv)
 		{"ff", required_argument, NULL, 'f'},     {"heads", required_argument, NULL, 'h'},
 		{"kv-heads", required_argument, NULL, 'k'}, {"vocab", required_argument, NULL, 'v'},
 		{"seed", required_argument, NULL, 's'},   {"ctx", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'H'},         {NULL, 0, NULL, 0},
+		{"spm-vocab", no_argument, NULL, 'S'},    {"help", no_argument, NULL, 'H'},
+		{NULL, 0, NULL, 0},
 	};
-	struct shape m = {4, 1024, 2816, 16, 4, 8192, 8192, 1};
+	struct shape m = {4, 1024, 2816, 16, 4, 8192, 8192, 1, 0};
 	int o;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -183,12 +231,13 @@ int main(int argc, char **argv)
 		case 'v': m.vocab = (unsigned)v; break;
 		case 's': m.seed = v; break;
 		case 'c': m.ctx = (unsigned)v; break;
+		case 'S': m.spm_vocab = 1; break;
 		case 'H': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (optind != argc - 1 || !m.layers || !m.embd || !m.ff || !m.heads || !m.kv_heads ||
-	    !m.vocab || !m.ctx || m.embd % m.heads || m.heads % m.kv_heads ||
+	    !m.vocab || (m.spm_vocab && m.vocab < 3 + 256) || !m.ctx || m.embd % m.heads || m.heads % m.kv_heads ||
 	    (m.embd / m.heads) % 2) {
 		usage(stderr);
 		return 2;

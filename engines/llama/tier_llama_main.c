@@ -46,7 +46,7 @@ struct prompts {
 struct args {
 	const char *model, *prompts, *trace, *socket;
 	unsigned tokens_per_id, requests, block_tokens, ctx, threads;
-	bool no_cache, verify, flash_attn, verbose;
+	bool no_cache, verify, flash_attn, verbose, print_prompts;
 	int stall_ms;
 };
 
@@ -109,6 +109,13 @@ static int read_prompts(const char *path, unsigned max, int vocab, struct prompt
 	free(line);
 	fclose(f);
 	return 0;
+}
+
+static void free_prompts(struct prompts *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		free(ps->v[i].tok);
+	free(ps->v);
 }
 
 static uint64_t mix64(uint64_t z)
@@ -201,6 +208,7 @@ static void usage(FILE *o)
 		"  --flash-attn         flash attention on (off by default)\n"
 		"  --stall-after-acquire MS  test seam: wait with the restored blocks pinned\n"
 		"  --verbose            llama.cpp's log too\n"
+		"  --print-prompts      print the requests' token ids (--prompts lines) and exit\n"
 		"Prints one JSON object a request and a summary object.\n",
 		TIER_LLAMA_DEFAULT_BLOCK_TOKENS, TIER_DEFAULT_SOCKET);
 }
@@ -222,6 +230,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{"flash-attn", no_argument, NULL, 'F'},
 		{"stall-after-acquire", required_argument, NULL, 'S'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"print-prompts", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -245,6 +254,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case 'F': a->flash_attn = true; break;
 		case 'S': a->stall_ms = atoi(optarg); break;
 		case 'v': a->verbose = true; break;
+		case 'P': a->print_prompts = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -318,6 +328,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tier-llama: %s: %s\n", a.prompts ? a.prompts : a.trace,
 			strerror(-r));
 		return 1;
+	}
+	if (a.print_prompts) { /* the same requests, for another engine (the bench) */
+		for (size_t i = 0; i < ps.n; i++)
+			for (size_t j = 0; j < ps.v[i].n; j++)
+				printf("%d%c", (int)ps.v[i].tok[j], j + 1 < ps.v[i].n ? ' ' : '\n');
+		llama_free(ctx);
+		llama_model_free(model);
+		llama_backend_free();
+		free_prompts(&ps);
+		return 0;
 	}
 
 	to.block_tokens = a.block_tokens;
@@ -427,9 +447,7 @@ int main(int argc, char **argv)
 	llama_free(ctx);
 	llama_model_free(model);
 	llama_backend_free();
-	for (size_t i = 0; i < ps.n; i++)
-		free(ps.v[i].tok);
-	free(ps.v);
+	free_prompts(&ps);
 	free(ttft);
 	free(recompute);
 	free(ref);

@@ -12,7 +12,9 @@
  * and when the cache goes wrong (corrupted or truncated bytes, a namespace
  * of another block size, no daemon, a daemon killed with the blocks pinned)
  * the answer is still right, the request still succeeds, and the fallback
- * is counted.
+ * is counted.  And what the bench's llama-server side needs: --print-prompts
+ * gives back the very token ids tier-llama serves, and a --spm-vocab model
+ * (a token list, same weights) answers as the no_vocab one.
  */
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -527,6 +529,74 @@ START_TEST(killed_mid_request)
 }
 END_TEST
 
+/* The bench feeds --print-prompts' output to llama-server: the same requests. */
+START_TEST(print_prompts)
+{
+	static char out[OUT_MAX], want[OUT_MAX];
+	char err[4096];
+	char *argv[] = {(char *)bin("TIER_LLAMA"), "--model", model, "--prompts", p_edge,
+			"--ctx", "2048", "--print-prompts", NULL};
+	FILE *f = fopen(p_edge, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(want, 1, sizeof(want) - 1, f);
+	want[n] = 0;
+	fclose(f);
+	ck_assert_int_eq(t_exec(argv, out, sizeof(out), err, sizeof(err), 30000), 0);
+	ck_assert_str_eq(out, want);
+}
+END_TEST
+
+/* A model with a token list (what llama-server needs) computes as the no_vocab one. */
+START_TEST(spm_vocab_same_answer)
+{
+	char out[4096], err[4096], sock[128], plain[128], b_model[128];
+	struct run a, b;
+
+	snprintf(sock, sizeof(sock), "%s/absent.sock", dir);
+	llama_run(&a, sock, p_tail, "--no-cache");
+	snprintf(plain, sizeof(plain), "%s", model);
+	snprintf(model, sizeof(model), "%s/spm.gguf", dir);
+	char *argv[] = {(char *)bin("TIER_MKGGUF"), model, "--layers", "2", "--embd", "128",
+			"--ff", "256", "--heads", "4", "--kv-heads", "2", "--vocab", "512",
+			"--spm-vocab", NULL};
+	ck_assert_int_eq(t_exec(argv, out, sizeof(out), err, sizeof(err), 30000), 0);
+	llama_run(&b, sock, p_tail, "--no-cache");
+	snprintf(b_model, sizeof(b_model), "%s", model);
+	snprintf(model, sizeof(model), "%s", plain);
+	ck_assert_int_eq(a.n, 1);
+	ck_assert_int_eq(b.n, 1);
+	ck_assert_int_eq(geti(b.req[0], "computed_tokens"), 700);
+	ck_assert_int_eq(geti(a.req[0], "first_token"), geti(b.req[0], "first_token"));
+	ck_assert_str_ne(json_object_get_string(json_object_object_get(a.sum, "namespace")),
+			 json_object_get_string(json_object_object_get(b.sum, "namespace")));
+	run_free(&a);
+	run_free(&b);
+	/* The same weights: the files differ only in their metadata, in front
+	 * (plain's is under 4 KiB); the tensor data that ends both is equal. */
+	size_t n[2];
+	char *data[2];
+	const char *path[2] = {plain, b_model};
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(path[i], "rb");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+		n[i] = (size_t)ftell(f);
+		data[i] = malloc(n[i]);
+		ck_assert_ptr_nonnull(data[i]);
+		rewind(f);
+		ck_assert_uint_eq(fread(data[i], 1, n[i], f), n[i]);
+		fclose(f);
+	}
+	ck_assert_uint_gt(n[1], n[0]);
+	ck_assert_int_eq(memcmp(data[0] + 4096, data[1] + (n[1] - n[0]) + 4096, n[0] - 4096), 0);
+	free(data[0]);
+	free(data[1]);
+}
+END_TEST
+
 static Suite *llama_suite(void)
 {
 	Suite *s = suite_create("engines_llama");
@@ -543,6 +613,8 @@ static Suite *llama_suite(void)
 	tcase_add_test(tc, wrong_block_size);
 	tcase_add_test(tc, no_daemon);
 	tcase_add_test(tc, killed_mid_request);
+	tcase_add_test(tc, print_prompts);
+	tcase_add_test(tc, spm_vocab_same_answer);
 	suite_add_tcase(s, tc);
 	return s;
 }
