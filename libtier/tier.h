@@ -199,8 +199,9 @@ int tier_flush(tier_client *c, uint32_t ns);
 /* ---- Batches and asynchronous operations (the shared-memory ring path) ---- */
 
 /*
- * Per key of keys[0..n): its tier in ret_tier[i] (TIER_HOST, TIER_NVME or
- * TIER_NONE; ret_tier may be NULL).  Returns the leading count, as
+ * Per key of keys[0..n): its tier in ret_tier[i] (TIER_HOST, TIER_NVME,
+ * TIER_REMOTE for a block only the remote tier's cluster has, or TIER_NONE;
+ * ret_tier may be NULL).  Returns the leading count, as
  * tier_lookup.  -EOPNOTSUPP with ret_tier on the socket transport
  * (TIER_TRANSPORT=socket).
  */
@@ -279,6 +280,8 @@ enum tier_id {
 	TIER_HOST = 1,
 	TIER_NVME = 2,
 	TIER_COUNT = 3,
+	/* The remote tier (T3, a Redis Cluster): a lookup's answer only, not in tiers[]. */
+	TIER_REMOTE = 3,
 	TIER_NONE = 0xff,
 };
 

@@ -103,7 +103,7 @@ void admin_fill_status(const struct server *s, struct tier_daemon_status *st)
 
 		if (!se || !se->parked)
 			continue;
-		memcpy(&h, se->parked_msg, sizeof(h));
+		memcpy(&h, session_parked(se), sizeof(h));
 		if (h.type == TIER_MSG_FLUSH)
 			st->flushes++;
 	}

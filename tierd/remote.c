@@ -697,6 +697,24 @@ int remote_fd(const struct remote *r)
 	return r->epfd;
 }
 
+static void cmd_submit(struct remote *r, struct rcmd *c, remote_cb *cb, void *arg)
+{
+	c->r = r;
+	c->cb = cb;
+	c->arg = arg;
+	c->start_ns = now_ns();
+	c->deadline_ns = c->start_ns + (uint64_t)r->o.timeout_ms * 1000000ULL;
+	c->prev = r->live_tail;
+	if (r->live_tail)
+		r->live_tail->next = c;
+	else
+		r->live_head = c;
+	r->live_tail = c;
+	r->outstanding++;
+	r->c.commands++;
+	route(r, c, -1, false, true);
+}
+
 int remote_cmd(struct remote *r, int argc, const char **argv, const size_t *argvlen,
 	       remote_cb *cb, void *arg)
 {
@@ -711,21 +729,24 @@ int remote_cmd(struct remote *r, int argc, const char **argv, const size_t *argv
 		return -ENOMEM;
 	}
 	c->len = (size_t)len;
-	c->r = r;
-	c->cb = cb;
-	c->arg = arg;
 	c->slot = argc > 1 ? remote_key_slot(argv[1], argvlen[1]) : 0;
-	c->start_ns = now_ns();
-	c->deadline_ns = c->start_ns + (uint64_t)r->o.timeout_ms * 1000000ULL;
-	c->prev = r->live_tail;
-	if (r->live_tail)
-		r->live_tail->next = c;
-	else
-		r->live_head = c;
-	r->live_tail = c;
-	r->outstanding++;
-	r->c.commands++;
-	route(r, c, -1, false, true);
+	cmd_submit(r, c, cb, arg);
+	return 0;
+}
+
+int remote_cmd_formatted(struct remote *r, const char *key, size_t keylen, char *cmd, size_t len,
+			 remote_cb *cb, void *arg)
+{
+	struct rcmd *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		free(cmd);
+		return -ENOMEM;
+	}
+	c->buf = cmd;
+	c->len = len;
+	c->slot = remote_key_slot(key, keylen);
+	cmd_submit(r, c, cb, arg);
 	return 0;
 }
 

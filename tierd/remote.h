@@ -75,6 +75,12 @@ int remote_timeout_ms(const struct remote *r);
  */
 int remote_cmd(struct remote *r, int argc, const char **argv, const size_t *argvlen,
 	       remote_cb *cb, void *arg);
+/*
+ * The same for a command already in RESP form (cmd, len bytes, malloc'ed:
+ * the client owns it from now on, also on failure), routed by key.
+ */
+int remote_cmd_formatted(struct remote *r, const char *key, size_t keylen, char *cmd, size_t len,
+			 remote_cb *cb, void *arg);
 /* Commands not answered yet. */
 uint64_t remote_outstanding(const struct remote *r);
 const struct remote_counters *remote_counters(const struct remote *r);

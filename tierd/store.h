@@ -276,8 +276,10 @@ struct store {
 	struct store_nv nv;
 	struct store_gpu gpu;
 	struct store_io io;
+	struct remote_tier *remote; /* the remote tier (remote_tier.c); NULL: none */
 };
 
+struct remote_tier;
 int store_init(struct store *st, const struct store_params *p);
 void store_deinit(struct store *st);
 
