@@ -406,6 +406,40 @@ struct tier_io_latency {
  */
 int tier_admin_latency(tier_client *c, struct tier_io_latency *out);
 
+/*
+ * The remote tier (T3, a Redis Cluster; LIBTIER_0.7): what `tierctl stats`
+ * shows as the tier "remote".  All zero when the daemon has none.
+ */
+struct tier_remote_stats {
+	uint32_t size;            /* set by the caller: sizeof(struct tier_remote_stats) */
+	uint32_t on;              /* 1 when the daemon has a remote tier (remote.cluster) */
+	uint64_t hits;            /* blocks found in the cluster (lookups and fetches) */
+	uint64_t misses;          /* chains that ended in the cluster, fetches that found nothing */
+	uint64_t read_bytes;      /* block bytes fetched and verified */
+	uint64_t write_bytes;     /* block bytes written (SET NX that took) */
+	uint64_t probes;          /* EXISTS sent */
+	uint64_t fetches;         /* GET sent */
+	uint64_t writes;          /* SET NX sent */
+	uint64_t writes_skipped;  /* commits of blocks known to be there already */
+	uint64_t timeouts;        /* commands unanswered within remote.timeout */
+	uint64_t redirects;       /* MOVED and ASK followed */
+	uint64_t errors;          /* error replies, refused or lost connections */
+	uint64_t corrupt;         /* values that did not verify (a miss; deleted) */
+	uint64_t no_room;         /* fetched blocks without host memory free at once (a miss) */
+	uint64_t slots;           /* hash slots of the slot map in force (16384: all) */
+	uint64_t latency_count;   /* commands answered */
+	double latency_sum_us;    /* their time from submission to answer */
+	uint64_t latency_max_us;
+	uint64_t reserved[4];
+};
+
+/*
+ * The daemon's remote tier counters.  out->size must be set to sizeof(*out);
+ * a larger struct from a newer header gets its tail zeroed.  Errors: -EINVAL
+ * (an older daemon too).
+ */
+int tier_admin_remote(tier_client *c, struct tier_remote_stats *out);
+
 /* One connected client, as the daemon sees it (SO_PEERCRED). */
 struct tier_client_info {
 	uint32_t id;              /* the daemon's number for the connection */

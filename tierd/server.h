@@ -209,6 +209,8 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 		 size_t outmax, size_t *ret_len);
 void admin_fill_status(const struct server *s, struct tier_daemon_status *st);
 void admin_fill_latency(const struct server *s, struct tier_io_latency *l);
+/* server_remote.c: the remote tier's counters (all zero without one). */
+void admin_fill_remote(const struct server *s, struct tier_remote_stats *r);
 uint32_t admin_fill_clients(const struct server *s, struct tier_client_info *out, uint32_t max);
 uint32_t admin_fill_namespaces(const struct server *s, struct tier_ns_info *out, uint32_t max);
 /* Only the namespaces viewer may see (admin_ns_visible). */

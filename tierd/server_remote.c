@@ -4,9 +4,12 @@
  * the reactor's epoll set, its turn after each batch of events, and the
  * retry of parked requests when its answers arrive (as NVMe completions do).
  */
+#include <errno.h>
+#include <string.h>
 #include <sys/epoll.h>
 
 #include "log.h"
+#include "remote.h"
 #include "remote_tier.h"
 #include "server.h"
 
@@ -57,4 +60,36 @@ void server_remote_turn(struct server *s, bool readable)
 int server_remote_timeout_ms(const struct server *s)
 {
 	return s->store.remote ? remote_tier_timeout_ms(s->store.remote) : -1;
+}
+
+void admin_fill_remote(const struct server *s, struct tier_remote_stats *out)
+{
+	const struct remote_tier *rt = s->store.remote;
+	const struct remote_tier_counters *c;
+	const struct remote_counters *k;
+
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	if (!rt)
+		return;
+	c = remote_tier_counters(rt);
+	k = remote_tier_client_counters(rt);
+	out->on = 1;
+	out->hits = c->hits;
+	out->misses = c->misses;
+	out->read_bytes = c->bytes_read;
+	out->write_bytes = c->bytes_written;
+	out->probes = c->probes;
+	out->fetches = c->fetches;
+	out->writes = c->writes;
+	out->writes_skipped = c->writes_skipped;
+	out->timeouts = k->timeouts;
+	out->redirects = k->moved + k->ask;
+	out->errors = k->errors;
+	out->corrupt = c->corrupt;
+	out->no_room = c->fetch_no_room;
+	out->slots = remote_tier_slots(rt);
+	out->latency_count = k->lat_n;
+	out->latency_sum_us = (double)k->lat_ns_sum / 1000.0;
+	out->latency_max_us = k->lat_ns_max / 1000;
 }
