@@ -421,6 +421,8 @@ static void route(struct remote *r, struct rcmd *c, int node, bool asking, bool 
 	n = &r->nodes[node];
 	if (!n->ac) {
 		if (now_ns() < n->backoff_until_ns) {
+			/* Its slots may have gone to a replica meanwhile: ask (rate-limited). */
+			r->refresh_wanted = true;
 			res = -ECONNREFUSED;
 			goto fail;
 		}

@@ -59,7 +59,7 @@ start)
 		redis-server --port "$p" --bind 127.0.0.1 --daemonize no \
 			--cluster-enabled yes --cluster-config-file "$dir/$p/nodes.conf" \
 			--cluster-node-timeout 1000 --cluster-require-full-coverage no \
-			--save '' --appendonly no --dir "$dir/$p" \
+			--save '' --appendonly no --dir "$dir/$p" --repl-diskless-sync-delay 0 \
 			--logfile "$dir/$p/redis.log" >/dev/null 2>&1 &
 		echo $! >"$dir/$p/pid"
 		echo "$p" >>"$dir/ports"
@@ -74,13 +74,16 @@ start)
 	redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes \
 		>"$dir/create.log" 2>&1 || { cat "$dir/create.log" >&2; exit 1; }
 	wait_ok 20
-	# Replicas: wait until each master has its replicas attached.
+	# Replicas: wait until each is in sync with its master (one that never synced
+	# cannot take over).
 	if ((replicas)); then
 		limit=$(( $(date +%s) + 20 ))
-		until [ "$(redis-cli -p "$base" cluster nodes | grep -c slave)" -ge $((masters * replicas)) ] &&
-		      ! redis-cli -p "$base" cluster nodes | grep -q 'slave.*- 0 0 .* disconnected'; do
-			(( $(date +%s) < limit )) || break
-			sleep 0.1
+		for p in $(cat "$dir/ports"); do
+			redis-cli -p "$p" info replication | grep -q '^role:slave' || continue
+			until redis-cli -p "$p" info replication | grep -q '^master_link_status:up'; do
+				(( $(date +%s) < limit )) || { echo "cluster.sh: replica $p not in sync" >&2; exit 1; }
+				sleep 0.1
+			done
 		done
 	fi
 	seeds=$(IFS=,; echo "${addrs[*]:0:$masters}")

@@ -45,6 +45,8 @@ static int sh(const char *what)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "%s %s %s >/dev/null", CLUSTER_SH, what, dir);
+	if (!strcmp(what, "start")) /* 3 masters, a replica each */
+		snprintf(cmd, sizeof(cmd), "%s start %s 3 1 >/dev/null", CLUSTER_SH, dir);
 	st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
@@ -302,6 +304,123 @@ START_TEST(corrupt_value)
 }
 END_TEST
 
+/* CONFIG SET on every master and replica. */
+static void config_all(const char *param, const char *value)
+{
+	char path[128];
+	FILE *f;
+	int port;
+
+	snprintf(path, sizeof(path), "%s/ports", dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fscanf(f, "%d", &port) == 1) {
+		redisContext *c = redisConnect("127.0.0.1", port);
+		redisReply *rp;
+
+		if (!c || c->err) {
+			redisFree(c);
+			continue;
+		}
+		rp = redisCommand(c, "CONFIG SET %s %s", param, value);
+		freeReplyObject(rp);
+		redisFree(c);
+	}
+	fclose(f);
+}
+
+START_TEST(tiny_maxmemory)
+{
+	struct tdaemon a, b;
+	tier_client *ca, *cb;
+	static tier_key keys[64];
+	uint32_t nsa, nsb, got;
+
+	/* About 2 MiB per master for 4 MiB of blocks: the cluster evicts, LRU first. */
+	config_all("maxmemory-policy", "allkeys-lru");
+	config_all("maxmemory", "3mb");
+	host(&a, "500");
+	host(&b, "500");
+	ca = t_connect(&a);
+	cb = t_connect(&b);
+	nsa = ns_of(ca);
+	nsb = ns_of(cb);
+	keys_of(5, 64, keys);
+	commit_chain(ca, nsa, 5, 64);
+	ck_assert_int_eq(tier_flush(ca, nsa), 0);
+	ck_assert_uint_eq(remote_stats(ca).writes, 64);
+	/* Whatever the cluster kept verifies; what it evicted is a miss, never a wrong byte. */
+	got = acquire_verify(cb, nsb, keys, 64);
+	ck_assert_uint_lt(got, 64);
+	ck_assert_uint_eq(remote_stats(cb).corrupt, 0);
+	ck_assert_uint_eq(remote_stats(cb).read_bytes, (uint64_t)got * BS);
+	/* The first daemon still has every block locally. */
+	ck_assert_int_eq(tier_lookup(ca, nsa, keys, 64), 64);
+	config_all("maxmemory", "0");
+	tier_close(ca);
+	tier_close(cb);
+	ck_assert_int_eq(tdaemon_stop(&a), 0);
+	ck_assert_int_eq(tdaemon_stop(&b), 0);
+}
+END_TEST
+
+START_TEST(master_killed)
+{
+	struct tdaemon a, b;
+	tier_client *ca, *cb;
+	static tier_key keys[24];
+	char key[REMOTE_KEY_MAX], what[64];
+	redisContext *rc;
+	uint32_t nsa, nsb;
+	uint64_t t0;
+	int port, r = 0;
+
+	host(&a, "300");
+	host(&b, "300");
+	ca = t_connect(&a);
+	cb = t_connect(&b);
+	nsa = ns_of(ca);
+	nsb = ns_of(cb);
+	keys_of(6, 24, keys);
+	commit_chain(ca, nsa, 6, 24);
+	ck_assert_int_eq(tier_flush(ca, nsa), 0);
+	/* The master of block 3 goes; its replica has the writes (asynchronously: a moment). */
+	cluster_key(keys[3], key);
+	rc = node_for(key);
+	port = rc->tcp.port;
+	freeReplyObject(redisCommand(rc, "WAIT 1 2000"));
+	redisFree(rc);
+	snprintf(what, sizeof(what), "kill %s %d", dir, port);
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "%s %s", CLUSTER_SH, what);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	/* Until the failover: misses within the deadline, never a wrong byte. */
+	t0 = ms_now();
+	r = tier_lookup(cb, nsb, keys, 24);
+	ck_assert_int_ge(r, 0);
+	ck_assert_int_lt(r, 24);
+	ck_assert_uint_lt(ms_now() - t0, 1500);
+	ck_assert_uint_eq(acquire_verify(cb, nsb, keys, (uint32_t)r), (uint32_t)r);
+	/* After it: hits again, every byte right. */
+	for (t0 = ms_now(); ms_now() - t0 < 20000; t_msleep(200)) {
+		r = tier_lookup(cb, nsb, keys, 24);
+		if (r == 24)
+			break;
+	}
+	ck_assert_int_eq(r, 24);
+	ck_assert_uint_eq(acquire_verify(cb, nsb, keys, 24), 24);
+	ck_assert_uint_eq(remote_stats(cb).corrupt, 0);
+	ck_assert_uint_gt(remote_stats(cb).errors + remote_stats(cb).timeouts, 0);
+	tier_close(ca);
+	tier_close(cb);
+	ck_assert_int_eq(tdaemon_stop(&a), 0);
+	ck_assert_int_eq(tdaemon_stop(&b), 0);
+}
+END_TEST
+
 START_TEST(all_down)
 {
 	struct tdaemon a, b;
@@ -368,6 +487,8 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, two_hosts);
 	tcase_add_test(tc, corrupt_value);
+	tcase_add_test(tc, tiny_maxmemory);
+	tcase_add_test(tc, master_killed);
 	tcase_add_test(tc, all_down); /* last: it stops the cluster */
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
