@@ -42,6 +42,7 @@ struct rcmd {
 	struct rcmd *qnext;         /* a node's queue, or r->waiting, or r->done */
 	char *buf;                  /* the formatted command */
 	size_t len;
+	size_t weight;              /* len + the reply bytes expected: what counts in flight */
 	uint64_t start_ns, deadline_ns;
 	remote_cb *cb;
 	void *arg;
@@ -325,14 +326,15 @@ static void node_send(struct rnode *n, struct rcmd *c, bool asking)
 	}
 	c->sent = true;
 	c->node = n->idx;
-	n->inflight += c->len;
+	n->inflight += c->weight;
 	n->r->c.bytes_sent += c->len;
 }
 
 /* Send what n's queue holds, as far as inflight_bytes allows. */
 static void node_drain(struct rnode *n)
 {
-	while (n->qhead && n->ac && (!n->inflight || n->inflight + n->qhead->len <= n->r->o.inflight_bytes)) {
+	while (n->qhead && n->ac &&
+	       (!n->inflight || n->inflight + n->qhead->weight <= n->r->o.inflight_bytes)) {
 		struct rcmd *c = n->qhead;
 
 		n->qhead = c->qnext;
@@ -433,7 +435,7 @@ static void route(struct remote *r, struct rcmd *c, int node, bool asking, bool 
 		}
 	}
 	/* Behind what is queued, never past it: a GET must not overtake its SET. */
-	if (asking || (!n->qhead && (!n->inflight || n->inflight + c->len <= r->o.inflight_bytes))) {
+	if (asking || (!n->qhead && (!n->inflight || n->inflight + c->weight <= r->o.inflight_bytes))) {
 		node_send(n, c, asking);
 		return;
 	}
@@ -476,8 +478,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 	int dest;
 
 	c->sent = false;
-	if (n->inflight >= c->len)
-		n->inflight -= c->len;
+	n->inflight = n->inflight >= c->weight ? n->inflight - c->weight : 0;
 	if (rp) {
 		r->c.replies++;
 		if (rp->type == REDIS_REPLY_STRING)
@@ -603,7 +604,7 @@ static void refresh(struct remote *r, uint64_t now)
 		return;
 	}
 	memcpy(c->buf, cmd, sizeof(cmd));
-	c->len = sizeof(cmd) - 1;
+	c->len = c->weight = sizeof(cmd) - 1;
 	c->r = r;
 	c->refresh = true;
 	c->orphan = true; /* nobody to answer */
@@ -616,7 +617,7 @@ static void refresh(struct remote *r, uint64_t now)
 	}
 	c->sent = true;
 	c->node = pick->idx;
-	pick->inflight += c->len;
+	pick->inflight += c->weight;
 	r->refresh_node = pick->idx;
 	r->refresh_deadline_ns = now + (uint64_t)r->o.timeout_ms * 1000000ULL;
 }
@@ -701,6 +702,7 @@ int remote_fd(const struct remote *r)
 
 static void cmd_submit(struct remote *r, struct rcmd *c, remote_cb *cb, void *arg)
 {
+	c->weight += c->len;
 	c->r = r;
 	c->cb = cb;
 	c->arg = arg;
@@ -720,11 +722,18 @@ static void cmd_submit(struct remote *r, struct rcmd *c, remote_cb *cb, void *ar
 int remote_cmd(struct remote *r, int argc, const char **argv, const size_t *argvlen,
 	       remote_cb *cb, void *arg)
 {
+	return remote_cmd_sized(r, argc, argv, argvlen, 0, cb, arg);
+}
+
+int remote_cmd_sized(struct remote *r, int argc, const char **argv, const size_t *argvlen,
+		     size_t reply_bytes, remote_cb *cb, void *arg)
+{
 	struct rcmd *c = calloc(1, sizeof(*c));
 	int len;
 
 	if (!c)
 		return -ENOMEM;
+	c->weight = reply_bytes;
 	len = redisFormatCommandArgv(&c->buf, argc, argv, argvlen);
 	if (len < 0) {
 		free(c);

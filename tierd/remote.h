@@ -76,6 +76,14 @@ int remote_timeout_ms(const struct remote *r);
 int remote_cmd(struct remote *r, int argc, const char **argv, const size_t *argvlen,
 	       remote_cb *cb, void *arg);
 /*
+ * The same for a command whose reply is about reply_bytes long (a GET of a
+ * known size): the reply counts in flight too, so a pipeline of GETs does
+ * not queue more bytes at a node than remote.inflight, and the last of them
+ * is not answered past its deadline only for waiting behind the others.
+ */
+int remote_cmd_sized(struct remote *r, int argc, const char **argv, const size_t *argvlen,
+		     size_t reply_bytes, remote_cb *cb, void *arg);
+/*
  * The same for a command already in RESP form (cmd, len bytes, malloc'ed:
  * the client owns it from now on, also on failure), routed by key.
  */

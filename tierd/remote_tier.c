@@ -497,7 +497,8 @@ int remote_tier_acquire(struct remote_tier *rt, uint32_t ns, tier_key key, bool 
 		return -ENOENT;
 	*g = (struct rget){ .rt = rt, .ns = ns, .ns_id = ns_identity(n), .key = key, .fetch = true };
 	len[1] = key_of(rt, n, key, k);
-	if (remote_cmd(rt->cl, 2, argv, len, on_fetch, g) < 0) {
+	if (remote_cmd_sized(rt->cl, 2, argv, len, REMOTE_VAL_HDR_BYTES + n->block_size, on_fetch,
+			     g) < 0) {
 		free(g);
 		return -ENOENT;
 	}
