@@ -4,7 +4,7 @@
  * 127.0.0.1 (tests/remote/cluster.sh, 3 masters): commands spread over every
  * master, a cap on bytes in flight, MOVED after a slot moves, ASK while it
  * migrates, a deadline on a stopped node, a refused connection after a kill.
- * The test's own checks go through a blocking hiredis connection.
+ * The test's own checks and slot moves go through blocking hiredis (migrate.c).
  */
 #include <check.h>
 #include <errno.h>
@@ -18,6 +18,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "migrate.h"
 #include "remote.h"
 
 static char dir[] = "/tmp/tierd-remote-client-XXXXXX";
@@ -111,49 +112,6 @@ static int set_nx(struct remote *r, const char *key, const void *v, size_t vlen,
 	return remote_cmd(r, 4, argv, len, on_ans, a);
 }
 
-static redisContext *sync_to(int port)
-{
-	redisContext *c = redisConnect("127.0.0.1", port);
-
-	ck_assert(c && !c->err);
-	return c;
-}
-
-/* The port of the master that serves slot. */
-static int owner_port(uint16_t slot)
-{
-	redisContext *c = sync_to(ports[0]);
-	redisReply *rp = redisCommand(c, "CLUSTER SLOTS");
-	int port = -1;
-
-	for (size_t i = 0; rp && i < rp->elements; i++) {
-		redisReply *e = rp->element[i];
-
-		if (slot >= e->element[0]->integer && slot <= e->element[1]->integer)
-			port = (int)e->element[2]->element[1]->integer;
-	}
-	freeReplyObject(rp);
-	redisFree(c);
-	return port;
-}
-
-static char *node_id(int port)
-{
-	redisContext *c = sync_to(port);
-	redisReply *rp = redisCommand(c, "CLUSTER MYID");
-	char *id = strdup(rp->str);
-
-	freeReplyObject(rp);
-	redisFree(c);
-	return id;
-}
-
-static void ok(redisContext *c, redisReply *rp)
-{
-	ck_assert_msg(rp && rp->type != REDIS_REPLY_ERROR, "%s", rp ? rp->str : c->errstr);
-	freeReplyObject(rp);
-}
-
 START_TEST(spread)
 {
 	struct remote *r = client(2000, DEFAULT_REMOTE_INFLIGHT_BYTES);
@@ -234,29 +192,6 @@ START_TEST(inflight_cap)
 }
 END_TEST
 
-/* Move key's slot from its master to another: MIGRATING/IMPORTING, then (full) the key and NODE. */
-static void migrate(const char *key, bool finish, int *ret_src, int *ret_dst)
-{
-	uint16_t slot = remote_key_slot(key, strlen(key));
-	int src = owner_port(slot), dst = src == ports[0] ? ports[1] : ports[0];
-	char *sid = node_id(src), *did = node_id(dst);
-	redisContext *s = sync_to(src), *d = sync_to(dst);
-
-	ok(d, redisCommand(d, "CLUSTER SETSLOT %u IMPORTING %s", slot, sid));
-	ok(s, redisCommand(s, "CLUSTER SETSLOT %u MIGRATING %s", slot, did));
-	ok(s, redisCommand(s, "MIGRATE 127.0.0.1 %d %s 0 5000", dst, key));
-	if (finish) {
-		ok(d, redisCommand(d, "CLUSTER SETSLOT %u NODE %s", slot, did));
-		ok(s, redisCommand(s, "CLUSTER SETSLOT %u NODE %s", slot, did));
-	}
-	*ret_src = src;
-	*ret_dst = dst;
-	free(sid);
-	free(did);
-	redisFree(s);
-	redisFree(d);
-}
-
 START_TEST(moved_and_ask)
 {
 	struct remote *r = client(2000, DEFAULT_REMOTE_INFLIGHT_BYTES);
@@ -273,7 +208,7 @@ START_TEST(moved_and_ask)
 	free(a.str);
 	free(b.str);
 
-	migrate("moving:a", true, &src, &dst);
+	cl_migrate(ports, n_seeds, "moving:a", true, &src, &dst);
 	ck_assert_int_eq(cmd2(r, "GET", "moving:a", &c), 0);
 	run(r, 3000);
 	ck_assert_int_eq(c.res, 0);
@@ -282,24 +217,14 @@ START_TEST(moved_and_ask)
 	free(c.str);
 
 	/* Mid-migration: the key is on the importing node, its slot still on the old. */
-	migrate("asking:b", false, &src, &dst);
+	cl_migrate(ports, n_seeds, "asking:b", false, &src, &dst);
 	ck_assert_int_eq(cmd2(r, "GET", "asking:b", &d), 0);
 	run(r, 3000);
 	ck_assert_int_eq(d.res, 0);
 	ck_assert_str_eq(d.str, "BBB");
 	ck_assert_uint_ge(remote_counters(r)->ask, 1);
 	free(d.str);
-	{
-		uint16_t slot = remote_key_slot("asking:b", 8);
-		char *did = node_id(dst);
-		redisContext *s = sync_to(src), *t = sync_to(dst);
-
-		ok(t, redisCommand(t, "CLUSTER SETSLOT %u NODE %s", slot, did));
-		ok(s, redisCommand(s, "CLUSTER SETSLOT %u NODE %s", slot, did));
-		free(did);
-		redisFree(s);
-		redisFree(t);
-	}
+	cl_finish(src, dst, remote_key_slot("asking:b", 8));
 	remote_free(r);
 }
 END_TEST
@@ -323,7 +248,7 @@ START_TEST(deadline_and_refused)
 	struct remote *r = client(300, DEFAULT_REMOTE_INFLIGHT_BYTES);
 	struct ans a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
 	const char *key = "stopped:k";
-	int port = owner_port(remote_key_slot(key, strlen(key)));
+	int port = cl_owner_port(ports[0], remote_key_slot(key, strlen(key)));
 	pid_t pid = pid_of(port);
 	char other[32];
 	uint64_t t0;
@@ -335,7 +260,7 @@ START_TEST(deadline_and_refused)
 	/* A key on another master. */
 	for (int i = 0;; i++) {
 		snprintf(other, sizeof(other), "other:%d", i);
-		if (owner_port(remote_key_slot(other, strlen(other))) != port)
+		if (cl_owner_port(ports[0], remote_key_slot(other, strlen(other))) != port)
 			break;
 	}
 

@@ -4,7 +4,8 @@
  * Cluster on 127.0.0.1 (cluster.sh, 3 masters + 3 replicas).  Blocks one
  * commits are looked up, acquired and byte-verified through the other; a
  * corrupt value is a miss and is deleted; a killed master gives misses
- * within the deadline, then hits after its replica takes over; a tiny
+ * within the deadline, then hits after its replica takes over; slots moved
+ * under a reader (MOVED, ASK) are followed; a tiny
  * maxmemory evicts without a wrong byte; with every node down both daemons
  * go on with their local tiers.
  */
@@ -20,6 +21,7 @@
 #include <hiredis/hiredis.h>
 
 #include "daemon.h"
+#include "migrate.h"
 #include "remote_key.h"
 #include "remote_map.h"
 
@@ -329,6 +331,45 @@ static void config_all(const char *param, const char *value)
 	fclose(f);
 }
 
+START_TEST(reshard)
+{
+	struct tdaemon a, b;
+	tier_client *ca, *cb;
+	static tier_key keys[16];
+	char k4[REMOTE_KEY_MAX], k9[REMOTE_KEY_MAX];
+	int masters[8], src, dst, asrc, adst;
+	uint32_t nsa, nsb;
+
+	for (int i = 0; i < n_seed; i++)
+		masters[i] = seed_addr[i].port;
+	host(&a, "1000");
+	host(&b, "1000");
+	ca = t_connect(&a);
+	cb = t_connect(&b);
+	nsa = ns_of(ca);
+	nsb = ns_of(cb);
+	keys_of(7, 16, keys);
+	commit_chain(ca, nsa, 7, 16);
+	ck_assert_int_eq(tier_flush(ca, nsa), 0);
+	/* B learns the map and probes the chain... */
+	ck_assert_int_eq(tier_lookup(cb, nsb, keys, 16), 16);
+	/* ...then block 4's slot moves (MOVED) and block 9's is mid-migration (ASK). */
+	cluster_key(keys[4], k4);
+	cluster_key(keys[9], k9);
+	cl_migrate(masters, n_seed, k4, true, &src, &dst);
+	cl_migrate(masters, n_seed, k9, false, &asrc, &adst);
+	ck_assert_uint_eq(acquire_verify(cb, nsb, keys, 16), 16);
+	ck_assert_uint_ge(remote_stats(cb).redirects, 2);
+	ck_assert_uint_eq(remote_stats(cb).corrupt, 0);
+	cl_finish(asrc, adst, remote_key_slot(k9, strlen(k9)));
+	ck_assert_int_eq(tier_lookup(cb, nsb, keys, 16), 16);
+	tier_close(ca);
+	tier_close(cb);
+	ck_assert_int_eq(tdaemon_stop(&a), 0);
+	ck_assert_int_eq(tdaemon_stop(&b), 0);
+}
+END_TEST
+
 START_TEST(tiny_maxmemory)
 {
 	struct tdaemon a, b;
@@ -487,6 +528,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, two_hosts);
 	tcase_add_test(tc, corrupt_value);
+	tcase_add_test(tc, reshard);
 	tcase_add_test(tc, tiny_maxmemory);
 	tcase_add_test(tc, master_killed);
 	tcase_add_test(tc, all_down); /* last: it stops the cluster */
