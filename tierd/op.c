@@ -145,6 +145,23 @@ int op_exec(struct store *st, struct holder *h, const struct op_req *q, bool ret
 	case TIER_SQE_LOOKUP_MANY:
 		return lookup(st, h, q, q->keys, q->n, 0, q->n, TIER_KEY_ROOT, retry, q->ret_tier);
 	case TIER_SQE_ACQUIRE_MANY:
+		if (st->remote) {
+			/*
+			 * Fetch what only the cluster may have before pinning anything;
+			 * the store is asked once, when they are in (a parked batch holds
+			 * nothing while it waits).  The store then sees a retry, so the
+			 * batch's local hits are not counted (its fetched ones are, as the
+			 * remote tier's).
+			 */
+			uint32_t local = remote_tier_local_prefix(st, q->ns, q->keys, q->n);
+
+			if (local < q->n) {
+				r = remote_tier_acquire_run(st->remote, q->ns, q->keys + local,
+							    q->n - local, retry);
+				if (r == -EINPROGRESS)
+					return r;
+			}
+		}
 		return store_acquire_many(st, h, q->ns, q->keys, q->n, retry, q->ret_handles,
 					  q->ret_offs);
 	case TIER_SQE_RELEASE_MANY:

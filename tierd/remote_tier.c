@@ -507,6 +507,29 @@ int remote_tier_acquire(struct remote_tier *rt, uint32_t ns, tier_key key, bool 
 	return -EINPROGRESS;
 }
 
+int remote_tier_acquire_run(struct remote_tier *rt, uint32_t ns, const tier_key *keys, uint32_t n,
+			    bool retry)
+{
+	bool waiting = false;
+
+	if (n > REMOTE_PROBE_MAX)
+		n = REMOTE_PROBE_MAX;
+	for (uint32_t i = 0; i < n; i++) {
+		int r;
+
+		if (retry) {
+			if (p_state(rt, ns, keys[i], now_ns()) == P_FETCHING)
+				return -EINPROGRESS;
+			continue;
+		}
+		r = remote_tier_acquire(rt, ns, keys[i], false);
+		if (r != -EINPROGRESS)
+			break;
+		waiting = true;
+	}
+	return waiting ? -EINPROGRESS : 0;
+}
+
 const struct remote_tier_counters *remote_tier_counters(const struct remote_tier *rt)
 {
 	return &rt->c;

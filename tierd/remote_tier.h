@@ -70,6 +70,14 @@ uint32_t remote_tier_local_prefix(const struct store *st, uint32_t ns, const tie
  */
 int remote_tier_acquire(struct remote_tier *rt, uint32_t ns, tier_key key, bool retry);
 
+/*
+ * keys[0..n) are not local: fetch them all at once (at most
+ * REMOTE_PROBE_MAX), as acquire does one.  -EINPROGRESS while any is on its
+ * way (call again with retry set), then 0: what arrived is local.
+ */
+int remote_tier_acquire_run(struct remote_tier *rt, uint32_t ns, const tier_key *keys, uint32_t n,
+			    bool retry);
+
 /* tier_flush: a mark now, and whether writes submitted before it are still out. */
 uint64_t remote_tier_write_mark(const struct remote_tier *rt);
 bool remote_tier_writes_pending(const struct remote_tier *rt, uint64_t mark);

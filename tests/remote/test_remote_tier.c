@@ -252,6 +252,25 @@ START_TEST(two_hosts)
 	}
 	tierctl_shows_remote(&b);
 
+	/* A batch (tier_acquire_many, the ring path): fetched together, then pinned. */
+	{
+		static tier_key more[16];
+		tier_handle hs[16];
+		int r;
+
+		keys_of(8, 16, more);
+		commit_chain(ca, nsa, 8, 16);
+		ck_assert_int_eq(tier_flush(ca, nsa), 0);
+		r = tier_acquire_many(cb, nsb, more, 16, hs);
+		if (r != -EOPNOTSUPP) {
+			ck_assert_int_eq(r, 16);
+			for (int i = 0; i < 16; i++) {
+				ck_assert(t_verify(tier_data(cb, hs[i]), BS, more[i]));
+				ck_assert_int_eq(tier_release(cb, hs[i]), 0);
+			}
+		}
+	}
+
 	tier_close(ca);
 	tier_close(cb);
 	ck_assert_int_eq(tdaemon_stop(&a), 0);
