@@ -269,6 +269,8 @@ int tier_prom_render_remote(FILE *f, const struct tier_remote_stats *r)
 		R("tierd_remote_writes_total", "counter", "SET NX writes sent.", writes),
 		R("tierd_remote_writes_skipped_total", "counter",
 		  "Commits not sent: the cluster was known to have them.", writes_skipped),
+		R("tierd_remote_writes_dropped_total", "counter",
+		  "Commits not sent: 64 MiB of writes were in flight already.", writes_dropped),
 		R("tierd_remote_timeouts_total", "counter",
 		  "Commands not answered within remote.timeout.", timeouts),
 		R("tierd_remote_redirects_total", "counter", "MOVED and ASK redirects followed.",

@@ -421,6 +421,7 @@ struct tier_remote_stats {
 	uint64_t fetches;         /* GET sent */
 	uint64_t writes;          /* SET NX sent */
 	uint64_t writes_skipped;  /* commits of blocks known to be there already */
+	uint64_t writes_dropped;  /* commits not written: 64 MiB of writes were in flight */
 	uint64_t timeouts;        /* commands unanswered within remote.timeout */
 	uint64_t redirects;       /* MOVED and ASK followed */
 	uint64_t errors;          /* error replies, refused or lost connections */

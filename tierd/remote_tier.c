@@ -71,6 +71,7 @@ struct remote_tier {
 	struct presence *presence;
 	struct rwrite *w_head, *w_tail;
 	uint64_t w_seq;
+	uint64_t w_bytes;      /* block bytes of the writes in flight */
 	struct holder holder;  /* the fetches' allocations */
 	struct remote_tier_counters c;
 };
@@ -260,6 +261,7 @@ static void on_written(void *arg, int res, const redisReply *rp)
 		if (rp->type == REDIS_REPLY_STATUS)
 			rt->c.bytes_written += w->bytes;
 	}
+	rt->w_bytes -= w->bytes;
 	free(w);
 	if (!rt->w_head && rt->progress)
 		rt->progress(rt->ctx); /* a tier_flush may wait for this */
@@ -288,6 +290,10 @@ void remote_tier_committed(struct remote_tier *rt, tier_handle handle, tier_key 
 		return;
 	if (p_state(rt, b->ns, key, now) == P_PRESENT) {
 		rt->c.writes_skipped++;
+		return;
+	}
+	if (rt->w_bytes + n->block_size > REMOTE_WRITE_QUEUE_MAX) {
+		rt->c.writes_dropped++;
 		return;
 	}
 	w = calloc(1, sizeof(*w));
@@ -329,6 +335,7 @@ void remote_tier_committed(struct remote_tier *rt, tier_handle handle, tier_key 
 	else
 		rt->w_head = w;
 	rt->w_tail = w;
+	rt->w_bytes += w->bytes;
 	rt->c.writes++;
 }
 

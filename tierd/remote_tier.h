@@ -18,6 +18,12 @@
 #include "store.h"
 #include "tier.h"
 
+/*
+ * Block bytes of writes not yet answered, at most (each holds a copy of its
+ * block): past it a commit is not written (writes_dropped), so a slow or
+ * stuck cluster costs no more memory than this.
+ */
+#define REMOTE_WRITE_QUEUE_MAX (64ULL << 20)
 /* At most this many keys of one lookup are asked about (the rest is a miss). */
 #define REMOTE_PROBE_MAX 1024
 /* That the cluster has a block is remembered this long; that it has not, this long. */
@@ -32,6 +38,7 @@ struct remote_tier_counters {
 	uint64_t probes, fetches;      /* EXISTS and GET sent */
 	uint64_t bytes_read, bytes_written;
 	uint64_t writes, writes_skipped; /* SET NX sent; commits known to be there already */
+	uint64_t writes_dropped;       /* commits not written: REMOTE_WRITE_QUEUE_MAX in flight */
 	uint64_t corrupt;              /* values that did not verify (deleted) */
 	uint64_t fetch_no_room;        /* fetched blocks with no host memory free at once */
 };

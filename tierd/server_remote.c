@@ -83,6 +83,7 @@ void admin_fill_remote(const struct server *s, struct tier_remote_stats *out)
 	out->fetches = c->fetches;
 	out->writes = c->writes;
 	out->writes_skipped = c->writes_skipped;
+	out->writes_dropped = c->writes_dropped;
 	out->timeouts = k->timeouts;
 	out->redirects = k->moved + k->ask;
 	out->errors = k->errors;

@@ -190,6 +190,7 @@ static json_object *remote_json(const struct tier_remote_stats *r)
 	RJ(fetches);
 	RJ(writes);
 	RJ(writes_skipped);
+	RJ(writes_dropped);
 	RJ(timeouts);
 	RJ(redirects);
 	RJ(errors);

@@ -481,6 +481,31 @@ START_TEST(master_killed)
 }
 END_TEST
 
+/* SIGSTOP or SIGCONT every node. */
+static void signal_all(int sig)
+{
+	char path[128];
+	FILE *f;
+	int port;
+
+	snprintf(path, sizeof(path), "%s/ports", dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fscanf(f, "%d", &port) == 1) {
+		char pp[160];
+		FILE *g;
+		int pid;
+
+		snprintf(pp, sizeof(pp), "%s/%d/pid", dir, port);
+		g = fopen(pp, "r");
+		if (g && fscanf(g, "%d", &pid) == 1)
+			kill(pid, sig);
+		if (g)
+			fclose(g);
+	}
+	fclose(f);
+}
+
 START_TEST(all_down)
 {
 	struct tdaemon a, b;
@@ -497,6 +522,14 @@ START_TEST(all_down)
 	nsb = ns_of(cb);
 	keys_of(3, 8, keys);
 	keys_of(4, 8, other);
+
+	/* A cluster that answers nothing: commits do not wait, the writes held stay bounded. */
+	signal_all(SIGSTOP);
+	t0 = ms_now();
+	commit_chain(ca, nsa, 9, 1200); /* 75 MiB of 64 KiB blocks */
+	ck_assert_uint_lt(ms_now() - t0, 5000);
+	ck_assert_uint_gt(remote_stats(ca).writes_dropped, 0);
+	signal_all(SIGCONT);
 	ck_assert_int_eq(sh("stop"), 0);
 
 	/* Local tiers as before; the cluster's absence is a miss within the deadline. */
