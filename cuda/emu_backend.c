@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "proto.h"
 
 #define EMU_GRANULARITY (2u << 20)
 #define EMU_MAX_IN_FLIGHT 4096
@@ -110,14 +111,10 @@ static int emu_pool_alloc(struct tier_dev *d, uint64_t bytes, struct tier_dev_po
 	if (bytes == 0)
 		return -EINVAL;
 	bytes = (bytes + EMU_GRANULARITY - 1) / EMU_GRANULARITY * EMU_GRANULARITY;
-	fd = memfd_create("tierd-t0-emu", MFD_CLOEXEC);
+	/* Exported to clients: sealed, so no importer can truncate it under the daemon. */
+	fd = tier_memfd_sealed("tierd-t0-emu", MFD_CLOEXEC, bytes);
 	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)bytes) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
+		return fd;
 	r = emu_map(d, fd, bytes, ret);
 	if (r < 0)
 		close(fd);

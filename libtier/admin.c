@@ -184,7 +184,8 @@ int tier_admin_evict(tier_client *c, enum tier_id tier, uint64_t bytes, uint64_t
 	return 0;
 }
 
-int tier_admin_drop_namespace(tier_client *c, const char *name)
+/* An admin request that names one namespace (drop its blocks, delete it). */
+static int ns_name_call(tier_client *c, uint16_t type, const char *name)
 {
 	struct tier_msg_ns_drop req = { { 0 } };
 	size_t len, got;
@@ -196,20 +197,15 @@ int tier_admin_drop_namespace(tier_client *c, const char *name)
 	if (len == 0 || len > TIER_NAME_MAX)
 		return -EINVAL;
 	memcpy(req.name, name, len);
-	return tier__call(c, TIER_MSG_NS_DROP, &req, sizeof(req), &dummy, 0, &got);
+	return tier__call(c, type, &req, sizeof(req), &dummy, 0, &got);
+}
+
+int tier_admin_drop_namespace(tier_client *c, const char *name)
+{
+	return ns_name_call(c, TIER_MSG_NS_DROP, name);
 }
 
 int tier_admin_delete_namespace(tier_client *c, const char *name)
 {
-	struct tier_msg_ns_drop req = { { 0 } };
-	size_t len, got;
-	char dummy;
-
-	if (!c || !name)
-		return -EINVAL;
-	len = strlen(name);
-	if (len == 0 || len > TIER_NAME_MAX)
-		return -EINVAL;
-	memcpy(req.name, name, len);
-	return tier__call(c, TIER_MSG_NS_DELETE, &req, sizeof(req), &dummy, 0, &got);
+	return ns_name_call(c, TIER_MSG_NS_DELETE, name);
 }

@@ -9,6 +9,7 @@
 
 #include "proto.h"
 #include "ring.h"
+#include "spin.h"
 #include "tier.h"
 
 #define HELD_EMPTY 0
@@ -53,6 +54,7 @@ struct tier_client {
 	uint8_t *data;
 	uint64_t data_bytes;
 	int doorbell;
+	struct spin_gate gate;      /* whether a wait may spin (spin.c) */
 	uint32_t sq_tail, cq_head;
 	struct pending *pend;       /* indexed by the SQE's user_data */
 	uint32_t n_pend, free_pend;

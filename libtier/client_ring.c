@@ -5,7 +5,9 @@
  * doorbell eventfd is written only when the daemon said it is going idle.
  * Waiting for a completion spins for a few microseconds (the daemon answers
  * within that while it is busy), then sleeps on a futex on the completion
- * tail, checking now and then that the daemon is still there.
+ * tail, checking now and then that the daemon is still there.  It spins
+ * only while the spin gate (spin.c) says every runnable task has a CPU;
+ * otherwise it sleeps at once, so that the daemon gets the CPU.
  *
  * Each ring entry's user_data is an index into our table of pending
  * operations, which remembers the caller's user_data and what the
@@ -78,6 +80,7 @@ int ring_attach(tier_client *c, int memfd, int doorbell)
 	c->data = (uint8_t *)p + h->data_off;
 	c->data_bytes = h->data_bytes;
 	c->doorbell = doorbell;
+	spin_gate_init(&c->gate);
 	c->sq_tail = __atomic_load_n(&h->sq_tail, __ATOMIC_RELAXED);
 	c->cq_head = __atomic_load_n(&h->cq_head, __ATOMIC_RELAXED);
 	return 0;
@@ -89,6 +92,7 @@ void ring_detach(tier_client *c)
 		return;
 	munmap(c->seg, c->seg_bytes);
 	close(c->doorbell);
+	spin_gate_deinit(&c->gate);
 	free(c->pend);
 	free(c->stash);
 	c->seg = NULL;
@@ -167,10 +171,18 @@ static int wait_cq(tier_client *c, int timeout_ms)
 	for (unsigned i = 0;; i++) {
 		if (cq_ready(c))
 			return 0;
+		/*
+		 * The clock is read now and then: it costs more than a poll.  The
+		 * gate is asked before the first pause: with more runnable tasks
+		 * than CPUs, each pause delays the daemon that is queued for ours.
+		 */
+		if ((i & 63) == 0) {
+			uint64_t now = i ? now_ns() : start;
+
+			if (now - start >= SPIN_NS || !spin_gate_open(&c->gate, now))
+				break;
+		}
 		__builtin_ia32_pause();
-		/* The clock is read now and then: it costs more than a poll. */
-		if ((i & 63) == 63 && now_ns() - start >= SPIN_NS)
-			break;
 	}
 	for (;;) {
 		uint32_t tail;

@@ -35,7 +35,9 @@ const char *tier_strerror(int err)
 	case -EIO:
 		return "I/O error";
 	case -EDQUOT:
-		return "namespace quota of this user reached (daemon.max_namespaces_per_uid)";
+		return "over a quota: this user's namespaces (daemon.max_namespaces_per_uid), or this client's blocks (daemon.client_max_writing / client_max_pinned)";
+	case -EOVERFLOW:
+		return "block pinned too many times (65,536 by one client, 1,048,576 by all)";
 	default:
 		return err < 0 ? strerror(-err) : "unknown error";
 	}

@@ -215,6 +215,12 @@ int tier_prom_render(FILE *f, const struct tier_stats *s, const struct tier_ns_i
 		family(f, "tierd_log_suppressed_total", "counter",
 		       "Log lines held back by rate limiting.");
 		sample_u64(f, "tierd_log_suppressed_total", NULL, NULL, st->log_suppressed);
+		single(f, "tierd_verify_failures_total", "counter",
+		       "Blocks dropped because their bytes changed after commit (host.verify).",
+		       st->verify_failures);
+		single(f, "tierd_refused_caps_total", "counter",
+		       "Allocations and acquires over a client's caps (daemon.client_max_*).",
+		       st->refused_caps);
 		single(f, "tierd_nvme_journal_bytes", "gauge",
 		       "Size of the NVMe tier's journal file (0 without an NVMe tier).",
 		       st->journal_bytes);

@@ -18,8 +18,10 @@
 #define TIER_PROTO_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "tier.h"
 
@@ -151,6 +153,35 @@ static inline void *tier_reserve_span(uint64_t bytes, uint64_t align)
 	if (at + bytes < p + bytes + over)
 		munmap(at + bytes, (size_t)(p + bytes + over - (at + bytes)));
 	return at;
+}
+
+/*
+ * A memfd of bytes that the daemon passes to clients (the arenas, the ring
+ * segments, the emulated GPU pool), created with MFD_ALLOW_SEALING plus flags
+ * (MFD_CLOEXEC, MFD_HUGETLB), sized, then sealed F_SEAL_SHRINK | F_SEAL_GROW |
+ * F_SEAL_SEAL: whoever holds it may write its bytes but never change its
+ * size (a shrink would SIGBUS every other mapping of it, the daemon's
+ * first) nor lift the seals.  Hugetlb memfds are sized with fallocate,
+ * which also reserves the pages or fails cleanly; others with ftruncate.
+ * The fd, or -errno (-EINVAL where the kernel cannot seal a hugetlb memfd:
+ * before Linux 4.16).
+ */
+static inline int tier_memfd_sealed(const char *name, unsigned int flags, uint64_t bytes)
+{
+	int fd = memfd_create(name, flags | MFD_ALLOW_SEALING), r;
+
+	if (fd < 0)
+		return -errno;
+	if ((flags & MFD_HUGETLB) ? fallocate(fd, 0, 0, (off_t)bytes) < 0
+				  : ftruncate(fd, (off_t)bytes) < 0)
+		goto fail;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto fail;
+	return fd;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
 }
 
 struct tier_msg_ns_open {

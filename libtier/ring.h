@@ -14,9 +14,12 @@
  * load-acquire the tail, read entries, then store-release the head.
  *
  * Doorbells: the daemon polls rings while it has work and, before sleeping,
- * sets daemon_idle (a client that finds it set writes the doorbell eventfd);
+ * sets daemon_idle (a client that finds it set writes the doorbell eventfd,
+ * which the daemon never reads: it is edge-triggered);
  * a client waiting for a completion spins briefly, then sets client_wait and
  * sleeps on a futex on cq_tail, which the daemon wakes after posting.
+ * Neither side spins while the machine has more runnable tasks than CPUs
+ * (the spin gate, spin.c): each then sleeps at once.
  * Both sides use a full fence between "publish my word" and "read the other
  * side's word", so one of the two always sees the other (no lost wake-up).
  *

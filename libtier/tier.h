@@ -106,6 +106,9 @@ tier_key tier_key_next(tier_key parent, const void *data, size_t len);
  * its bytes through tier_data(), then tier_commit() it.  When the host tier
  * is full the eviction policy makes room; -ENOSPC when nothing can be
  * evicted (everything pinned or being written).  -ENOENT: no such namespace.
+ * -EDQUOT: c is at its caps (daemon.client_max_writing unfinished blocks, or
+ * daemon.client_max_pinned bytes pinned and being written): commit or release
+ * first.
  */
 int tier_alloc(tier_client *c, uint32_t ns, tier_handle *ret);
 
@@ -139,7 +142,10 @@ int tier_lookup(tier_client *c, uint32_t ns, const tier_key *keys, size_t n);
  * Pin the ready block with key in ns and make it host-resident; *ret is its
  * handle and tier_data(c, *ret) stays valid until tier_release().  A pinned
  * block is never evicted.  Acquiring the same key twice pins it twice.
- * -ENOENT when the key is not there.
+ * -ENOENT when the key is not there (with host.verify, also when its bytes
+ * were changed after commit: the block is dropped).  -EDQUOT when pinning it
+ * would take c over daemon.client_max_pinned bytes; -EOVERFLOW when c pins
+ * it 65,536 times already or all clients together 1,048,576 times.
  */
 int tier_acquire(tier_client *c, uint32_t ns, tier_key key, tier_handle *ret);
 
@@ -211,7 +217,9 @@ int tier_lookup_many(tier_client *c, uint32_t ns, const tier_key *keys, size_t n
 /*
  * Pin the leading present keys of keys[0..n) (promoting those on NVMe, all
  * in flight together) and return how many were pinned; their handles are in
- * ret[0..count).  Nothing is pinned past the first absent key.
+ * ret[0..count).  Nothing is pinned past the first absent key.  A key that
+ * tier_acquire would refuse (-EDQUOT, -EOVERFLOW) ends the batch there too:
+ * the count pinned before it, or that error when it is the first.
  */
 int tier_acquire_many(tier_client *c, uint32_t ns, const tier_key *keys, size_t n,
 		      tier_handle *ret);
@@ -367,7 +375,10 @@ struct tier_daemon_status {
 	uint64_t journal_compactions; /* journal rewrites while running (nvme.journal_compact_min) */
 	uint64_t read_retries;    /* NVMe reads issued once more after a failed read or check */
 	uint64_t read_losses;     /* blocks dropped because that second read failed too */
-	uint64_t reserved[4];
+	uint64_t verify_failures; /* blocks dropped because their bytes changed after commit
+				     (host.verify) */
+	uint64_t refused_caps;    /* allocs and acquires refused -EDQUOT (daemon.client_max_*) */
+	uint64_t reserved[2];
 };
 
 /*

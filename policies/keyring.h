@@ -7,7 +7,8 @@
  * can be found in O(1): a ghost of evicted keys, or a sample of keys
  * followed over time.  Each entry carries the request stamp of the key's last
  * access, a class and a use count.  About 22 bytes an entry (key 8, stamp 4,
- * class and uses 1 each, index 8).
+ * class and uses 1 each, index 8); a compact one 16 (a 4-byte tag of the key,
+ * stamp 4, class 1, an exact index of 8; no use count).
  */
 #ifndef TIER_KEYRING_H
 #define TIER_KEYRING_H
@@ -20,12 +21,14 @@
 #define KEYRING_WAYS 4
 
 struct keyring {
-	uint64_t *fp;    /* 0 = taken (the key came back) */
+	uint64_t *fp;    /* 0 = taken (the key came back); NULL in a compact ring, */
+	uint32_t *tag;   /* which keeps keyring_tag(key) instead (0 = taken); else NULL */
 	uint32_t *stamp;
 	uint8_t *cls;
-	uint8_t *uses;
+	uint8_t *uses;   /* NULL in a compact ring: read as 0 */
 	uint32_t *index; /* KEYRING_WAYS-way buckets of put sequence numbers + 1 (0 = empty) */
 	uint32_t size, imask, seq;
+	uint32_t nb;     /* buckets when not a power of two (a compact ring); 0: imask + 1 */
 };
 
 struct keyring_entry {
@@ -45,32 +48,84 @@ static inline uint32_t keyring_hash(uint64_t k)
 static inline void keyring_deinit(struct keyring *g)
 {
 	free(g->fp);
+	free(g->tag);
 	free(g->stamp);
 	free(g->cls);
 	free(g->uses);
 	free(g->index);
 }
 
-/* A ring of size entries (at most 2^30).  0 or -ENOMEM (then keyring_deinit). */
-static inline int keyring_init(struct keyring *g, uint64_t size)
+/*
+ * A compact ring's 32-bit check of a key: its low bits, never 0.  The
+ * bucket comes from a hash of every bit, so two keys of a bucket share a tag
+ * about once in 2^31 comparisons.
+ */
+static inline uint32_t keyring_tag(uint64_t key)
 {
+	return (uint32_t)key | 1u;
+}
+
+/*
+ * A ring of size entries (at most 2^30), its index 2 to 4 ways an entry (a
+ * power of two of buckets).  compact: 2 ways an entry (any count of
+ * buckets, 8 bytes an entry), a tag of the key instead of the key and no use
+ * count (keyring_entry.fp of a compact ring's keyring_put old entry is the
+ * tag, its uses 0).  0 or -ENOMEM (then keyring_deinit).
+ */
+static inline int keyring_init_sized(struct keyring *g, uint64_t size, bool compact)
+{
+	bool exact = compact;
 	uint64_t nb = 16;
 
 	if (size < 1)
 		size = 1;
 	if (size > (1u << 30))
 		size = 1u << 30;
-	while (nb * KEYRING_WAYS < 2 * size)
-		nb *= 2;
-	g->fp = calloc(size, sizeof(*g->fp));
+	if (exact)
+		nb = (2 * size + KEYRING_WAYS - 1) / KEYRING_WAYS;
+	else
+		while (nb * KEYRING_WAYS < 2 * size)
+			nb *= 2;
+	g->fp = compact ? NULL : calloc(size, sizeof(*g->fp));
+	g->tag = compact ? calloc(size, sizeof(*g->tag)) : NULL;
 	g->stamp = calloc(size, sizeof(*g->stamp));
 	g->cls = calloc(size, 1);
-	g->uses = calloc(size, 1);
+	g->uses = compact ? NULL : calloc(size, 1);
 	g->index = calloc(nb * KEYRING_WAYS, sizeof(*g->index));
 	g->size = (uint32_t)size;
 	g->imask = (uint32_t)(nb - 1);
+	g->nb = exact ? (uint32_t)nb : 0;
 	g->seq = 0;
-	return g->fp && g->stamp && g->cls && g->uses && g->index ? 0 : -ENOMEM;
+	return (g->fp || g->tag) && g->stamp && g->cls && (g->uses || compact) && g->index ? 0
+											   : -ENOMEM;
+}
+
+static inline int keyring_init(struct keyring *g, uint64_t size)
+{
+	return keyring_init_sized(g, size, false);
+}
+
+/* Whether ring position r holds a key still followed (not taken, not empty). */
+static inline bool keyring_live(const struct keyring *g, uint32_t r)
+{
+	return g->tag ? g->tag[r] != 0 : g->fp[r] != 0;
+}
+
+/* The key at r came back: the ring no longer follows it. */
+static inline void keyring_take(struct keyring *g, uint32_t r)
+{
+	if (g->tag)
+		g->tag[r] = 0;
+	else
+		g->fp[r] = 0;
+}
+
+/* The first index slot of key's bucket. */
+static inline uint32_t keyring_base(const struct keyring *g, uint64_t key)
+{
+	uint32_t h = keyring_hash(key);
+
+	return (g->nb ? (uint32_t)(((uint64_t)h * g->nb) >> 32) : h & g->imask) * KEYRING_WAYS;
 }
 
 /*
@@ -80,16 +135,21 @@ static inline int keyring_init(struct keyring *g, uint64_t size)
 static inline bool keyring_put(struct keyring *g, const struct keyring_entry *e,
 			       struct keyring_entry *old)
 {
-	uint32_t r = g->seq % g->size, base = (keyring_hash(e->fp) & g->imask) * KEYRING_WAYS;
+	uint32_t r = g->seq % g->size, base = keyring_base(g, e->fp);
 	uint32_t v = base;
-	bool live = g->fp[r] != 0;
+	bool live = keyring_live(g, r);
 
 	if (live)
-		*old = (struct keyring_entry){g->fp[r], g->stamp[r], g->cls[r], g->uses[r]};
-	g->fp[r] = e->fp;
+		*old = (struct keyring_entry){g->tag ? g->tag[r] : g->fp[r], g->stamp[r], g->cls[r],
+					      g->uses ? g->uses[r] : 0};
+	if (g->tag)
+		g->tag[r] = keyring_tag(e->fp);
+	else
+		g->fp[r] = e->fp;
 	g->stamp[r] = e->stamp;
 	g->cls[r] = e->cls;
-	g->uses[r] = e->uses;
+	if (g->uses)
+		g->uses[r] = e->uses;
 	g->seq++;
 	for (uint32_t w = 0; w < KEYRING_WAYS; w++) {
 		uint32_t i = base + w;
@@ -109,7 +169,7 @@ static inline bool keyring_put(struct keyring *g, const struct keyring_entry *e,
 /* The ring position of key, or -1. */
 static inline int64_t keyring_find(const struct keyring *g, uint64_t key)
 {
-	uint32_t base = (keyring_hash(key) & g->imask) * KEYRING_WAYS;
+	uint32_t base = keyring_base(g, key);
 
 	for (uint32_t w = 0; w < KEYRING_WAYS; w++) {
 		uint32_t s = g->index[base + w];
@@ -117,7 +177,7 @@ static inline int64_t keyring_find(const struct keyring *g, uint64_t key)
 		if (s && g->seq - s < g->size) {
 			uint32_t r = (s - 1) % g->size;
 
-			if (g->fp[r] == key)
+			if (g->tag ? g->tag[r] == keyring_tag(key) : g->fp[r] == key)
 				return r;
 		}
 	}

@@ -104,7 +104,7 @@ const struct tier_evict_ops *tier_evict_find(const char *name);
 /* Policies in registry order; *ret_n is set to their count. */
 const struct tier_evict_ops *const *tier_evict_list(size_t *ret_n);
 
-#define TIER_EVICT_DEFAULT "survival"
+#define TIER_EVICT_DEFAULT "duel"
 
 extern const struct tier_evict_ops tier_evict_lru;
 extern const struct tier_evict_ops tier_evict_clock;
@@ -114,6 +114,7 @@ extern const struct tier_evict_ops tier_evict_wtinylfu;
 extern const struct tier_evict_ops tier_evict_chain;
 extern const struct tier_evict_ops tier_evict_horizon;
 extern const struct tier_evict_ops tier_evict_survival;
+extern const struct tier_evict_ops tier_evict_duel;
 
 /*
  * Admission policy of one tier: whether a block is cached there at all.

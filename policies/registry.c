@@ -16,6 +16,7 @@ static const struct tier_evict_ops *const evict_policies[] = {
 	&tier_evict_chain,
 	&tier_evict_horizon,
 	&tier_evict_survival,
+	&tier_evict_duel,
 };
 
 static const struct tier_admit_ops *const admit_policies[] = {

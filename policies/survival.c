@@ -46,7 +46,9 @@
  * ring entry (keyring.h: key 8, stamp 4, class and uses 1 each, index about
  * 8) is 22 bytes: the ghost has SV_SPAN per block of capacity, the shadow
  * SV_SPAN >> SV_SAMPLE_SHIFT: 427 bytes per block of capacity in all.
- * Fixed tables 29 x 64 x 28 bytes.  Hooks are O(1); pick_victim is
+ * Tables: 29 classes x 12 bytes an age bucket (reuses and deaths as float,
+ * the index), as many buckets as the shadow reaches (sv_ages: 42 at 1,828
+ * blocks of capacity, 64 from about 2^26 entries).  Hooks are O(1); pick_victim is
  * O(SV_PICK + SV_WALK); a refit every 1024 accesses is O(classes x ages^2 +
  * SV_CENSUS).
  */
@@ -56,6 +58,8 @@
 
 #include "keyring.h"
 #include "policy.h"
+#include "survival.h"
+#include "tagghost.h"
 
 #define SV_AGES 64
 #define SV_U 4                        /* use-count buckets: 0, 1, 2-3, 4+ */
@@ -64,11 +68,12 @@
 #define SV_CLASSES (1 + SV_U + SV_U * SV_D)
 #define SV_FIT_PERIOD 1024u           /* accesses between refits */
 #define SV_PRIOR 256.0                /* weight, in events per age, of the class's prior hazard */
-#define SV_SAMPLE_SHIFT 3             /* the shadow follows 1 key in 8 */
+#define SV_SAMPLE_SHIFT 3             /* survival's shadow follows 1 key in 8 */
 #define SV_SPAN 16                    /* the shadow's reach, in capacities of accesses */
 #define SV_CENSUS 2048u               /* ring entries looked at per refit */
 #define SV_PICK 64                    /* eviction candidates */
 #define SV_WALK 256u                  /* most child links followed to a chain's tail */
+#define SV_AGE_REACH 64u               /* ages kept: this many shadow spans (sv_ages) */
 #define SV_OUT 0xff                   /* cls of a slot that is not in */
 
 struct survival {
@@ -80,6 +85,7 @@ struct survival {
 	int8_t *hint;
 	uint32_t *up;    /* slot -> its parent's slot when it was last told it (may be stale) */
 	uint32_t *down;  /* slot -> the last child it was told of (may be stale) */
+	uint8_t *kids;   /* slot -> cached children, saturating (survival_params.leaves; else NULL) */
 	uint32_t *res;   /* resident slots, dense */
 	uint32_t n_res, max_slots;
 	uint32_t now, req, since_fit;
@@ -88,10 +94,20 @@ struct survival {
 	uint32_t run_pos;              /* position of that request's first new full block */
 	uint64_t rng;
 	double decay;
-	double reuse[SV_CLASSES][SV_AGES], dead[SV_CLASSES][SV_AGES];
-	double census[SV_CLASSES][SV_AGES];
-	float index[SV_CLASSES][SV_AGES]; /* reuses per unit of time held (sv_fit) */
+	/*
+	 * Per class and age bucket (row c at c * ages): reuses and deaths seen
+	 * (float: decayed counts, far below float's 2^24 exact integers), and
+	 * the index, reuses per unit of time held (sv_fit).  ages: the
+	 * buckets the shadow can reach (sv_ages), the last one holding every
+	 * older age.
+	 */
+	float *reuse, *dead;
+	float *index;
+	unsigned ages;
 	struct keyring ghost;  /* evicted keys, to remember their use count */
+	struct tagghost tghost; /* the same, compact (survival_params.ghost_x4) */
+	bool compact;
+	unsigned shift;        /* the shadow follows 1 key in 2^shift */
 	struct keyring shadow; /* the sample it learns from */
 };
 
@@ -134,9 +150,17 @@ static unsigned sv_class(bool partial, unsigned uses, unsigned depth, uint32_t d
 
 /* ---- learning ---- */
 
-static void sv_event(struct survival *v, double (*t)[SV_AGES], unsigned cls, uint32_t stamp)
+/* The bucket of age: policy_age_bucket's, the older ones in the last. */
+static unsigned sv_age(const struct survival *v, uint32_t age)
 {
-	t[cls][policy_age_bucket(v->now - stamp)] += 1;
+	unsigned b = policy_age_bucket(age);
+
+	return b < v->ages ? b : v->ages - 1;
+}
+
+static void sv_event(struct survival *v, float *t, unsigned cls, uint32_t stamp)
+{
+	t[cls * v->ages + sv_age(v, v->now - stamp)] += 1;
 }
 
 /*
@@ -149,13 +173,13 @@ static void shadow_access(struct survival *v, uint32_t s)
 	struct keyring_entry e = {v->key[s], v->req, v->cls[s], v->uses[s]}, old;
 	int64_t r;
 
-	if (e.fp >> (64 - SV_SAMPLE_SHIFT))
+	if (e.fp >> (64 - v->shift))
 		return;
 	r = keyring_find(&v->shadow, e.fp);
 	if (r >= 0) {
 		if (v->shadow.stamp[r] != v->req)
 			sv_event(v, v->reuse, v->shadow.cls[r], v->shadow.stamp[r]);
-		v->shadow.fp[r] = 0;
+		keyring_take(&v->shadow, (uint32_t)r);
 	}
 	if (keyring_put(&v->shadow, &e, &old))
 		/* followed for the whole span and never reused */
@@ -163,20 +187,20 @@ static void shadow_access(struct survival *v, uint32_t s)
 }
 
 /* Followed accesses not yet ended, by class and current age (a sample, scaled). */
-static void sv_census(struct survival *v)
+static void sv_census(struct survival *v, double (*census)[SV_AGES])
 {
 	const struct keyring *g = &v->shadow;
 	uint32_t filled = g->seq < g->size ? g->seq : g->size, step;
 
-	memset(v->census, 0, sizeof(v->census));
+	memset(census, 0, sizeof(double) * SV_CLASSES * SV_AGES);
 	if (!filled)
 		return;
 	step = filled > SV_CENSUS ? filled / SV_CENSUS : 1;
 	for (uint32_t i = 0; i < filled; i += step) {
 		uint32_t r = (g->seq - 1 - i) % g->size;
 
-		if (g->fp[r])
-			v->census[g->cls[r]][policy_age_bucket(v->now - g->stamp[r])] += step;
+		if (keyring_live(g, r))
+			census[g->cls[r]][sv_age(v, v->now - g->stamp[r])] += step;
 	}
 }
 
@@ -202,50 +226,52 @@ static void sv_census(struct survival *v)
  */
 static void sv_fit(struct survival *v)
 {
+	/* scratch of each refit, on the stack: 15 KB the instance need not keep */
+	double census[SV_CLASSES][SV_AGES];
 	double gr[SV_AGES] = {0}, gn[SV_AGES] = {0}, hg[SV_AGES], n = 0;
 
-	sv_census(v);
+	sv_census(v, census);
 	for (unsigned c = 0; c < SV_CLASSES; c++)
-		for (unsigned b = 0; b < SV_AGES; b++) {
-			gr[b] += v->reuse[c][b];
-			gn[b] += v->reuse[c][b] + v->dead[c][b] + v->census[c][b];
+		for (unsigned b = 0; b < v->ages; b++) {
+			gr[b] += v->reuse[c * v->ages + b];
+			gn[b] += v->reuse[c * v->ages + b] + v->dead[c * v->ages + b] + census[c][b];
 		}
-	for (unsigned b = SV_AGES; b-- > 0;) {
+	for (unsigned b = v->ages; b-- > 0;) {
 		n += gn[b];
 		hg[b] = n > 0 ? gr[b] / n : 0;
 	}
 	for (unsigned c = 0; c < SV_CLASSES; c++) {
 		double at_risk = 0, seen = 0, expect = 0, level, risk[SV_AGES], h[SV_AGES];
 
-		for (unsigned b = SV_AGES; b-- > 0;) {
-			at_risk += v->reuse[c][b] + v->dead[c][b] + v->census[c][b];
+		for (unsigned b = v->ages; b-- > 0;) {
+			at_risk += v->reuse[c * v->ages + b] + v->dead[c * v->ages + b] + census[c][b];
 			risk[b] = at_risk;
-			seen += v->reuse[c][b];
+			seen += v->reuse[c * v->ages + b];
 			expect += at_risk * hg[b];
 		}
 		level = (seen + 1) / (expect + 1);
-		for (unsigned b = 0; b < SV_AGES; b++) {
+		for (unsigned b = 0; b < v->ages; b++) {
 			double prior = level * hg[b] < 0.999 ? level * hg[b] : 0.999;
 
-			h[b] = (v->reuse[c][b] + SV_PRIOR * prior) / (risk[b] + SV_PRIOR);
+			h[b] = (v->reuse[c * v->ages + b] + SV_PRIOR * prior) / (risk[b] + SV_PRIOR);
 		}
-		for (unsigned b = 0; b < SV_AGES; b++) {
+		for (unsigned b = 0; b < v->ages; b++) {
 			double alive = 1, got = 0, held = 0, best = 0;
 
-			for (unsigned e = b; e < SV_AGES && alive > 1e-9; e++) {
+			for (unsigned e = b; e < v->ages && alive > 1e-9; e++) {
 				got += alive * h[e];
 				held += alive * (1 - h[e] / 2) * (double)policy_age_width(e);
 				alive *= 1 - h[e];
 				if (held > 0 && got / held > best)
 					best = got / held;
 			}
-			v->index[c][b] = (float)best;
+			v->index[c * v->ages + b] = (float)best;
 		}
 	}
 	for (unsigned c = 0; c < SV_CLASSES; c++)
-		for (unsigned b = 0; b < SV_AGES; b++) {
-			v->reuse[c][b] *= v->decay;
-			v->dead[c][b] *= v->decay;
+		for (unsigned b = 0; b < v->ages; b++) {
+			v->reuse[c * v->ages + b] *= v->decay;
+			v->dead[c * v->ages + b] *= v->decay;
 		}
 }
 
@@ -269,12 +295,19 @@ static void sv_link(struct survival *v, uint32_t s, const struct tier_access *a)
 {
 	uint32_t p = a->parent;
 
-	if (p < v->max_slots && p != s && v->cls[p] != SV_OUT) {
-		v->up[s] = p;
-		v->down[p] = s;
-	} else {
-		v->up[s] = TIER_SLOT_NONE;
+	uint32_t old = v->up[s];
+
+	if (!(p < v->max_slots && p != s && v->cls[p] != SV_OUT))
+		p = TIER_SLOT_NONE;
+	if (v->kids && old != p) {
+		if (old < v->max_slots && v->cls[old] != SV_OUT && v->kids[old] && v->kids[old] < 255)
+			v->kids[old]--;
+		if (p != TIER_SLOT_NONE && v->kids[p] < 255)
+			v->kids[p]++;
 	}
+	v->up[s] = p;
+	if (p != TIER_SLOT_NONE)
+		v->down[p] = s;
 }
 
 /* ---- hooks ---- */
@@ -293,22 +326,50 @@ static void survival_destroy(void *st)
 	free(v->hint);
 	free(v->up);
 	free(v->down);
+	free(v->kids);
 	free(v->res);
 	keyring_deinit(&v->ghost);
+	tagghost_deinit(&v->tghost);
 	keyring_deinit(&v->shadow);
+	free(v->reuse);
+	free(v->dead);
+	free(v->index);
 	free(v);
 }
 
-static int survival_create(const struct tier_policy_params *p, void **ret)
+/*
+ * Age buckets worth keeping: every age up to SV_AGE_REACH times the
+ * shadow's span in accesses (its entries times the keys per one followed).
+ * A followed access ends, reused or dead, within about one span; older ages
+ * have no events and an index of 0 (nothing is learned of them), so they
+ * can share the last bucket.  64 (every age) from about 2^26 entries'
+ * worth of span; at 1,828 blocks of capacity 42.
+ */
+static unsigned sv_ages(const struct survival *v)
+{
+	uint64_t reach = ((uint64_t)v->shadow.size << v->shift) * SV_AGE_REACH;
+
+	unsigned b = reach > UINT32_MAX ? SV_AGES : policy_age_bucket((uint32_t)reach) + 2;
+
+	return b < SV_AGES ? b : SV_AGES;
+}
+
+int survival_new(const struct tier_policy_params *p, const struct survival_params *sp, void **ret)
 {
 	struct survival *v = calloc(1, sizeof(*v));
 	size_t n = p->max_slots ? p->max_slots : 1;
 	uint64_t cap = p->capacity ? p->capacity : n;
-	uint64_t shadow = (SV_SPAN * cap) >> SV_SAMPLE_SHIFT;
+	uint64_t shadow = (SV_SPAN * cap) >> sp->sample_shift;
 
 	if (!v)
 		return -ENOMEM;
 	v->max_slots = (uint32_t)n;
+	v->shift = sp->sample_shift;
+	v->compact = sp->ghost_x4 != 0;
+	if (sp->leaves && !(v->kids = calloc(n, 1))) {
+		survival_destroy(v);
+		return -ENOMEM;
+	}
 	v->key = calloc(n, sizeof(*v->key));
 	v->stamp = calloc(n, sizeof(*v->stamp));
 	v->where = calloc(n, sizeof(*v->where));
@@ -320,24 +381,40 @@ static int survival_create(const struct tier_policy_params *p, void **ret)
 	v->res = calloc(n, sizeof(*v->res));
 	if (!v->key || !v->stamp || !v->where || !v->cls || !v->uses || !v->hint || !v->up ||
 	    !v->down || !v->res ||
-	    keyring_init(&v->ghost, SV_SPAN * cap + 1) < 0 ||
-	    keyring_init(&v->shadow, shadow < 1024 ? 1024 : shadow) < 0) {
+	    (v->compact ? tagghost_init(&v->tghost, sp->ghost_x4 * cap / 4 + 1)
+			: keyring_init(&v->ghost, SV_SPAN * cap + 1)) < 0 ||
+	    keyring_init_sized(&v->shadow, shadow < 1024 ? 1024 : shadow, v->compact) < 0) {
+		survival_destroy(v);
+		return -ENOMEM;
+	}
+	v->ages = sv_ages(v);
+	v->reuse = calloc(SV_CLASSES * v->ages, sizeof(*v->reuse));
+	v->dead = calloc(SV_CLASSES * v->ages, sizeof(*v->dead));
+	v->index = calloc(SV_CLASSES * v->ages, sizeof(*v->index));
+	if (!v->reuse || !v->dead || !v->index) {
 		survival_destroy(v);
 		return -ENOMEM;
 	}
 	memset(v->cls, SV_OUT, n);
 	v->decay = 1.0 - (double)SV_FIT_PERIOD * 0.69 /
-			     ((double)v->shadow.size * (double)(1u << SV_SAMPLE_SHIFT));
+			     ((double)v->shadow.size * (double)(1u << v->shift));
 	if (v->decay < 0.5)
 		v->decay = 0.5;
 	/* before any evidence: every block alike, the older request first (LRU) */
 	for (unsigned c = 0; c < SV_CLASSES; c++)
-		for (unsigned b = 0; b < SV_AGES; b++)
-			v->index[c][b] = 1.0f;
+		for (unsigned b = 0; b < v->ages; b++)
+			v->index[c * v->ages + b] = 1.0f;
 	v->rng = 0x9e3779b97f4a7c15ULL;
 	v->depth_req = UINT32_MAX;
 	*ret = v;
 	return 0;
+}
+
+static int survival_create(const struct tier_policy_params *p, void **ret)
+{
+	static const struct survival_params sp = {.sample_shift = SV_SAMPLE_SHIFT};
+
+	return survival_new(p, &sp, ret);
 }
 
 static void survival_insert(void *st, uint32_t s, const struct tier_access *a)
@@ -348,8 +425,11 @@ static void survival_insert(void *st, uint32_t s, const struct tier_access *a)
 	if (s >= v->max_slots || v->cls[s] != SV_OUT)
 		return;
 	sv_tick(v, a);
-	gi = keyring_find(&v->ghost, a->key);
-	if (gi >= 0) {
+	if (v->compact) {
+		uint8_t u;
+
+		v->uses[s] = tagghost_take(&v->tghost, a->key, &u) ? (u < 255 ? u + 1 : 255) : 0;
+	} else if ((gi = keyring_find(&v->ghost, a->key)) >= 0) {
 		/* evicted, and back: it keeps its use count */
 		v->ghost.fp[gi] = 0;
 		v->uses[s] = v->ghost.uses[gi] < 255 ? v->ghost.uses[gi] + 1 : 255;
@@ -368,6 +448,9 @@ static void survival_insert(void *st, uint32_t s, const struct tier_access *a)
 	}
 	v->key[s] = a->key;
 	v->down[s] = TIER_SLOT_NONE;
+	v->up[s] = TIER_SLOT_NONE; /* the slot's last block's link is not this one's */
+	if (v->kids)
+		v->kids[s] = 0;
 	sv_link(v, s, a);
 	v->stamp[s] = v->req;
 	v->cls[s] = (uint8_t)sv_class(a->flags & TIER_ACC_PARTIAL, v->uses[s], v->depth,
@@ -404,10 +487,19 @@ static void survival_remove(void *st, uint32_t s)
 	if (s >= v->max_slots || v->cls[s] == SV_OUT)
 		return;
 	e = (struct keyring_entry){v->key[s], v->stamp[s], v->cls[s], v->uses[s]};
+	if (v->kids) {
+		uint32_t p = v->up[s];
+
+		if (p < v->max_slots && v->cls[p] != SV_OUT && v->kids[p] && v->kids[p] < 255)
+			v->kids[p]--;
+	}
 	last = v->res[--v->n_res];
 	v->res[v->where[s]] = last;
 	v->where[last] = v->where[s];
-	keyring_put(&v->ghost, &e, &old);
+	if (v->compact)
+		tagghost_put(&v->tghost, e.fp, e.uses);
+	else
+		keyring_put(&v->ghost, &e, &old);
 	v->cls[s] = SV_OUT;
 }
 
@@ -419,9 +511,36 @@ static void survival_hint(void *st, uint32_t s, int32_t prio)
 		sv_set_hint(v, s, prio);
 }
 
+double survival_value(const void *st, uint8_t cls, uint32_t stamp)
+{
+	const struct survival *v = st;
+
+	return v->index[(cls < SV_CLASSES ? cls : 0) * v->ages + sv_age(v, v->now - stamp)];
+}
+
+bool survival_block(const void *st, uint32_t s, struct survival_block *ret)
+{
+	const struct survival *v = st;
+
+	if (s >= v->max_slots || v->cls[s] == SV_OUT)
+		return false;
+	*ret = (struct survival_block){.key = v->key[s], .up = v->up[s], .stamp = v->stamp[s],
+				       .cls = v->cls[s]};
+	return true;
+}
+
+/* Per slot 27 + 4 resident; the shadow's ring and the ghost: key rings or the compact ones. */
+double survival_bytes_per_block(const struct survival_params *sp)
+{
+	double ghost = sp->ghost_x4 ? 4.0 * sp->ghost_x4 / 4 : 22.0 * SV_SPAN;
+	double entry = sp->ghost_x4 ? 16.0 : 22.0; /* the shadow's: compact with the ghost */
+
+	return 27 + 4 + (sp->leaves ? 1 : 0) + ghost + entry * SV_SPAN / (double)(1u << sp->sample_shift);
+}
+
 static double sv_score(const struct survival *v, uint32_t s)
 {
-	double p = v->index[v->cls[s]][policy_age_bucket(v->now - v->stamp[s])];
+	double p = survival_value(v, v->cls[s], v->stamp[s]);
 	int8_t h = v->hint[s];
 
 	if (h > 0)
@@ -443,8 +562,8 @@ static uint32_t survival_pick_victim(void *st, tier_evictable_fn evictable, void
 {
 	struct survival *v = st;
 	bool all = v->n_res <= SV_PICK;
-	uint32_t best = TIER_SLOT_NONE, tries = all ? v->n_res : SV_PICK;
-	double best_p = 0;
+	uint32_t best = TIER_SLOT_NONE, leaf = TIER_SLOT_NONE, tries = all ? v->n_res : SV_PICK;
+	double best_p = 0, leaf_p = 0;
 
 	for (uint32_t i = 0; i < tries; i++) {
 		uint32_t s = all ? v->res[i] : v->res[sv_rand(v) % v->n_res];
@@ -457,6 +576,12 @@ static uint32_t survival_pick_victim(void *st, tier_evictable_fn evictable, void
 		    (p == best_p && (int32_t)(v->stamp[s] - v->stamp[best]) < 0)) {
 			best = s;
 			best_p = p;
+		}
+		if (v->kids && !v->kids[s] &&
+		    (leaf == TIER_SLOT_NONE || p < leaf_p ||
+		     (p == leaf_p && (int32_t)(v->stamp[s] - v->stamp[leaf]) < 0))) {
+			leaf = s;
+			leaf_p = p;
 		}
 	}
 	/* every sample pinned: the first evictable block, if any */
@@ -476,6 +601,12 @@ static uint32_t survival_pick_victim(void *st, tier_evictable_fn evictable, void
 			break;
 		best = c;
 	}
+	/*
+	 * Still above cached children (its last-child link went stale): a
+	 * leaf instead, when the sample had one (survival_params.leaves).
+	 */
+	if (v->kids && best != TIER_SLOT_NONE && v->kids[best] && leaf != TIER_SLOT_NONE)
+		best = leaf;
 	return best;
 }
 

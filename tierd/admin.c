@@ -108,6 +108,8 @@ void admin_fill_status(const struct server *s, struct tier_daemon_status *st)
 			st->flushes++;
 	}
 	st->protocol_errors = s->protocol_errors;
+	st->verify_failures = s->store.c.verify_failures;
+	st->refused_caps = s->store.c.refused_caps;
 	st->log_suppressed = log_suppressed_total();
 	if (s->nvme) {
 		st->journal_bytes = s->store.nv.journal.end;
@@ -338,23 +340,10 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 		*ret_len = sizeof(rep);
 		return 0;
 	}
-	case TIER_MSG_NS_DROP: {
-		struct tier_msg_ns_drop m;
-		uint32_t ns;
-
-		memcpy(&m, body, sizeof(m));
-		if (!admin_may_change(se))
-			return -EPERM;
-		r = store_ns_find(&s->store, m.name, &ns);
-		if (r < 0)
-			return r;
-		r = store_ns_drop_all(&s->store, ns);
-		log_notice("client %u (pid %d, uid %d): dropped namespace %s: %d blocks", se->id,
-			   (int)se->cred.pid, (int)se->cred.uid, m.name, r);
-		return r;
-	}
+	case TIER_MSG_NS_DROP:
 	case TIER_MSG_NS_DELETE: {
 		struct tier_msg_ns_drop m;
+		bool del = type == TIER_MSG_NS_DELETE;
 		uint32_t ns;
 
 		memcpy(&m, body, sizeof(m));
@@ -363,11 +352,12 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 		r = store_ns_find(&s->store, m.name, &ns);
 		if (r < 0)
 			return r;
-		r = store_ns_delete(&s->store, ns);
-		log_notice("client %u (pid %d, uid %d): deleted namespace %s: %d blocks", se->id,
-			   (int)se->cred.pid, (int)se->cred.uid, m.name, r);
+		r = del ? store_ns_delete(&s->store, ns) : store_ns_drop_all(&s->store, ns);
+		log_notice("client %u (pid %d, uid %d): %s namespace %s: %d blocks", se->id,
+			   (int)se->cred.pid, (int)se->cred.uid, del ? "deleted" : "dropped", m.name, r);
 		/* A namespace the config pins exists again at once, empty, with its size. */
-		server_apply_ns_rules(s, false);
+		if (del)
+			server_apply_ns_rules(s, false);
 		return r;
 	}
 	default:

@@ -135,6 +135,11 @@ static int parse_ms(const char *v, void *f, char *err, size_t errlen)
 	return parse_u32_range(v, f, 0, 86400000, err, errlen);
 }
 
+static int parse_client_max_writing(const char *v, void *f, char *err, size_t errlen)
+{
+	return parse_u32_range(v, f, 1, MAX_CLIENT_MAX_WRITING, err, errlen);
+}
+
 static int parse_max_namespaces(const char *v, void *f, char *err, size_t errlen)
 {
 	return parse_u32_range(v, f, 1, 4096, err, errlen);
@@ -574,12 +579,21 @@ static const struct config_item config_table[] = {
 	  F(max_namespaces_per_uid),
 	  "namespaces one uid may create (root, the daemon's user and [ns.NAME] sections aside)",
 	  LIVE },
+	{ "daemon", "client_max_writing", parse_client_max_writing, fmt_u32, F(client_max_writing),
+	  "unfinished (allocated, not committed) blocks one client may have at once; "
+	  "more: -EDQUOT", LIVE },
+	{ "daemon", "client_max_pinned", parse_size_field, fmt_size, F(client_max_pinned),
+	  "bytes of blocks one client may pin or write at once (each block once); more: "
+	  "-EDQUOT; 0: three quarters of host.size", LIVE },
 	{ "host", "size", parse_size_field, fmt_size, F(host_bytes),
 	  "bytes of the host-DRAM tier (K/M/G suffixes)", RESTART },
 	{ "host", "numa_node", parse_numa_node, fmt_numa_node, F(numa_node),
 	  "auto (nearest the GPU, else the local node) or a node number", RESTART },
 	{ "host", "hugepages", parse_hugepages, fmt_hugepages, F(hugepages),
 	  "auto (when enough are free), on (required) or off", RESTART },
+	{ "host", "verify", parse_bool, fmt_bool, F(host_verify),
+	  "checksum blocks at commit and check them before serving or writing them to NVMe: "
+	  "a block changed since is dropped (on/off)", RESTART },
 	{ "policy", "evict", parse_policy_evict, fmt_string, F(policy_evict),
 	  "eviction policy of the host tier", LIVE },
 	{ "policy", "nvme_evict", parse_policy_evict, fmt_string, F(policy_nvme_evict),
@@ -656,6 +670,7 @@ void config_defaults(struct tierd_config *c)
 	c->reserved_clients = DEFAULT_RESERVED_CLIENTS;
 	c->max_namespaces = DEFAULT_MAX_NAMESPACES;
 	c->max_namespaces_per_uid = DEFAULT_MAX_NAMESPACES_PER_UID;
+	c->client_max_writing = DEFAULT_CLIENT_MAX_WRITING;
 	c->host_bytes = DEFAULT_HOST_BYTES;
 	c->numa_node = -1;
 	c->hugepages = HUGEPAGES_AUTO;
@@ -957,6 +972,24 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 	}
 	if (nsrule_validate(&c->ns_rules, err, errlen) < 0)
 		return -EINVAL;
+	/*
+	 * In the shared arena every client can rewrite every block: a restricted
+	 * namespace there has no confidentiality, and without host.verify no
+	 * integrity either.
+	 */
+	for (uint32_t i = 0; i < c->ns_rules.n && !c->host_verify; i++) {
+		const struct ns_rule *r = &c->ns_rules.r[i];
+
+		if (nsrule_restricted(r) && r->arena_shared) {
+			config_errf(err, errlen,
+			     "ns.%s: restricted, with arena = shared: every client of the socket "
+			     "can read and rewrite its blocks there; set host.verify = on (blocks "
+			     "changed after commit are dropped, never served) or give it its own "
+			     "arena = SIZE",
+			     r->name);
+			return -EINVAL;
+		}
+	}
 	/* Private arenas come in addition to host.size. */
 	for (uint32_t i = 0; i < c->ns_rules.n; i++)
 		arenas += nsrule_arena_bytes(&c->ns_rules.r[i]);
@@ -968,6 +1001,11 @@ int config_validate(const struct tierd_config *c, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+uint64_t config_client_max_pinned(const struct tierd_config *c, uint64_t arena_bytes)
+{
+	return c->client_max_pinned ? c->client_max_pinned : arena_bytes / 4 * 3;
 }
 
 int config_format(const struct tierd_config *c, char *buf, size_t len)

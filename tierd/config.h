@@ -19,6 +19,9 @@
 #define DEFAULT_MAX_NAMESPACES 256
 /* A uid's share: 8 tenants fill half the table; root and the daemon's user are not counted. */
 #define DEFAULT_MAX_NAMESPACES_PER_UID 16
+/* Per client: unfinished (allocated, not committed) blocks at once. */
+#define DEFAULT_CLIENT_MAX_WRITING 16384
+#define MAX_CLIENT_MAX_WRITING (1u << 24)
 
 #define DEFAULT_NVME_QUEUE_DEPTH 32
 #define DEFAULT_IO_TIMEOUT_MS 30000
@@ -90,6 +93,10 @@ struct tierd_config {
 	/* reliability */
 	uint32_t pin_lease_ms;    /* pins of a client silent this long are released; 0 = never */
 	uint32_t io_timeout_ms;   /* a request waiting on I/O this long fails with -ETIMEDOUT */
+	/* a hostile client's reach (docs/SECURITY.md) */
+	uint32_t client_max_writing; /* unfinished blocks per client */
+	uint64_t client_max_pinned;  /* bytes a client pins or writes; 0: 3/4 of host.size */
+	bool host_verify;            /* check committed blocks before serving and flushing them */
 	struct ns_rules ns_rules; /* [ns.NAME] sections */
 };
 
@@ -124,6 +131,9 @@ int config_set(struct tierd_config *c, const char *section, const char *key, con
  */
 #define CONFIG_LINE_MAX 198
 int config_line_check(const char *key, const char *value, char *why, size_t whylen);
+
+/* daemon.client_max_pinned in force: its value, or 3/4 of the shared arena for 0. */
+uint64_t config_client_max_pinned(const struct tierd_config *c, uint64_t arena_bytes);
 
 /* Cross-key checks and checks against the machine (sizes it cannot hold). */
 int config_validate(const struct tierd_config *c, char *err, size_t errlen);

@@ -14,7 +14,10 @@
  * failure comes later as SIGBUS on first touch, so "auto" first checks
  * HugePages_Free and then fallocate()s the whole size, which reserves the
  * pages or fails cleanly.  Without them, MADV_HUGEPAGE asks for transparent
- * huge pages (a no-op where shmem THP is off).  The arena is bound to its
+ * huge pages (a no-op where shmem THP is off).  Every memfd is sealed
+ * against shrinking and growing before anyone maps it (tier_memfd_sealed):
+ * a client can write the bytes it was given but not truncate them away from
+ * under the daemon.  The arena is bound to its
  * NUMA node before first touch, then mlocked, which also faults every page in
  * so no client ever takes a page fault on a fresh block.
  */
@@ -74,35 +77,33 @@ static int region_memfd(struct host_region *g, const struct tierd_config *c)
 			(c->hugepages == HUGEPAGES_AUTO &&
 			 host_hugepages_free_bytes(NULL) >= g->bytes);
 	char name[16 + TIER_NAME_MAX];
-	int fd, r;
+	int fd;
 
 	snprintf(name, sizeof(name), g->ns[0] ? "tierd-ns-%s" : "tierd-host", g->ns);
+	/*
+	 * Every client maps these bytes: sealed against size changes (a
+	 * truncate would SIGBUS the daemon and every client).  Huge pages only
+	 * where the kernel seals hugetlb memfds too (4.16 on): an unsealed
+	 * arena is never passed.
+	 */
 	if (try_huge) {
-		fd = memfd_create(name, MFD_CLOEXEC | MFD_HUGETLB);
-		if (fd >= 0 && fallocate(fd, 0, 0, (off_t)g->bytes) == 0) {
+		fd = tier_memfd_sealed(name, MFD_CLOEXEC | MFD_HUGETLB, g->bytes);
+		if (fd >= 0) {
 			g->hugetlb = true;
 			return fd;
 		}
-		r = -errno;
-		if (fd >= 0)
-			close(fd);
 		if (c->hugepages == HUGEPAGES_ON)
-			return log_ret(r, LOG_ERR,
+			return log_ret(fd, LOG_ERR,
 				       "host.hugepages=on but %" PRIu64
-				       " MiB of huge pages cannot be reserved for %s: %s",
-				       g->bytes >> 20, name, strerror(-r));
-		log_notice("huge pages could not be reserved for %s (%s), ignoring: using normal "
-			   "pages", name, strerror(-r));
+				       " MiB of sealed huge pages cannot be had for %s: %s",
+				       g->bytes >> 20, name, strerror(-fd));
+		log_notice("huge pages could not be reserved and sealed for %s (%s), ignoring: "
+			   "using normal pages", name, strerror(-fd));
 	}
-	fd = memfd_create(name, MFD_CLOEXEC);
+	fd = tier_memfd_sealed(name, MFD_CLOEXEC, g->bytes);
 	if (fd < 0)
-		return log_ret(-errno, LOG_ERR, "memfd_create: %m");
-	if (ftruncate(fd, (off_t)g->bytes) < 0) {
-		r = -errno;
-		close(fd);
-		return log_ret(r, LOG_ERR, "sizing %s to %" PRIu64 " bytes: %s", name, g->bytes,
-			       strerror(-r));
-	}
+		return log_ret(fd, LOG_ERR, "creating %s (%" PRIu64 " bytes, sealed): %s", name,
+			       g->bytes, strerror(-fd));
 	return fd;
 }
 

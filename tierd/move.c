@@ -208,6 +208,19 @@ void store_forget(struct store *st, uint32_t s)
 	store_reap_dropped(st, s);
 }
 
+bool store_block_intact(const struct store *st, uint32_t s)
+{
+	const struct block *b = &st->blocks[s];
+
+	return XXH3_64bits(st->arena + b->host_off, st->ns[b->ns].block_size) == b->csum;
+}
+
+void store_tampered(struct store *st, uint32_t s)
+{
+	st->c.verify_failures++;
+	store_forget(st, s);
+}
+
 /* ---- eviction from the host ----------------------------------------- */
 
 struct evict_ctx {
@@ -246,6 +259,7 @@ static int host_evict(struct store *st, uint32_t s)
 {
 	struct block *b = &st->blocks[s];
 	struct store_nv *nv = &st->nv;
+	int r;
 
 	if (b->res & RES_NVME) {
 		store_host_detach(st, s);
@@ -259,8 +273,11 @@ static int host_evict(struct store *st, uint32_t s)
 			 nv->admit->demote(nv->admit_state, s, key_fingerprint(b->key)))) {
 		if (nv->demote_inflight >= nv->demote_max)
 			return -EBUSY;
-		if (start_writeback(st, s, true) == 0)
+		r = start_writeback(st, s, true);
+		if (r == 0)
 			return -EINPROGRESS;
+		if (r == -EBADMSG)
+			return 0; /* failed verification: forgotten already */
 	}
 	/* Not written down: it leaves the cache. */
 	st->c.evictions++;
@@ -487,13 +504,24 @@ static int start_writeback(struct store *st, uint32_t s, bool evict_after)
 		}
 		return 0;
 	}
+	if (st->verify && !store_block_intact(st, s)) {
+		store_tampered(st, s);
+		return -EBADMSG;
+	}
 	r = nv_quota_room(st, b->ns);
 	if (r < 0)
 		return r;
 	r = nv_room(st, n, !evict_after, &dev, &off);
 	if (r < 0)
 		return r;
-	b->csum = XXH3_64bits(st->arena + b->host_off, n->block_size);
+	/*
+	 * With host.verify the checksum written is the one taken at commit: bytes
+	 * changed since are not written at all, and bytes changed while the
+	 * write reads them fail the read-back check.  Either way what comes
+	 * back from NVMe as this block is what was committed, or nothing.
+	 */
+	if (!st->verify)
+		b->csum = XXH3_64bits(st->arena + b->host_off, n->block_size);
 	hdr.data_csum = b->csum;
 	memcpy(hdr.ns_name, n->name, sizeof(hdr.ns_name));
 	nv_hdr_seal(&hdr);
@@ -699,6 +727,7 @@ static void flush_ns(struct store *st, struct ns *n)
 	for (uint32_t s = n->dirty_head; s != SLOT_NONE;) {
 		uint32_t next = st->blocks[s].dirty_next;
 
+		/* -EBADMSG (failed host.verify) took s off the dirty list: the flush ends. */
 		if (!(st->blocks[s].io & IO_WRITE))
 			(void)start_writeback(st, s, false);
 		s = next;
@@ -728,7 +757,10 @@ int store_flush_kick(struct store *st, uint32_t ns, uint64_t epoch)
 	for (uint32_t i = 0; i < st->n_ns; i++)
 		if (ns == UINT32_MAX || ns == i)
 			flush_ns(st, &st->ns[i]);
-	return st->nv.writes_inflight ? -EINPROGRESS : -ENOSPC;
+	if (st->nv.writes_inflight)
+		return -EINPROGRESS;
+	/* What waited may have failed host.verify and left: then the flush is done. */
+	return store_flush_pending(st, ns, epoch) ? -ENOSPC : 0;
 }
 
 bool store_flush_pending(const struct store *st, uint32_t ns, uint64_t epoch)

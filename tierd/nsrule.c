@@ -210,7 +210,8 @@ int nsrule_validate(const struct ns_rules *rs, char *err, size_t errlen)
 			errf(err, errlen,
 			     "ns.%s: owner/groups restrict who may open it, but every client maps "
 			     "the shared arena: give it its own with arena = SIZE (or quota_host), "
-			     "or say arena = shared to let any client of the socket read its bytes",
+			     "or say arena = shared (with host.verify = on) to let any client of "
+			     "the socket read its bytes",
 			     r->name);
 			return -EINVAL;
 		}

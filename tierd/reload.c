@@ -86,6 +86,10 @@ static bool apply_live(struct apply *x, const char *section, const char *key, co
 		log_set_level(n->log_level);
 	} else if (!strcmp(section, "daemon") && !strcmp(key, "socket_group")) {
 		(void)admin_socket_group(s->cfg.socket, n->socket_group[0] ? n->socket_group : "");
+	} else if (!strcmp(section, "daemon") &&
+		   (!strcmp(key, "client_max_writing") || !strcmp(key, "client_max_pinned"))) {
+		store_set_client_caps(&s->store, n->client_max_writing,
+				      config_client_max_pinned(n, s->arena.bytes));
 	} else if (!strcmp(section, "policy") && !strcmp(key, "evict")) {
 		r = store_set_evict(&s->store, tier_evict_find(n->policy_evict));
 	} else if (!strcmp(section, "policy") && !strcmp(key, "nvme_evict")) {

@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "op.h"
+#include "proto.h"
 #include "server.h"
 #include "validate.h"
 
@@ -41,11 +42,14 @@ int ring_create(struct ring *r, uint64_t block_max)
 
 	memset(r, 0, sizeof(*r));
 	r->memfd = r->doorbell = -1;
-	r->memfd = memfd_create("tierd-ring", MFD_CLOEXEC);
-	if (r->memfd < 0)
-		return -errno;
-	if (ftruncate(r->memfd, (off_t)bytes) < 0)
-		goto fail;
+	/* Sealed against size changes: a client's ftruncate would SIGBUS our polls. */
+	r->memfd = tier_memfd_sealed("tierd-ring", MFD_CLOEXEC, bytes);
+	if (r->memfd < 0) {
+		int e = r->memfd;
+
+		r->memfd = -1;
+		return e;
+	}
 	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, r->memfd, 0);
 	if (p == MAP_FAILED)
 		goto fail;

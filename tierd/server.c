@@ -206,6 +206,7 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 	s->cfg = *cfg;
 	s->arena.fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	spin_gate_init(&s->gate);
 
 	r = host_arena_init(&s->arena, &s->cfg);
 	if (r < 0)
@@ -239,6 +240,9 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 		.gpu_bytes = s->gpu.pool_bytes,
 		.gpu_evict = tier_evict_find("lru"),
 		.io = server_store_io(s),
+		.verify = s->cfg.host_verify,
+		.client_max_writing = s->cfg.client_max_writing,
+		.client_max_pinned = config_client_max_pinned(&s->cfg, s->arena.bytes),
 	};
 	r = store_init(&s->store, &sp);
 	if (r < 0) {
@@ -521,10 +525,13 @@ static bool poll_rings(struct server *s)
 
 /*
  * How long epoll may sleep.  While rings are busy the reactor polls (0);
- * after RING_SPIN_NS without ring work it tells every client it is going
- * idle, checks once more (a client may have submitted just before seeing
- * the flag: the fences on both sides make one of them see the other), and
- * sleeps until a socket, a doorbell or an I/O completion wakes it.
+ * after RING_SPIN_NS without ring work, or at once when the spin gate says
+ * the machine has more runnable tasks than CPUs (libtier/spin.c: spinning
+ * would take the CPU a client is queued for), it tells every client it is
+ * going idle, checks once more (a client may have submitted just before
+ * seeing the flag: the fences on both sides make one of them see the
+ * other), and sleeps until a socket, a doorbell or an I/O completion wakes
+ * it.
  */
 #define RING_SPIN_NS 200000
 
@@ -538,7 +545,9 @@ static bool any_ring_pending(struct server *s)
 
 static int sleep_timeout(struct server *s)
 {
-	if (now_ns() - s->last_work_ns < RING_SPIN_NS) {
+	uint64_t now = now_ns();
+
+	if (now - s->last_work_ns < RING_SPIN_NS && spin_gate_open(&s->gate, now)) {
 		/*
 		 * Spin on the ring tails with pause, not on epoll: no system call,
 		 * and a sibling hyperthread (a client copying bytes) keeps its speed.
@@ -604,11 +613,11 @@ int server_run(struct server *s)
 			} else if (p == (void *)s->nvme) {
 				/* completions: reaped in server_nvme_turn below */
 			} else if ((uintptr_t)p & 1) {
-				/* a doorbell: clear it; the rings are polled below */
-				struct session *se = (struct session *)((uintptr_t)p & ~(uintptr_t)1);
-				uint64_t v;
-
-				(void)!read(se->ring.doorbell, &v, sizeof(v));
+				/*
+				 * A doorbell: the rings are polled below.  It is edge-triggered
+				 * (session.c), so it is never read: a wake-up costs the client's
+				 * write and nothing here.
+				 */
 			} else if (p == (void *)s->metrics) {
 				/* HTTP: served in metrics_turn below */
 			} else if (p == (void *)s->store.remote) {
@@ -646,6 +655,7 @@ int server_run(struct server *s)
 void server_deinit(struct server *s)
 {
 	metrics_deinit(s);
+	spin_gate_deinit(&s->gate);
 	if (s->sessions) {
 		for (uint32_t i = 0; i < s->cfg.max_clients; i++)
 			if (s->sessions[i])

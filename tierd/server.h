@@ -13,6 +13,7 @@
 #include "nvme.h"
 #include "proto.h"
 #include "ring.h"
+#include "spin.h"
 #include "store.h"
 
 /* The daemon's end of a client's rings (ring.c). */
@@ -96,6 +97,7 @@ struct server {
 	uint32_t n_sessions;
 	struct session **live;     /* the connected sessions, packed (n_sessions) */
 	uint64_t last_work_ns;     /* last time a ring had work: spin a while after */
+	struct spin_gate gate;     /* whether spinning is worth it now (libtier/spin.c) */
 	uint32_t next_client_id;
 	struct timespec started;
 	bool stopping;

@@ -102,7 +102,12 @@ static int do_hello(struct server *s, struct session *se, const struct tier_msg_
 	log_debug("client %u: hello from pid %d uid %d (%s)", se->id, (int)se->cred.pid,
 		  (int)se->cred.uid, se->name);
 	if (!(m.flags & TIER_HELLO_NO_RING)) {
-		struct epoll_event ev = { .events = EPOLLIN,
+		/*
+		 * Edge-triggered: every write of the client's makes an event, even
+		 * with the counter already non-zero, so the daemon never reads it
+		 * (a 64-bit counter of wake-ups does not fill).
+		 */
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
 					  .data.ptr = (void *)((uintptr_t)se | 1) };
 		int r = ring_create(&se->ring, rep->max_block_size);
 

@@ -165,8 +165,10 @@ static int doms_init(struct store *st, const struct store_params *p)
 /*
  * Blocks domain d holds when full, in the size of its first namespace.  1
  * while it has none: its policy instance is then a placeholder that holds no
- * block and is replaced at that first namespace, so it need not size ghost
- * lists by every slot (survival's would reserve 16 x 22 bytes a slot).
+ * block and is replaced at that first namespace, so it need not size its
+ * ghosts, shadows and tables by every slot (per block of capacity the
+ * default, duel, keeps about 60 bytes and survival about 434: tiersim
+ * --memory, docs/POLICIES.md).
  */
 static uint32_t dom_capacity_blocks(const struct store *st, uint32_t d)
 {
@@ -187,6 +189,8 @@ int store_init(struct store *st, const struct store_params *p)
 	st->free_slot = SLOT_NONE;
 	st->arena = p->arena;
 	st->io = p->io;
+	st->verify = p->verify && p->arena;
+	store_set_client_caps(st, p->client_max_writing, p->client_max_pinned);
 	r = doms_init(st, p);
 	if (r < 0)
 		goto fail;
@@ -656,6 +660,12 @@ int store_alloc(struct store *st, struct holder *h, uint32_t ns, tier_handle *re
 
 	if (!n)
 		return -ENOENT;
+	/* Before making room: a refused alloc evicts nothing. */
+	if ((st->client_max_writing && h->writing >= st->client_max_writing) ||
+	    (st->client_max_pinned && h->pinned_bytes + n->block_size > st->client_max_pinned)) {
+		st->c.refused_caps++;
+		return -EDQUOT;
+	}
 	off = store_host_room(st, ns, n->cls, false);
 	if (off < 0)
 		return (int)off;
@@ -668,6 +678,8 @@ int store_alloc(struct store *st, struct holder *h, uint32_t ns, tier_handle *re
 		return s == SLOT_NONE ? -ENOSPC : -ENOMEM;
 	}
 	*hold = HOLD_WRITING;
+	h->writing++;
+	h->pinned_bytes += n->block_size;
 	st->blocks[s].state = BLOCK_WRITING;
 	st->blocks[s].cls = (uint16_t)n->cls;
 	st->blocks[s].ns = ns;
@@ -693,12 +705,14 @@ int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_ke
 		return r;
 	hold = u32map_get(&h->holds, s);
 	b = &st->blocks[s];
-	if (!hold || *hold != HOLD_WRITING || b->state != BLOCK_WRITING) {
+	if (!hold || !(*hold & HOLD_WRITING) || b->state != BLOCK_WRITING || b->writer != h->id) {
 		st->c.refused_handles++; /* a current handle, but not one this client writes */
 		return -EINVAL;
 	}
 	u32map_del(&h->holds, s);
 	n = &st->ns[b->ns];
+	h->writing--;
+	h->pinned_bytes -= n->block_size;
 	if (n->deleted) { /* deleted while it was being written */
 		store_host_detach(st, s);
 		store_slot_free(st, s);
@@ -717,6 +731,9 @@ int store_commit(struct store *st, struct holder *h, tier_handle handle, tier_ke
 	b->state = BLOCK_READY;
 	b->res = RES_HOST;
 	b->key = key;
+	/* The bytes as committed: what acquires and the writeback check against. */
+	if (st->verify)
+		b->csum = XXH3_64bits(st->arena + b->host_off, n->block_size);
 	b->seq = ++st->seq;
 	b->touched = ++st->now;
 	n->blocks++;
@@ -917,7 +934,7 @@ static int acquire_key(struct store *st, struct holder *h, uint32_t ns, tier_key
 		       tier_handle *ret, uint64_t *ret_off, uint64_t *ret_size)
 {
 	struct ns *n = ns_get(st, ns);
-	uint32_t s, *hold;
+	uint32_t s, *hold, held;
 	struct block *b;
 
 	if (!n)
@@ -942,10 +959,28 @@ static int acquire_key(struct store *st, struct holder *h, uint32_t ns, tier_key
 			return -EINPROGRESS;
 		return promote(st, s, false);
 	}
-	hold = u32map_upsert(&h->holds, s);
-	if (!hold)
-		return -ENOMEM;
+	if (st->verify && !store_block_intact(st, s)) {
+		/* Changed since its commit: never served as that block; a miss now. */
+		store_tampered(st, s);
+		return -ENOENT;
+	}
+	hold = u32map_get(&h->holds, s);
+	held = hold ? *hold & HOLD_PINS : 0;
+	if (held >= STORE_HOLD_PINS_MAX || b->pins >= STORE_BLOCK_PINS_MAX)
+		return -EOVERFLOW;
+	if (!held && st->client_max_pinned &&
+	    h->pinned_bytes + n->block_size > st->client_max_pinned) {
+		st->c.refused_caps++;
+		return -EDQUOT;
+	}
+	if (!hold) {
+		hold = u32map_upsert(&h->holds, s);
+		if (!hold)
+			return -ENOMEM;
+	}
 	(*hold)++;
+	if (!held)
+		h->pinned_bytes += n->block_size;
 	h->pins++;
 	if (b->pins++ == 0)
 		st->pinned_blocks++;
@@ -1017,12 +1052,15 @@ int store_acquire_many(struct store *st, struct holder *h, uint32_t ns, const ti
 	for (uint32_t i = 0; i < want; i++) {
 		int r = acquire_key(st, h, ns, keys[i], true, &ret[i], &ret_off[i], &size);
 
-		if (r < 0) {
+		if (r == -EINPROGRESS) {
 			/* Cannot happen after the pass above; stay consistent if it does. */
 			for (uint32_t j = 0; j < i; j++)
 				store_release(st, h, ret[j]);
-			return r == -EINPROGRESS ? r : (int)0;
+			return r;
 		}
+		/* A cap, a pin bound or a block that failed verification ends the batch. */
+		if (r < 0)
+			return i ? (int)i : r;
 	}
 	return (int)want;
 }
@@ -1050,12 +1088,15 @@ int store_release(struct store *st, struct holder *h, tier_handle handle)
 	if (r < 0)
 		return r;
 	hold = u32map_get(&h->holds, s);
-	if (!hold || *hold == HOLD_WRITING || *hold == 0) {
+	if (!hold || !(*hold & HOLD_PINS)) {
 		st->c.refused_handles++;
 		return -EINVAL;
 	}
-	if (--*hold == 0)
-		u32map_del(&h->holds, s);
+	if ((--*hold & HOLD_PINS) == 0) {
+		h->pinned_bytes -= st->ns[st->blocks[s].ns].block_size;
+		if (*hold == 0)
+			u32map_del(&h->holds, s);
+	}
 	unpin(st, h, s, 1);
 	return 0;
 }
@@ -1124,6 +1165,12 @@ int store_prefetch(struct store *st, uint32_t ns, const tier_key *keys, uint32_t
 	return started;
 }
 
+void store_set_client_caps(struct store *st, uint32_t max_writing, uint64_t max_pinned)
+{
+	st->client_max_writing = max_writing;
+	st->client_max_pinned = max_pinned;
+}
+
 void store_holder_init(struct holder *h, uint32_t id)
 {
 	memset(h, 0, sizeof(*h));
@@ -1140,15 +1187,19 @@ void store_holder_release_all(struct store *st, struct holder *h)
 
 		if (s == U32MAP_EMPTY)
 			continue;
-		if (v == HOLD_WRITING) {
+		if (v & HOLD_PINS)
+			unpin(st, h, s, v & HOLD_PINS);
+		/* Only its own unfinished write: never a block the index points to. */
+		if ((v & HOLD_WRITING) && st->blocks[s].state == BLOCK_WRITING &&
+		    st->blocks[s].writer == h->id) {
 			store_host_detach(st, s);
 			store_slot_free(st, s);
-		} else if (v) {
-			unpin(st, h, s, v);
 		}
 	}
 	u32map_deinit(&h->holds);
 	h->pins = 0;
+	h->writing = 0;
+	h->pinned_bytes = 0;
 	st->req_bytes -= req_bytes(h);
 	u32map_deinit(&h->req_pos);
 	free(h->req_keys);

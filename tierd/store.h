@@ -119,13 +119,25 @@ struct ns {
 #define STORE_REQ_MAX_KEYS 65536
 #define STORE_REQ_BUDGET_BYTES (32u << 20)
 
-/* One client's holds: slot -> pins, or HOLD_WRITING for a block it writes. */
+/*
+ * One client's holds: slot -> HOLD_WRITING for a block it writes (its own
+ * bit, never a pin count) or its pins of the block in HOLD_PINS.  Pins are
+ * bounded, per hold and per block, far below that bit: no count ever
+ * reaches it or wraps (an acquire over a bound is -EOVERFLOW).
+ */
 #define HOLD_WRITING 0x80000000u
+#define HOLD_PINS 0x7fffffffu
+/* One client's pins of one block at most. */
+#define STORE_HOLD_PINS_MAX (1u << 16)
+/* All clients' pins of one block at most. */
+#define STORE_BLOCK_PINS_MAX (1u << 20)
 
 struct holder {
 	uint32_t id;
 	struct u32map holds;
 	uint64_t pins;         /* pins held, all blocks */
+	uint32_t writing;      /* blocks it writes (allocated, not committed) */
+	uint64_t pinned_bytes; /* block_size of every block it pins (once) or writes */
 	uint8_t *ns_ok;        /* bitmap of the namespaces it opened; NULL: no checks */
 	uint64_t lookup_start; /* logical times of this holder's latest lookup */
 	uint64_t lookup_end;
@@ -201,6 +213,16 @@ struct store_params {
 	uint64_t gpu_bytes;        /* the pool's size */
 	const struct tier_evict_ops *gpu_evict;
 	struct store_io io;
+	/*
+	 * host.verify: a block's XXH3-64 is taken at commit, checked before
+	 * every acquire serves it and before it is written to NVMe; a block
+	 * whose bytes changed since is dropped, never served nor flushed.
+	 * Needs arena.
+	 */
+	bool verify;
+	/* Per-client caps (0: none); see store_set_client_caps. */
+	uint32_t client_max_writing;
+	uint64_t client_max_pinned;
 };
 
 struct store_counters {
@@ -210,6 +232,8 @@ struct store_counters {
 	uint64_t lease_expiries;   /* clients whose pins were released for silence */
 	uint64_t io_timeouts;      /* requests failed after waiting too long on I/O */
 	uint64_t hits, misses, evictions;
+	uint64_t verify_failures;  /* blocks whose bytes changed after commit (host.verify) */
+	uint64_t refused_caps;     /* allocs and acquires over a client's caps (-EDQUOT) */
 };
 
 struct store_nv {
@@ -276,6 +300,9 @@ struct store {
 	struct store_nv nv;
 	struct store_gpu gpu;
 	struct store_io io;
+	bool verify;                  /* host.verify (see store_params) */
+	uint32_t client_max_writing;  /* 0: no cap */
+	uint64_t client_max_pinned;   /* bytes; 0: no cap */
 	struct remote_tier *remote; /* the remote tier (remote_tier.c); NULL: none */
 };
 
@@ -361,8 +388,19 @@ bool store_flush_pending(const struct store *st, uint32_t ns, uint64_t epoch);
  */
 int store_flush_kick(struct store *st, uint32_t ns, uint64_t epoch);
 
+/*
+ * Per-client caps: blocks one holder writes at once, and bytes of the blocks
+ * it pins (each block once, however often pinned) or writes; an alloc or an
+ * acquire of a block it does not pin yet that would go over is -EDQUOT.
+ * 0: no cap.
+ */
+void store_set_client_caps(struct store *st, uint32_t max_writing, uint64_t max_pinned);
+
 void store_holder_init(struct holder *h, uint32_t id);
-/* Drop every pin and free every writing block of h (a client went away). */
+/*
+ * Drop every pin of h and free the blocks h writes (a client went away): a
+ * slot is freed only while it is still WRITING by h.
+ */
 void store_holder_release_all(struct store *st, struct holder *h);
 
 /* Change the host eviction policy; the old one stays if the new one fails to start. */
@@ -486,6 +524,10 @@ void store_host_attach(struct store *st, uint32_t s, uint64_t off);
 void store_host_detach(struct store *st, uint32_t s);
 /* Forget a block entirely (index, policies, NVMe copy, memory), or defer while busy. */
 void store_forget(struct store *st, uint32_t s);
+/* host.verify: whether s's host bytes still hash to its commit-time checksum. */
+bool store_block_intact(const struct store *st, uint32_t s);
+/* s failed verification: counted and forgotten (freed once its pins are released). */
+void store_tampered(struct store *st, uint32_t s);
 /* Finish freeing a DROPPED block once nothing holds it. */
 void store_reap_dropped(struct store *st, uint32_t s);
 void store_dirty_add(struct store *st, uint32_t s);

@@ -34,6 +34,8 @@
 #define BATCH_SECONDS 0.5
 #define PEER_BYTES (64ull << 20)
 #define PEER_REPS 3
+/* Alternating rounds of each ring-vs-socket comparison. */
+#define ROUNDS 4
 
 /* ---- latency --------------------------------------------------------- */
 
@@ -76,15 +78,14 @@ static json_object *bare_seqpacket(void)
 	return o;
 }
 
-json_object *bench_acquire_release(tier_client *c, uint32_t ns, tier_key k)
+/* n acquire+release round trips of one block into us[0..n); seconds taken. */
+static double acquire_release_into(tier_client *c, uint32_t ns, tier_key k, double *us, int n)
 {
-	static double us[RTT_N];
-	double t0, t;
+	double t0 = now_s(), t;
 	tier_handle h;
 	int r;
 
-	t0 = now_s();
-	for (int i = 0; i < RTT_N; i++) {
+	for (int i = 0; i < n; i++) {
 		t = now_s();
 		r = tier_acquire(c, ns, k, &h);
 		if (r < 0)
@@ -94,12 +95,39 @@ json_object *bench_acquire_release(tier_client *c, uint32_t ns, tier_key k)
 			die("release", r);
 		us[i] = (now_s() - t) * 1e6;
 	}
-	t = now_s() - t0;
+	return now_s() - t0;
+}
 
+json_object *bench_acquire_release(tier_client *c, uint32_t ns, tier_key k)
+{
+	static double us[RTT_N];
+	double t = acquire_release_into(c, ns, k, us, RTT_N);
 	json_object *o = latency_json(us, RTT_N);
 
 	json_object_object_add(o, "ops_per_s", json_object_new_double(RTT_N / t));
 	return o;
+}
+
+/*
+ * Both transports' acquire+release, in ROUNDS alternating halves (ring,
+ * socket, ring, ...), so that a change in the machine's background load
+ * falls on both rather than on one.
+ */
+static void acquire_release_pair(tier_client *ring, tier_client *skt, uint32_t ns, tier_key k,
+				 json_object **ret_ring, json_object **ret_skt)
+{
+	static double us[2][RTT_N];
+	const int per = RTT_N / ROUNDS;
+	double t[2] = { 0, 0 };
+
+	for (int r = 0; r < ROUNDS; r++) {
+		t[0] += acquire_release_into(ring, ns, k, us[0] + r * per, per);
+		t[1] += acquire_release_into(skt, ns, k, us[1] + r * per, per);
+	}
+	*ret_ring = latency_json(us[0], per * ROUNDS);
+	*ret_skt = latency_json(us[1], per * ROUNDS);
+	json_object_object_add(*ret_ring, "ops_per_s", json_object_new_double(per * ROUNDS / t[0]));
+	json_object_object_add(*ret_skt, "ops_per_s", json_object_new_double(per * ROUNDS / t[1]));
 }
 
 static tier_client *connect_with(const char *sock, const char *transport)
@@ -116,11 +144,11 @@ static tier_client *connect_with(const char *sock, const char *transport)
 	return c;
 }
 
-/* Keys looked up per second with batches of `batch` keys. */
-static double lookup_rate(tier_client *c, uint32_t ns, const tier_key *keys, size_t batch)
+/* Seconds to look keys up in batches of `batch`, at least `seconds` long; keys done. */
+static double lookup_for(tier_client *c, uint32_t ns, const tier_key *keys, size_t batch,
+			 double seconds, uint64_t *ret_done)
 {
 	double t0 = now_s(), t;
-	uint64_t done = 0;
 
 	do {
 		for (size_t off = 0; off + batch <= BATCH_KEYS; off += batch) {
@@ -128,20 +156,41 @@ static double lookup_rate(tier_client *c, uint32_t ns, const tier_key *keys, siz
 
 			if (r != (int)batch)
 				die("lookup_many", r < 0 ? r : -EIO);
-			done += batch;
+			*ret_done += batch;
 		}
 		t = now_s() - t0;
-	} while (t < BATCH_SECONDS);
-	return (double)done / t;
+	} while (t < seconds);
+	return t;
 }
 
-int run_fastpath(const char *sock)
+/* Keys looked up per second with batches of `batch` keys, both transports alternating. */
+static void lookup_rate_pair(tier_client *ring, tier_client *skt, uint32_t ns,
+			     const tier_key *keys, size_t batch, double *ret_ring, double *ret_skt)
+{
+	uint64_t done[2] = { 0, 0 };
+	double t[2] = { 0, 0 };
+
+	for (int r = 0; r < ROUNDS; r++) {
+		t[0] += lookup_for(ring, ns, keys, batch, BATCH_SECONDS / ROUNDS, &done[0]);
+		t[1] += lookup_for(skt, ns, keys, batch, BATCH_SECONDS / ROUNDS, &done[1]);
+	}
+	*ret_ring = (double)done[0] / t[0];
+	*ret_skt = (double)done[1] / t[1];
+}
+
+static double get2(json_object *o, const char *a, const char *b)
+{
+	return json_object_get_double(json_object_object_get(json_object_object_get(o, a), b));
+}
+
+int run_fastpath(const char *sock, unsigned load)
 {
 	tier_client *ring = connect_with(sock, NULL), *skt = connect_with(sock, "socket");
 	json_object *out = json_object_new_object(), *lat = json_object_new_object();
-	json_object *batches = json_object_new_object();
+	json_object *batches = json_object_new_object(), *sbatches = json_object_new_object();
+	json_object *vs = json_object_new_object(), *ar_ring, *ar_skt;
 	static tier_key keys[BATCH_KEYS];
-	double ring_p50, bare_p50, single = 0;
+	double ring_p50, bare_p50, single = 0, ssingle = 0;
 	uint32_t ns;
 	int r;
 
@@ -159,33 +208,58 @@ int run_fastpath(const char *sock)
 		if (r < 0 && r != -EEXIST)
 			die("commit", r);
 	}
+	/* The load runs while we measure, not while we set up. */
+	r = bench_load_start(load, BENCH_LOAD_MAX_S);
+	if (r < 0)
+		die("load", r);
 
 	json_object_object_add(lat, "bare_seqpacket_rtt", bare_seqpacket());
-	json_object_object_add(lat, "acquire_release_ring", bench_acquire_release(ring, ns, keys[0]));
-	json_object_object_add(lat, "acquire_release_socket", bench_acquire_release(skt, ns, keys[0]));
+	acquire_release_pair(ring, skt, ns, keys[0], &ar_ring, &ar_skt);
+	json_object_object_add(lat, "acquire_release_ring", ar_ring);
+	json_object_object_add(lat, "acquire_release_socket", ar_skt);
 	json_object_object_add(out, "latency_us", lat);
-	ring_p50 = json_object_get_double(json_object_object_get(
-		json_object_object_get(lat, "acquire_release_ring"), "p50_us"));
-	bare_p50 = json_object_get_double(json_object_object_get(
-		json_object_object_get(lat, "bare_seqpacket_rtt"), "p50_us"));
+	ring_p50 = get2(lat, "acquire_release_ring", "p50_us");
+	bare_p50 = get2(lat, "bare_seqpacket_rtt", "p50_us");
 	json_object_object_add(out, "ring_acquire_release_vs_bare_rtt_p50",
 			       json_object_new_double(ring_p50 / bare_p50));
 
 	for (size_t b = 1; b <= 256; b *= 16) {
 		char name[32];
-		double rate = lookup_rate(ring, ns, keys, b);
+		double rate, srate;
 
-		if (b == 1)
+		lookup_rate_pair(ring, skt, ns, keys, b, &rate, &srate);
+		if (b == 1) {
 			single = rate;
+			ssingle = srate;
+		}
 		snprintf(name, sizeof(name), "batch_%zu", b);
 		json_object_object_add(batches, name, json_object_new_double(rate));
+		json_object_object_add(sbatches, name, json_object_new_double(srate));
 	}
+	bench_load_stop();
+	json_object_object_add(out, "load", json_object_new_int((int)load));
 	json_object_object_add(out, "lookup_keys_per_s", batches);
+	json_object_object_add(out, "lookup_keys_per_s_socket", sbatches);
 	json_object_object_add(out, "batch_256_vs_single",
 			       json_object_new_double(
 				       json_object_get_double(
 					       json_object_object_get(batches, "batch_256")) /
 				       single));
+	/* The default transport against the socket, same run: above 1 is the ring ahead. */
+	json_object_object_add(vs, "single_lookups", json_object_new_double(single / ssingle));
+	json_object_object_add(vs, "batch_256_lookups",
+			       json_object_new_double(
+				       json_object_get_double(
+					       json_object_object_get(batches, "batch_256")) /
+				       json_object_get_double(
+					       json_object_object_get(sbatches, "batch_256"))));
+	json_object_object_add(vs, "acquire_release_ops",
+			       json_object_new_double(get2(lat, "acquire_release_ring", "ops_per_s") /
+						      get2(lat, "acquire_release_socket", "ops_per_s")));
+	json_object_object_add(vs, "acquire_release_p99_socket_over_ring",
+			       json_object_new_double(get2(lat, "acquire_release_socket", "p99_us") /
+						      get2(lat, "acquire_release_ring", "p99_us")));
+	json_object_object_add(out, "ring_vs_socket", vs);
 	for (size_t i = 0; i < BATCH_KEYS; i++)
 		tier_drop(ring, ns, keys[i]);
 	puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers shared by tierbench's parts. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "benchutil.h"
 
@@ -81,4 +86,77 @@ json_object *latency_json(double *us, int n)
 	json_object_object_add(o, "p99_us", json_object_new_double(us[(int)(n * 0.99)]));
 	json_object_object_add(o, "p999_us", json_object_new_double(us[(int)(n * 0.999)]));
 	return o;
+}
+
+/* ---- background load ------------------------------------------------ */
+
+#define LOAD_MAX 64
+
+static pid_t load_pids[LOAD_MAX];
+static volatile sig_atomic_t load_n;
+
+static void load_kill(void)
+{
+	for (sig_atomic_t i = 0; i < load_n; i++)
+		if (load_pids[i] > 0)
+			kill(load_pids[i], SIGKILL);
+}
+
+void bench_load_stop(void)
+{
+	load_kill();
+	for (sig_atomic_t i = 0; i < load_n; i++)
+		if (load_pids[i] > 0)
+			waitpid(load_pids[i], NULL, 0);
+	load_n = 0;
+}
+
+static void load_on_signal(int sig)
+{
+	load_kill();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+unsigned bench_load_count(void)
+{
+	return (unsigned)load_n;
+}
+
+int bench_load_start(unsigned n, unsigned max_s)
+{
+	static bool hooked;
+	pid_t parent = getpid();
+
+	if (n > LOAD_MAX)
+		return -E2BIG;
+	if (!hooked) {
+		atexit(bench_load_stop);
+		signal(SIGINT, load_on_signal);
+		signal(SIGTERM, load_on_signal);
+		signal(SIGHUP, load_on_signal);
+		hooked = true;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			int e = -errno;
+
+			bench_load_stop();
+			return e;
+		}
+		if (pid == 0) {
+			/* Bounded in time whatever happens to us: an alarm and our parent's death. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(0);
+			alarm(max_s);
+			execl("/bin/sh", "sh", "-c", "while :; do :; done", (char *)NULL);
+			_exit(127);
+		}
+		load_pids[load_n] = pid;
+		load_n = load_n + 1;
+	}
+	return 0;
 }

@@ -51,6 +51,7 @@ struct opts {
 	bool nvme_bench;
 	bool fastpath;
 	const char *peers;
+	unsigned load;    /* busy processes beside the run (--load) */
 	bool keep;        /* leave the benchmark's blocks in the daemon */
 	uint64_t nvme_bytes;
 	size_t window;
@@ -581,14 +582,17 @@ static void usage(FILE *f)
 		"                         and a bare SOCK_SEQPACKET round trip; batched lookups\n"
 		"      --peers redis=PATH,memcached=PATH\n"
 		"                         store+fetch of 64 KiB, 256 KiB and 2 MiB blocks via\n"
-		"                         tierd, redis-server and memcached (Unix sockets), memcpy\n",
-		TIER_DEFAULT_SOCKET, DEFAULT_REQUESTS, DEFAULT_BLOCK_BYTES);
+		"                         tierd, redis-server and memcached (Unix sockets), memcpy\n"
+		"      --load N           run N busy processes (sh -c 'while :; do :; done') beside\n"
+		"                         the measurement, killed when it ends (with --fastpath:\n"
+		"                         after its setup; every mode: at most %u s)\n",
+		TIER_DEFAULT_SOCKET, DEFAULT_REQUESTS, DEFAULT_BLOCK_BYTES, BENCH_LOAD_MAX_S);
 }
 
 int main(int argc, char **argv)
 {
 	enum { OPT_SEED = 0x100, OPT_NOVERIFY, OPT_DATAPATH, OPT_NS, OPT_MODE, OPT_NVME,
-	       OPT_WINDOW, OPT_KEEP, OPT_FAST, OPT_PEERS };
+	       OPT_WINDOW, OPT_KEEP, OPT_FAST, OPT_PEERS, OPT_LOAD };
 	const char *mode = NULL;
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -605,6 +609,7 @@ int main(int argc, char **argv)
 		{ "fastpath", no_argument, NULL, OPT_FAST },
 		{ "peers", required_argument, NULL, OPT_PEERS },
 		{ "datapath", no_argument, NULL, OPT_DATAPATH },
+		{ "load", required_argument, NULL, OPT_LOAD },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -633,6 +638,7 @@ int main(int argc, char **argv)
 		case OPT_KEEP: o.keep = true; break;
 		case OPT_FAST: o.fastpath = true; break;
 		case OPT_PEERS: o.peers = optarg; break;
+		case OPT_LOAD: o.load = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -647,7 +653,10 @@ int main(int argc, char **argv)
 	}
 	o.block_mode = mode ? strcmp(mode, "block") == 0 : o.trace != NULL;
 	if (o.fastpath)
-		return run_fastpath(o.socket);
+		return run_fastpath(o.socket, o.load);
+	c = bench_load_start(o.load, BENCH_LOAD_MAX_S);
+	if (c < 0)
+		die("load", c);
 	if (o.peers)
 		return run_peers(o.socket, o.peers);
 	if (o.nvme_bench)

@@ -572,8 +572,12 @@ static void *flush_progress_main(void *arg)
 
 	if (tier_connect(tierctl_socket, &c) < 0)
 		return NULL;
+	/*
+	 * At least one line, even when the flush is over before this thread
+	 * got its connection: the last one read after the flush says 0 left.
+	 */
 	pthread_mutex_lock(&p->lock);
-	while (!p->done) {
+	for (bool last = p->done;; last = p->done) {
 		struct timespec until;
 
 		pthread_mutex_unlock(&p->lock);
@@ -589,6 +593,8 @@ static void *flush_progress_main(void *arg)
 			shown = true;
 		}
 		pthread_mutex_lock(&p->lock);
+		if (last)
+			break;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += 200000000L;
 		if (until.tv_nsec >= 1000000000L) {

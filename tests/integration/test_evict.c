@@ -185,7 +185,8 @@ START_TEST(test_enospc_when_all_pinned)
 
 	ck_assert_int_eq(pipe(to_child), 0);
 	ck_assert_int_eq(pipe(to_parent), 0);
-	tdaemon_start(&d, "32M", NULL);
+	/* One client pins it all: above its default daemon.client_max_pinned (3/4). */
+	tdaemon_start(&d, "32M", "daemon.client_max_pinned=32M", NULL);
 	c = t_connect(&d);
 	ck_assert_int_eq(tier_namespace(c, "ev", BS, &ns), 0);
 	for (uint32_t i = 0; i < CAP; i++)

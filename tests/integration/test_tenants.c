@@ -83,7 +83,7 @@ START_TEST(test_access_rules)
 	/* "shared" says it may share the arena; "secret" gets its own. */
 	tdaemon_start(&d, "32M", "daemon.socket_group=nogroup", "ns.secret.owner=root",
 		      "ns.secret.arena=4M", "ns.shared.groups=nogroup", "ns.shared.arena=shared",
-		      NULL);
+		      "host.verify=on", NULL);
 	/* nobody reaches the socket through its group (the directory is ours: open it up). */
 	ck_assert_int_eq(chmod(d.dir, 0755), 0);
 	c = t_connect(&d);

@@ -372,10 +372,15 @@ START_TEST(test_ns_arena)
 	r = nsrule_find(&c.ns_rules, "tenant");
 	ck_assert_uint_eq(nsrule_arena_bytes(r), 6 * MiB);
 	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
-	/* arena = shared: an explicit choice to share, no private arena. */
+	/* arena = shared: an explicit choice to share, no private arena... */
 	ck_assert_int_eq(config_set_override(&c, "ns.tenant.arena=shared", err, sizeof(err)), 0);
 	ck_assert(r->arena_shared);
 	ck_assert_uint_eq(nsrule_arena_bytes(r), 0);
+	/* ...refused without host.verify: neither confidentiality nor integrity. */
+	err[0] = 0;
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "ns.tenant") && strstr(err, "host.verify"), "'%s'", err);
+	ck_assert_int_eq(config_set_override(&c, "host.verify=on", err, sizeof(err)), 0);
 	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
 
 	/* The config in force shows it, and reads back to the same arenas. */

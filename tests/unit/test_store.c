@@ -5,12 +5,15 @@
  * generations, first writer wins, pins, drop of a pinned block, -ENOSPC
  * without a hang), LRU eviction order, holders going away, two namespaces of
  * different block sizes sharing the arena, private arenas (access domains),
- * deleting namespaces, and the counters.
+ * deleting namespaces, the counters, and what a hostile client reaches (issue 14): pins
+ * bounded per hold and per block, per-client caps, host.verify.
  *
  * The arena is 32 MiB: 16 extents, 128 blocks of 256 KiB.
  */
 #include <errno.h>
 #include <string.h>
+
+#include <xxhash.h>
 
 #include "../helpers/testutil.h"
 #include "store.h"
@@ -717,6 +720,276 @@ START_TEST(test_private_arena)
 }
 END_TEST
 
+/*
+ * Issue 14 item 3: a pin count never reaches the writing marker.  One
+ * holder's pins of one block stop at STORE_HOLD_PINS_MAX (-EOVERFLOW, far
+ * below HOLD_WRITING), and its disconnect then unpins and frees nothing the
+ * index points to.  Without the bound the count went on to 0x80000000 (2^31
+ * acquires) and read as "writing".
+ */
+START_TEST(test_pin_bound_per_hold)
+{
+	tier_handle hd;
+	uint64_t off, size;
+	uint32_t slot, gen;
+
+	put(&h1, ns_a, K(0));
+	slot = index_get(&st.ns[ns_a].index, K(0));
+	gen = st.blocks[slot].gen;
+	for (uint32_t i = 0; i < STORE_HOLD_PINS_MAX; i++)
+		ck_assert_int_eq(store_acquire(&st, &h2, ns_a, K(0), false, &hd, &off, &size), 0);
+	ck_assert_int_eq(store_acquire(&st, &h2, ns_a, K(0), false, &hd, &off, &size),
+			 -EOVERFLOW);
+	ck_assert_uint_eq(*u32map_get(&h2.holds, slot), STORE_HOLD_PINS_MAX);
+	ck_assert_uint_eq(st.blocks[slot].pins, STORE_HOLD_PINS_MAX);
+	/* Another holder still may; the refused one released a pin may again. */
+	acquire(&h1, ns_a, K(0), NULL);
+	ck_assert_int_eq(store_release(&st, &h2, hd), 0);
+	ck_assert_int_eq(store_acquire(&st, &h2, ns_a, K(0), false, &hd, &off, &size), 0);
+
+	store_holder_release_all(&st, &h2);
+	/* The block is READY, indexed, same generation, h1's pin alone on it. */
+	ck_assert(present(ns_a, K(0)));
+	ck_assert_uint_eq(st.blocks[slot].state, BLOCK_READY);
+	ck_assert_uint_eq(st.blocks[slot].gen, gen);
+	ck_assert_uint_eq(st.blocks[slot].pins, 1);
+	ck_assert_uint_eq(st.ready_blocks, 1);
+	store_holder_init(&h2, 2);
+}
+END_TEST
+
+/* All holders' pins of one block stop at STORE_BLOCK_PINS_MAX; nothing wraps. */
+START_TEST(test_pin_bound_per_block)
+{
+	enum { N = STORE_BLOCK_PINS_MAX / STORE_HOLD_PINS_MAX };
+	static struct holder hs[N + 1];
+	tier_handle hd;
+	uint64_t off, size;
+	uint32_t slot;
+
+	put(&h1, ns_a, K(0));
+	slot = index_get(&st.ns[ns_a].index, K(0));
+	for (uint32_t j = 0; j < N; j++) {
+		store_holder_init(&hs[j], 100 + j);
+		for (uint32_t i = 0; i < STORE_HOLD_PINS_MAX; i++)
+			ck_assert_int_eq(
+				store_acquire(&st, &hs[j], ns_a, K(0), false, &hd, &off, &size), 0);
+	}
+	ck_assert_uint_eq(st.blocks[slot].pins, STORE_BLOCK_PINS_MAX);
+	store_holder_init(&hs[N], 100 + N);
+	ck_assert_int_eq(store_acquire(&st, &hs[N], ns_a, K(0), false, &hd, &off, &size),
+			 -EOVERFLOW);
+	ck_assert_int_eq(store_acquire_many(&st, &hs[N], ns_a, &(tier_key){ K(0).hi, K(0).lo },
+					    1, false, &hd, &off),
+			 -EOVERFLOW);
+	for (uint32_t j = 0; j <= N; j++)
+		store_holder_release_all(&st, &hs[j]);
+	ck_assert_uint_eq(st.blocks[slot].pins, 0);
+	ck_assert_uint_eq(st.pinned_blocks, 0);
+	ck_assert(present(ns_a, K(0)));
+}
+END_TEST
+
+/*
+ * A holder's release frees a slot only while it is that holder's unfinished
+ * write.  A WRITING mark on a READY block (what a wrapped pin count used to
+ * look like) or on another holder's write frees nothing.
+ */
+START_TEST(test_release_frees_only_own_write)
+{
+	tier_handle w;
+	uint64_t off, size, used;
+	uint32_t ready, other;
+
+	put(&h1, ns_a, K(0));
+	ready = index_get(&st.ns[ns_a].index, K(0));
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &w, &off, &size), 0);
+	other = (uint32_t)w;
+	*u32map_upsert(&h2.holds, ready) = HOLD_WRITING;
+	*u32map_upsert(&h2.holds, other) = HOLD_WRITING;
+	used = st.used_bytes;
+	store_holder_release_all(&st, &h2);
+	ck_assert(present(ns_a, K(0)));
+	ck_assert_uint_eq(st.blocks[ready].state, BLOCK_READY);
+	ck_assert_uint_eq(st.blocks[other].state, BLOCK_WRITING);
+	ck_assert_uint_eq(st.used_bytes, used);
+	/* h2 cannot commit h1's block either; h1 can. */
+	store_holder_init(&h2, 2);
+	*u32map_upsert(&h2.holds, other) = HOLD_WRITING;
+	ck_assert_int_eq(store_commit(&st, &h2, w, K(1), NULL), -EINVAL);
+	store_holder_release_all(&st, &h2);
+	store_holder_init(&h2, 2);
+	ck_assert_int_eq(store_commit(&st, &h1, w, K(1), NULL), 0);
+	ck_assert(present(ns_a, K(1)));
+}
+END_TEST
+
+/* Issue 14 item 6: per-client caps on unfinished blocks and on pinned bytes. */
+START_TEST(test_client_caps)
+{
+	tier_handle w[4], hd, p1;
+	uint64_t off, size;
+
+	store_set_client_caps(&st, 3, 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &w[i], &off, &size), 0);
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &w[3], &off, &size), -EDQUOT);
+	ck_assert_uint_eq(st.c.refused_caps, 1);
+	/* Another client is not affected; a commit makes room again. */
+	ck_assert_int_eq(store_alloc(&st, &h2, ns_a, &hd, &off, &size), 0);
+	ck_assert_int_eq(store_commit(&st, &h2, hd, K(9), NULL), 0);
+	ck_assert_int_eq(store_commit(&st, &h1, w[0], K(0), NULL), 0);
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &w[3], &off, &size), 0);
+	store_holder_release_all(&st, &h1);
+	store_holder_init(&h1, 1);
+	ck_assert_uint_eq(h1.writing, 0);
+
+	/* Bytes: two blocks of BS, each counted once however often pinned. */
+	store_set_client_caps(&st, 0, 2 * BS);
+	put(&h2, ns_a, K(1));
+	put(&h2, ns_a, K(2));
+	acquire(&h1, ns_a, K(0), NULL);
+	acquire(&h1, ns_a, K(0), NULL);
+	p1 = acquire(&h1, ns_a, K(1), NULL);
+	ck_assert_uint_eq(h1.pinned_bytes, 2 * BS);
+	ck_assert_int_eq(store_acquire(&st, &h1, ns_a, K(2), false, &hd, &off, &size), -EDQUOT);
+	ck_assert_int_eq(store_alloc(&st, &h1, ns_a, &hd, &off, &size), -EDQUOT);
+	acquire(&h1, ns_a, K(1), NULL); /* already pinned: no new bytes */
+	acquire(&h2, ns_a, K(2), NULL); /* h2 is under its own cap */
+	/* A batch stops at the cap and returns what it pinned. */
+	{
+		tier_key ks[2] = { K(0), K(2) };
+		tier_handle hs[2];
+		uint64_t offs[2];
+
+		ck_assert_int_eq(store_acquire_many(&st, &h1, ns_a, ks, 2, false, hs, offs), 1);
+		ck_assert_int_eq(store_release(&st, &h1, hs[0]), 0);
+	}
+	ck_assert_int_eq(store_release(&st, &h1, p1), 0);
+	ck_assert_uint_eq(h1.pinned_bytes, 2 * BS); /* K(1) still pinned once */
+	ck_assert_int_eq(store_release(&st, &h1, p1), 0);
+	ck_assert_uint_eq(h1.pinned_bytes, BS);
+	acquire(&h1, ns_a, K(2), NULL);
+	store_holder_release_all(&st, &h1);
+	ck_assert_uint_eq(h1.pinned_bytes, 0);
+	store_holder_init(&h1, 1);
+}
+END_TEST
+
+/*
+ * Issue 14 item 2 (host.verify): a block whose bytes changed after commit is
+ * never served: its acquire is a miss and it leaves the index.  A pin taken
+ * before the change stays valid and its release frees the block.
+ */
+START_TEST(test_verify)
+{
+	static uint8_t arena[ARENA];
+	struct store_params p = { .arena_bytes = ARENA, .max_namespaces = 4, .arena = arena,
+				  .evict = &tier_evict_lru, .seed = 1, .verify = true };
+	struct store vs;
+	struct holder a, b;
+	tier_handle w, hd, held;
+	uint64_t off, o2, size;
+	uint32_t ns;
+
+	ck_assert_int_eq(store_init(&vs, &p), 0);
+	store_holder_init(&a, 1);
+	store_holder_init(&b, 2);
+	ck_assert_int_eq(store_ns_open(&vs, "v", BS, &ns), 0);
+	ck_assert_int_eq(store_alloc(&vs, &a, ns, &w, &off, &size), 0);
+	memset(arena + off, 0x5a, BS);
+	ck_assert_int_eq(store_commit(&vs, &a, w, K(0), NULL), 0);
+	ck_assert_int_eq(store_acquire(&vs, &b, ns, K(0), false, &held, &o2, &size), 0);
+	ck_assert_uint_eq(o2, off);
+	/* Another client rewrites one byte of the committed block. */
+	arena[off + BS / 2] ^= 1;
+	ck_assert_int_eq(store_acquire(&vs, &a, ns, K(0), false, &hd, &o2, &size), -ENOENT);
+	ck_assert_uint_eq(vs.c.verify_failures, 1);
+	ck_assert_uint_eq(index_get(&vs.ns[ns].index, K(0)), INDEX_NONE);
+	ck_assert_int_eq(store_release(&vs, &b, held), 0);
+	ck_assert_uint_eq(vs.used_bytes, 0);
+	/* The key can be written again, and an intact block is served. */
+	ck_assert_int_eq(store_alloc(&vs, &a, ns, &w, &off, &size), 0);
+	memset(arena + off, 0x33, BS);
+	ck_assert_int_eq(store_commit(&vs, &a, w, K(0), NULL), 0);
+	ck_assert_int_eq(store_acquire(&vs, &b, ns, K(0), false, &hd, &o2, &size), 0);
+	store_holder_release_all(&vs, &a);
+	store_holder_release_all(&vs, &b);
+	store_deinit(&vs);
+}
+END_TEST
+
+/* NVMe writes test_verify_flush asks for: refused while wb_refuse, else recorded. */
+static int wb_refuse, wb_count;
+static uint64_t wb_csum;
+
+static int wb_write(void *ctx, tier_handle h, uint32_t dev, uint64_t dev_off,
+		    const struct nv_hdr *hdr, uint64_t host_off, uint64_t len)
+{
+	(void)ctx, (void)h, (void)dev, (void)dev_off, (void)host_off, (void)len;
+	if (wb_refuse)
+		return -EAGAIN;
+	wb_count++;
+	wb_csum = hdr->data_csum;
+	return 0;
+}
+
+/*
+ * host.verify at writeback: a block changed since commit is dropped, not
+ * written; an intact one is written with its commit-time checksum.  A flush
+ * whose last waiting block is dropped so is done (0), not -ENOSPC.
+ */
+START_TEST(test_verify_flush)
+{
+	static uint8_t arena[ARENA];
+	struct store_params p = {
+		.arena_bytes = ARENA, .max_namespaces = 4, .arena = arena,
+		.evict = &tier_evict_lru, .seed = 1, .verify = true,
+		.nv_devs = 1, .nv_dev_bytes = 64 * MiB, .nv_evict = &tier_evict_lru,
+		.nv_admit = &tier_admit_all, .nv_demote_max = 8, .high_pct = 90, .low_pct = 80,
+		.io = { .write_block = wb_write },
+	};
+	struct store vs;
+	struct holder a;
+	tier_handle w;
+	uint64_t off[2], size, epoch;
+	uint32_t ns;
+
+	ck_assert_int_eq(store_init(&vs, &p), 0);
+	store_holder_init(&a, 1);
+	ck_assert_int_eq(store_ns_open(&vs, "v", BS, &ns), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(store_alloc(&vs, &a, ns, &w, &off[i], &size), 0);
+		memset(arena + off[i], 0x40 + i, BS);
+		ck_assert_int_eq(store_commit(&vs, &a, w, K(i), NULL), 0);
+	}
+	/* Block 0 is changed before its writeback: not written, dropped. */
+	arena[off[0]] ^= 0xff;
+	ck_assert_int_eq(store_flush_start(&vs, ns, &epoch), 0);
+	ck_assert_int_eq(wb_count, 1);
+	ck_assert_uint_eq(wb_csum, XXH3_64bits(arena + off[1], BS));
+	ck_assert_uint_eq(vs.c.verify_failures, 1);
+	ck_assert_uint_eq(index_get(&vs.ns[ns].index, K(0)), INDEX_NONE);
+	store_write_done(&vs, (tier_handle)w, 0);
+	ck_assert(!store_flush_pending(&vs, ns, epoch));
+
+	/* A block whose writeback could not start, changed before the flush's next kick. */
+	ck_assert_int_eq(store_alloc(&vs, &a, ns, &w, &off[0], &size), 0);
+	memset(arena + off[0], 0x55, BS);
+	ck_assert_int_eq(store_commit(&vs, &a, w, K(5), NULL), 0);
+	wb_refuse = 1;
+	ck_assert_int_eq(store_flush_start(&vs, ns, &epoch), 0);
+	ck_assert(store_flush_pending(&vs, ns, epoch));
+	arena[off[0] + 7] ^= 1;
+	wb_refuse = 0;
+	ck_assert_int_eq(store_flush_kick(&vs, ns, epoch), 0);
+	ck_assert_int_eq(wb_count, 1);
+	ck_assert_uint_eq(vs.c.verify_failures, 2);
+	store_holder_release_all(&vs, &a);
+	store_deinit(&vs);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -740,6 +1013,12 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_namespaces);
 	tcase_add_test(tc, test_ns_delete);
 	tcase_add_test(tc, test_private_arena);
+	tcase_add_test(tc, test_pin_bound_per_hold);
+	tcase_add_test(tc, test_pin_bound_per_block);
+	tcase_add_test(tc, test_release_frees_only_own_write);
+	tcase_add_test(tc, test_client_caps);
+	tcase_add_test(tc, test_verify);
+	tcase_add_test(tc, test_verify_flush);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,10 +7,14 @@
 #  3. restart recovery time against the number of blocks on NVMe.
 # Prints one JSON object with the figures and the ratios.
 #
-#   tools/bench/nvme.sh [DIR] [BYTES] [BLOCK_BYTES...]
+#   tools/bench/nvme.sh [--load N] [DIR] [BYTES] [BLOCK_BYTES...]
 # DIR (default /var/tmp/tierd-bench) must be on the filesystem or device to test.
+# --load N: N busy processes run beside fio and tierd alike (tools/bench/load.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tools/bench/load.sh
+load_parse "$@"
+set -- "${args[@]+"${args[@]}"}"
 tools/setup-deps fio >&2
 tools/build build >&2
 
@@ -22,7 +26,7 @@ sizes=("$@")
 qd=32
 mkdir -p "$dir"
 pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'load_stop; [ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 
 start_tierd() { # host_size nvme_size [extra -o...]
 	local h=$1 n=$2
@@ -50,6 +54,7 @@ print(j['$([ "$1" = write ] && echo write || echo read)']['bw_bytes']/1e6)"
 }
 
 results=()
+load_start
 for bs in "${sizes[@]}"; do
 	fw=$(fio_bw write "$bs")
 	fr=$(fio_bw read "$bs")
@@ -85,5 +90,6 @@ for n in 10000 100000; do
 		awk '{printf "{\"blocks\": %s, \"journal_records\": %s, \"seconds\": %s}", $2, $5, $9}')")
 done
 
-echo "{\"queue_depth\": $qd, \"bytes\": $bytes, \"bandwidth\": [$(IFS=,; echo "${results[*]}")], \"recovery\": [$(IFS=,; echo "${rec[*]}")]}" |
+load_stop
+echo "{\"queue_depth\": $qd, \"bytes\": $bytes, \"load\": $load, \"bandwidth\": [$(IFS=,; echo "${results[*]}")], \"recovery\": [$(IFS=,; echo "${rec[*]}")]}" |
 	python3 -m json.tool

@@ -5,9 +5,14 @@
 #  - tierbench --peers: store+fetch of 64 KiB, 256 KiB and 2 MiB blocks
 #    through tierd, a local redis-server and a local memcached (Unix sockets
 #    only, started here and stopped after), and plain memcpy.
-#   tools/bench/peers.sh [HOST_SIZE]
+#   tools/bench/peers.sh [--load N] [HOST_SIZE]
+# --load N: N busy processes beside each measurement (tierbench --load: started
+# after the setup, stopped at the end), as engines computing on every core.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tools/bench/load.sh
+load_parse "$@"
+set -- "${args[@]+"${args[@]}"}"
 tools/setup-deps redis-server memcached >&2
 tools/build build >&2
 
@@ -31,7 +36,7 @@ for _ in $(seq 400); do
 done
 
 echo '{"fastpath":'
-build/tools/tierbench -s "$dir/tierd.sock" --fastpath
+build/tools/tierbench -s "$dir/tierd.sock" --fastpath --load "$load"
 echo ', "peers":'
-build/tools/tierbench -s "$dir/tierd.sock" --peers "redis=$dir/redis.sock,memcached=$dir/memcached.sock"
+build/tools/tierbench -s "$dir/tierd.sock" --load "$load" --peers "redis=$dir/redis.sock,memcached=$dir/memcached.sock"
 echo '}'

@@ -7,14 +7,19 @@
  *   tiersim --trace FILE [--policy NAME] (--capacity-frac F | --capacity-blocks N) [--admit NAME]
  *           [--mode block|prefix] [--json]
  *   tiersim --trace FILE --all [--fracs 0.01,0.05,0.1,0.25] [--mode block|prefix] [--json]
- *   tiersim --list-policies | --list-admit | --list-prefetch
+ *   tiersim --gen FAMILY [--seed S] ... (a generated workload in place of --trace)
+ *   tiersim --gen FAMILY [--seed S] --emit (print it as Mooncake JSONL)
+ *   tiersim --memory [--capacity-blocks N] (every policy's state, measured)
+ *   tiersim --list-policies | --list-admit | --list-prefetch | --list-gen
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen.h"
 #include "sim.h"
 
 #define MAX_FRACS 16
@@ -25,7 +30,9 @@ static void usage(FILE *f)
 		"usage: tiersim --trace FILE [--policy NAME] (--capacity-frac F | --capacity-blocks N)\n"
 		"               [--admit NAME] [--block-tokens N] [--mode block|prefix] [--json]\n"
 		"       tiersim --trace FILE --all [--fracs F,F,...] [--admit NAME] [--mode M] [--json]\n"
-		"       tiersim --list-policies | --list-admit | --list-prefetch\n"
+		"       tiersim --gen FAMILY [--seed S] (in place of --trace) [--emit]\n"
+		"       tiersim --memory [--capacity-blocks N]\n"
+		"       tiersim --list-policies | --list-admit | --list-prefetch | --list-gen\n"
 		"\n"
 		"Replays a Mooncake JSONL trace (one request a line, each hash id one block\n"
 		"access; a miss inserts the block) through a tierd eviction policy.\n"
@@ -35,7 +42,11 @@ static void usage(FILE *f)
 		"(policy - lru) / (belady - lru).\n"
 		"--mode prefix replays as an engine looks up: a request's blocks after its\n"
 		"first miss are computed again, not hits even when cached (Belady and the\n"
-		"gap's bound stay block mode).  Default: block, as the trace README counts.\n");
+		"gap's bound stay block mode).  Default: block, as the trace README counts.\n"
+		"--gen replays a generated workload (--list-gen; the seed defaults to 1);\n"
+		"--emit prints it as JSONL instead.\n"
+		"--memory creates every eviction policy with N slots and a capacity of N\n"
+		"blocks (default 1000000) and prints the heap it takes (mallinfo2), per block.\n");
 }
 
 /* --mode prefix: every policy is replayed as an engine looks blocks up (sim.h). */
@@ -154,9 +165,65 @@ static int run_all(const struct trace *t, const struct tier_admit_ops *ad, const
 	return 0;
 }
 
+/*
+ * Every eviction policy's state, measured: the heap in use (malloc's own
+ * count, mallinfo2: arena and mmapped chunks) after create minus before,
+ * for n slots and a capacity of n blocks (a slot's state counts once per
+ * block: in the daemon a slot is a cached block), over n.  Policies allocate
+ * nothing after create (policy.h), so this is everything they keep.  Pages
+ * the kernel has not touched yet count too: this is what they reserve.
+ */
+static int print_memory(uint32_t n, bool json)
+{
+	size_t np;
+	const struct tier_evict_ops *const *pl = tier_evict_list(&np);
+	struct tier_policy_params p = {.max_slots = n, .capacity = n};
+
+	if (json)
+		printf("[\n");
+	for (size_t i = 0; i < np; i++) {
+		struct mallinfo2 before = mallinfo2(), after;
+		void *st = NULL;
+		double bytes;
+		int r = pl[i]->create(&p, &st);
+
+		if (r < 0)
+			return r;
+		after = mallinfo2();
+		bytes = (double)(after.uordblks + after.hblkhd) - (double)(before.uordblks + before.hblkhd);
+		pl[i]->destroy(st);
+		if (json)
+			printf("%s{\"policy\": \"%s\", \"blocks\": %u, \"bytes\": %.0f, "
+			       "\"bytes_per_block\": %.2f, \"declared_bytes_per_block\": %zu}",
+			       i ? ",\n" : "", pl[i]->name, n, bytes, bytes / n, pl[i]->bytes_per_block);
+		else
+			printf("%-10s %10.2f bytes per block (%.0f bytes for %u blocks; declared %zu)\n",
+			       pl[i]->name, bytes / n, bytes, n, pl[i]->bytes_per_block);
+	}
+	if (json)
+		printf("\n]\n");
+	return 0;
+}
+
+/* A trace as Mooncake JSONL, one request a line. */
+static void emit_jsonl(const struct trace *t)
+{
+	for (size_t i = 0; i < t->n_req; i++) {
+		const struct trace_req *q = &t->req[i];
+
+		printf("{\"timestamp\": %llu, \"input_length\": %u, \"output_length\": %u, "
+		       "\"hash_ids\": [", (unsigned long long)q->timestamp_ms, q->input_length,
+		       q->output_length);
+		for (uint32_t k = 0; k < q->n; k++)
+			printf("%s%llu", k ? ", " : "", (unsigned long long)t->ids[q->first + k]);
+		printf("]}\n");
+	}
+}
+
 int main(int argc, char **argv)
 {
-	enum { O_LIST = 256, O_LIST_ADMIT, O_LIST_PREFETCH, O_ALL, O_FRACS, O_BT, O_MODE };
+	enum { O_LIST = 256, O_LIST_ADMIT, O_LIST_PREFETCH, O_ALL, O_FRACS, O_BT, O_MODE, O_GEN, O_SEED,
+	       O_EMIT, O_LIST_GEN, O_MEMORY };
 	static const struct option opts[] = {
 		{"trace", required_argument, NULL, 't'},
 		{"policy", required_argument, NULL, 'p'},
@@ -171,16 +238,21 @@ int main(int argc, char **argv)
 		{"list-policies", no_argument, NULL, O_LIST},
 		{"list-admit", no_argument, NULL, O_LIST_ADMIT},
 		{"list-prefetch", no_argument, NULL, O_LIST_PREFETCH},
+		{"gen", required_argument, NULL, O_GEN},
+		{"seed", required_argument, NULL, O_SEED},
+		{"emit", no_argument, NULL, O_EMIT},
+		{"list-gen", no_argument, NULL, O_LIST_GEN},
+		{"memory", no_argument, NULL, O_MEMORY},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	const char *trace_path = NULL, *policy = TIER_EVICT_DEFAULT, *admit = NULL;
+	const char *trace_path = NULL, *gen = NULL, *policy = TIER_EVICT_DEFAULT, *admit = NULL;
 	const struct tier_admit_ops *ad = NULL;
 	double frac = 0, fracs[MAX_FRACS] = {0.01, 0.05, 0.10, 0.25};
 	size_t nfracs = 4, n, line = 0;
-	unsigned long long blocks = 0;
+	unsigned long long blocks = 0, seed = 1;
 	uint32_t bt = 0, cap;
-	bool json = false, all = false;
+	bool json = false, all = false, emit = false, memory = false;
 	struct trace *t;
 	struct sim_result res;
 	char *end;
@@ -218,6 +290,26 @@ int main(int argc, char **argv)
 			}
 			prefix_mode = !strcmp(optarg, "prefix");
 			break;
+		case O_GEN:
+			gen = optarg;
+			break;
+		case O_SEED:
+			seed = strtoull(optarg, &end, 0);
+			if (*end || !*optarg) {
+				fprintf(stderr, "tiersim: --seed wants a number\n");
+				return 2;
+			}
+			break;
+		case O_MEMORY:
+			memory = true;
+			break;
+		case O_EMIT:
+			emit = true;
+			break;
+		case O_LIST_GEN:
+			for (size_t i = 0; gen_families[i]; i++)
+				printf("%s\n", gen_families[i]);
+			return 0;
 		case O_BT:
 			bt = (uint32_t)strtoul(optarg, &end, 10);
 			if (*end || !bt) {
@@ -269,7 +361,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || !trace_path || (!all && !frac && !blocks)) {
+	if (memory && optind == argc && !trace_path && !gen) {
+		r = print_memory(blocks ? (uint32_t)blocks : 1000000u, json);
+		if (r < 0)
+			fprintf(stderr, "tiersim: --memory: %s\n", strerror(-r));
+		return r < 0 ? 1 : 0;
+	}
+	if (optind < argc || !trace_path == !gen || (!all && !emit && !frac && !blocks) ||
+	    (emit && !gen)) {
 		usage(stderr);
 		return 2;
 	}
@@ -285,6 +384,20 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (gen) {
+		r = gen_trace(gen, seed, &t);
+		if (r < 0) {
+			fprintf(stderr, "tiersim: --gen %s: %s\n", gen,
+				r == -ENOENT ? "no such family (see --list-gen)" : strerror(-r));
+			return r == -ENOENT ? 2 : 1;
+		}
+		if (emit) {
+			emit_jsonl(t);
+			trace_free(t);
+			return 0;
+		}
+		goto loaded;
+	}
 	r = trace_load(trace_path, &t, &line);
 	if (r == -EINVAL) {
 		fprintf(stderr, "tiersim: %s:%zu: malformed trace line\n", trace_path, line);
@@ -294,6 +407,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tiersim: %s: %s\n", trace_path, strerror(-r));
 		return 1;
 	}
+loaded:
 	if (all) {
 		r = run_all(t, ad, fracs, nfracs, bt, json);
 		goto out;

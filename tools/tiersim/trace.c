@@ -105,8 +105,7 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-/* Map every id to a dense index, in order of first appearance. */
-static int trace_densify(struct trace *t)
+int trace_densify(struct trace *t)
 {
 	size_t cap = 16, mask;
 	uint64_t *keys;

@@ -50,4 +50,11 @@ int trace_parse_line(const char *line, struct trace_req *ret_req,
 int trace_load(const char *path, struct trace **ret, size_t *ret_line);
 void trace_free(struct trace *t);
 
+/*
+ * Map every id of t->ids (t->n_acc of them) to a dense index in t->block, in
+ * order of first appearance, and set t->n_unique.  trace_load() calls it; a
+ * trace built in memory (gen.c) calls it once its ids are in.  0 or -ENOMEM.
+ */
+int trace_densify(struct trace *t);
+
 #endif /* TIERSIM_TRACE_H */
