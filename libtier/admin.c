@@ -28,6 +28,7 @@ static int admin_sized(tier_client *c, uint16_t type, void *out, size_t full, si
 	union {
 		struct tier_daemon_status st;
 		struct tier_io_latency lat;
+		struct tier_remote_stats rem;
 	} buf;
 	uint32_t size;
 	size_t got, want;
@@ -62,6 +63,12 @@ int tier_admin_latency(tier_client *c, struct tier_io_latency *out)
 {
 	return admin_sized(c, TIER_MSG_LATENCY, out, sizeof(*out),
 			   offsetof(struct tier_io_latency, reserved));
+}
+
+int tier_admin_remote(tier_client *c, struct tier_remote_stats *out)
+{
+	return admin_sized(c, TIER_MSG_REMOTE, out, sizeof(*out),
+			   offsetof(struct tier_remote_stats, reserved));
 }
 
 /* A list reply of n entries of esize bytes into out (at most max). */

@@ -254,3 +254,56 @@ int tier_prom_render(FILE *f, const struct tier_stats *s, const struct tier_ns_i
 	}
 	return ferror(f) ? -EIO : 0;
 }
+
+int tier_prom_render_remote(FILE *f, const struct tier_remote_stats *r)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} fam[] = {
+#define R(name, type, help, field) { name, type, help, offsetof(struct tier_remote_stats, field) }
+		R("tierd_remote_hits_total", "counter", "Blocks found in the cluster.", hits),
+		R("tierd_remote_misses_total", "counter",
+		  "Chains that ended in the cluster and fetches that found nothing (or a bad value).",
+		  misses),
+		R("tierd_remote_read_bytes_total", "counter", "Block bytes fetched and verified.",
+		  read_bytes),
+		R("tierd_remote_written_bytes_total", "counter", "Block bytes written to the cluster.",
+		  write_bytes),
+		R("tierd_remote_probes_total", "counter", "EXISTS probes sent.", probes),
+		R("tierd_remote_fetches_total", "counter", "GET fetches sent.", fetches),
+		R("tierd_remote_writes_total", "counter", "SET NX writes sent.", writes),
+		R("tierd_remote_writes_skipped_total", "counter",
+		  "Commits not sent: the cluster was known to have them.", writes_skipped),
+		R("tierd_remote_writes_dropped_total", "counter",
+		  "Commits not sent: 64 MiB of writes were in flight already.", writes_dropped),
+		R("tierd_remote_timeouts_total", "counter",
+		  "Commands not answered within remote.timeout.", timeouts),
+		R("tierd_remote_redirects_total", "counter", "MOVED and ASK redirects followed.",
+		  redirects),
+		R("tierd_remote_errors_total", "counter",
+		  "Error replies, refused and lost connections.", errors),
+		R("tierd_remote_corrupt_total", "counter",
+		  "Values that did not verify (a miss; deleted).", corrupt),
+		R("tierd_remote_no_room_total", "counter",
+		  "Fetched blocks dropped for want of free host memory.", no_room),
+		R("tierd_remote_slots", "gauge", "Hash slots of the slot map in force.", slots),
+#undef R
+	};
+
+	if (!r || !r->on)
+		return 0;
+	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)r + fam[i].off, sizeof(v));
+		single(f, fam[i].name, fam[i].type, fam[i].help, v);
+	}
+	family(f, "tierd_remote_latency_seconds", "summary",
+	       "Cluster commands, submission to answer.");
+	fprintf(f, "tierd_remote_latency_seconds_sum %.9g\n", r->latency_sum_us / 1e6);
+	fprintf(f, "tierd_remote_latency_seconds_count %" PRIu64 "\n", r->latency_count);
+	family(f, "tierd_remote_latency_max_seconds", "gauge", "The slowest command answered.");
+	fprintf(f, "tierd_remote_latency_max_seconds %.9g\n", (double)r->latency_max_us / 1e6);
+	return ferror(f) ? -EIO : 0;
+}

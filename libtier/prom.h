@@ -22,5 +22,7 @@
 int tier_prom_render(FILE *f, const struct tier_stats *s, const struct tier_ns_info *ns,
 		     size_t n_ns, const struct tier_daemon_status *st,
 		     const struct tier_io_latency *lat);
+/* The remote tier's families (tierd_remote_*), when r says there is one.  0 or -EIO. */
+int tier_prom_render_remote(FILE *f, const struct tier_remote_stats *r);
 
 #endif

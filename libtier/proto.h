@@ -69,6 +69,8 @@ enum tier_msg_type {
 	TIER_MSG_LATENCY,     /* body: struct tier_msg_admin; reply: struct tier_io_latency */
 	/* Deleting a namespace (LIBTIER_0.6), appended likewise: root or the daemon's uid. */
 	TIER_MSG_NS_DELETE,   /* body: struct tier_msg_ns_drop; reply status: blocks dropped */
+	/* The remote tier's counters (LIBTIER_0.7), appended likewise. */
+	TIER_MSG_REMOTE,      /* body: struct tier_msg_admin; reply: struct tier_remote_stats */
 	TIER_MSG__MAX,
 };
 

@@ -205,8 +205,9 @@ int tier_flush(tier_client *c, uint32_t ns);
 /* ---- Batches and asynchronous operations (the shared-memory ring path) ---- */
 
 /*
- * Per key of keys[0..n): its tier in ret_tier[i] (TIER_HOST, TIER_NVME or
- * TIER_NONE; ret_tier may be NULL).  Returns the leading count, as
+ * Per key of keys[0..n): its tier in ret_tier[i] (TIER_HOST, TIER_NVME,
+ * TIER_REMOTE for a block only the remote tier's cluster has, or TIER_NONE;
+ * ret_tier may be NULL).  Returns the leading count, as
  * tier_lookup.  -EOPNOTSUPP with ret_tier on the socket transport
  * (TIER_TRANSPORT=socket).
  */
@@ -287,6 +288,8 @@ enum tier_id {
 	TIER_HOST = 1,
 	TIER_NVME = 2,
 	TIER_COUNT = 3,
+	/* The remote tier (T3, a Redis Cluster): a lookup's answer only, not in tiers[]. */
+	TIER_REMOTE = 3,
 	TIER_NONE = 0xff,
 };
 
@@ -413,6 +416,41 @@ struct tier_io_latency {
  * (an older daemon too).
  */
 int tier_admin_latency(tier_client *c, struct tier_io_latency *out);
+
+/*
+ * The remote tier (T3, a Redis Cluster; LIBTIER_0.7): what `tierctl stats`
+ * shows as the tier "remote".  All zero when the daemon has none.
+ */
+struct tier_remote_stats {
+	uint32_t size;            /* set by the caller: sizeof(struct tier_remote_stats) */
+	uint32_t on;              /* 1 when the daemon has a remote tier (remote.cluster) */
+	uint64_t hits;            /* blocks found in the cluster (lookups and fetches) */
+	uint64_t misses;          /* chains that ended in the cluster, fetches that found nothing */
+	uint64_t read_bytes;      /* block bytes fetched and verified */
+	uint64_t write_bytes;     /* block bytes written (SET NX that took) */
+	uint64_t probes;          /* EXISTS sent */
+	uint64_t fetches;         /* GET sent */
+	uint64_t writes;          /* SET NX sent */
+	uint64_t writes_skipped;  /* commits of blocks known to be there already */
+	uint64_t writes_dropped;  /* commits not written: 64 MiB of writes were in flight */
+	uint64_t timeouts;        /* commands unanswered within remote.timeout */
+	uint64_t redirects;       /* MOVED and ASK followed */
+	uint64_t errors;          /* error replies, refused or lost connections */
+	uint64_t corrupt;         /* values that did not verify (a miss; deleted) */
+	uint64_t no_room;         /* fetched blocks without host memory free at once (a miss) */
+	uint64_t slots;           /* hash slots of the slot map in force (16384: all) */
+	uint64_t latency_count;   /* commands answered */
+	double latency_sum_us;    /* their time from submission to answer */
+	uint64_t latency_max_us;
+	uint64_t reserved[4];
+};
+
+/*
+ * The daemon's remote tier counters.  out->size must be set to sizeof(*out);
+ * a larger struct from a newer header gets its tail zeroed.  Errors: -EINVAL
+ * (an older daemon too).
+ */
+int tier_admin_remote(tier_client *c, struct tier_remote_stats *out);
 
 /* One connected client, as the daemon sees it (SO_PEERCRED). */
 struct tier_client_info {

@@ -103,7 +103,7 @@ void admin_fill_status(const struct server *s, struct tier_daemon_status *st)
 
 		if (!se || !se->parked)
 			continue;
-		memcpy(&h, se->parked_msg, sizeof(h));
+		memcpy(&h, session_parked(se), sizeof(h));
 		if (h.type == TIER_MSG_FLUSH)
 			st->flushes++;
 	}
@@ -262,7 +262,7 @@ static int do_policy(struct server *s, struct session *se, const struct tier_msg
 bool admin_is_admin(uint16_t type)
 {
 	return (type >= TIER_MSG_STATUS && type <= TIER_MSG_NS_DROP) || type == TIER_MSG_ARENAS ||
-	       type == TIER_MSG_LATENCY || type == TIER_MSG_NS_DELETE;
+	       type == TIER_MSG_LATENCY || type == TIER_MSG_NS_DELETE || type == TIER_MSG_REMOTE;
 }
 
 int admin_handle(struct server *s, struct session *se, uint16_t type, const void *body, void *out,
@@ -281,6 +281,10 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 	case TIER_MSG_LATENCY:
 		admin_fill_latency(s, out);
 		*ret_len = sizeof(struct tier_io_latency);
+		return 0;
+	case TIER_MSG_REMOTE:
+		admin_fill_remote(s, out);
+		*ret_len = sizeof(struct tier_remote_stats);
 		return 0;
 	case TIER_MSG_CLIENTS:
 		memcpy(&a, body, sizeof(a));

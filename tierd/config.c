@@ -24,6 +24,7 @@
 #include "../policies/policy.h"
 #include "config.h"
 #include "log.h"
+#include "remote.h"
 
 typedef int (*parse_fn)(const char *v, void *field, char *err, size_t errlen);
 typedef int (*format_fn)(const void *field, char *buf, size_t len);
@@ -37,6 +38,12 @@ struct config_item {
 	const char *help;
 	bool live;              /* a reload (SIGHUP) changes it while running */
 };
+
+/* Keys shown as "(redacted)" where salts are, and never in reload logs. */
+static bool item_secret(const struct config_item *it)
+{
+	return !strcmp(it->section, "remote") && !strcmp(it->key, "password");
+}
 
 /* The table's "live" column. */
 #define LIVE true
@@ -443,6 +450,104 @@ static int parse_gpu_device(const char *v, void *f, char *err, size_t errlen)
 	return 0;
 }
 
+static int parse_remote_cluster(const char *v, void *f, char *err, size_t errlen)
+{
+	struct remote_addr a[REMOTE_NODES_MAX];
+	int n;
+
+	if (!*v) {
+		*(char *)f = 0;
+		return 0;
+	}
+	n = strlen(v) < REMOTE_CLUSTER_MAX ? remote_seeds_parse(v, a, REMOTE_NODES_MAX) : -EINVAL;
+	if (n < 0) {
+		config_errf(err, errlen, "'%s' is not a list of HOST:PORT seed nodes", v);
+		return -EINVAL;
+	}
+	for (int i = 0; i < n; i++) {
+		uint8_t buf[16];
+
+		if (inet_pton(AF_INET, a[i].host, buf) != 1 && inet_pton(AF_INET6, a[i].host, buf) != 1) {
+			config_errf(err, errlen, "'%s' is not a numeric address (tierd resolves no "
+				    "names on its event loop)", a[i].host);
+			return -EINVAL;
+		}
+	}
+	snprintf(f, REMOTE_CLUSTER_MAX, "%s", v);
+	return 0;
+}
+
+static int parse_remote_timeout(const char *v, void *f, char *err, size_t errlen)
+{
+	return parse_u32_range(v, f, 1, 60000, err, errlen);
+}
+
+static int parse_remote_inflight(const char *v, void *f, char *err, size_t errlen)
+{
+	uint64_t n;
+	int r = parse_size_field(v, &n, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (n < (64u << 10) || n > (1ULL << 30)) {
+		config_errf(err, errlen, "%" PRIu64 " bytes: between 64K and 1G", n);
+		return -EINVAL;
+	}
+	*(uint64_t *)f = n;
+	return 0;
+}
+
+static int parse_remote_write(const char *v, void *f, char *err, size_t errlen)
+{
+	if (!strcmp(v, "through"))
+		*(enum remote_write_mode *)f = REMOTE_WRITE_THROUGH;
+	else if (!strcmp(v, "off"))
+		*(enum remote_write_mode *)f = REMOTE_WRITE_OFF;
+	else {
+		config_errf(err, errlen, "'%s' is not a write policy (through, off)", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int fmt_remote_write(const void *f, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s",
+			*(const enum remote_write_mode *)f == REMOTE_WRITE_OFF ? "off" : "through");
+}
+
+static int parse_remote_prefix(const char *v, void *f, char *err, size_t errlen)
+{
+	if (!remote_prefix_valid(v)) {
+		config_errf(err, errlen, "'%s': at most %d printable characters, no blank and no "
+			    "braces (a hash tag would put every block on one node)", v,
+			    REMOTE_PREFIX_MAX);
+		return -EINVAL;
+	}
+	snprintf(f, REMOTE_PREFIX_MAX + 1, "%s", v);
+	return 0;
+}
+
+static int parse_remote_user(const char *v, void *f, char *err, size_t errlen)
+{
+	if (strlen(v) >= 64) {
+		config_errf(err, errlen, "at most 63 bytes");
+		return -EINVAL;
+	}
+	snprintf(f, 64, "%s", v);
+	return 0;
+}
+
+static int parse_remote_password(const char *v, void *f, char *err, size_t errlen)
+{
+	if (strlen(v) >= 128) {
+		config_errf(err, errlen, "at most 127 bytes");
+		return -EINVAL;
+	}
+	snprintf(f, 128, "%s", v);
+	return 0;
+}
+
 #define F(field) offsetof(struct tierd_config, field)
 
 static const struct config_item config_table[] = {
@@ -523,6 +628,25 @@ static const struct config_item config_table[] = {
 	  "for tests), none, or a CUDA device index", RESTART },
 	{ "gpu", "size", parse_gpu_size, fmt_size, F(gpu_bytes),
 	  "bytes of the GPU pool the daemon owns (K/M/G suffixes)", RESTART },
+	{ "remote", "cluster", parse_remote_cluster, fmt_string, F(remote_cluster),
+	  "remote tier (T3): seed nodes of a Redis Cluster, HOST:PORT[,HOST:PORT...] (numeric "
+	  "addresses); empty: no remote tier", RESTART },
+	{ "remote", "timeout", parse_remote_timeout, fmt_u32, F(remote_timeout_ms),
+	  "milliseconds a cluster command may take; later is a miss (the engine recomputes)",
+	  RESTART },
+	{ "remote", "backoff", parse_ms, fmt_u32, F(remote_backoff_ms),
+	  "milliseconds a node that failed is left alone (doubling, up to 8 times)", RESTART },
+	{ "remote", "inflight", parse_remote_inflight, fmt_size, F(remote_inflight_bytes),
+	  "command bytes in flight per cluster connection (K/M/G suffixes)", RESTART },
+	{ "remote", "write", parse_remote_write, fmt_remote_write, F(remote_write),
+	  "through (every commit is written to the cluster, asynchronously) or off (read only)",
+	  RESTART },
+	{ "remote", "prefix", parse_remote_prefix, fmt_string, F(remote_prefix),
+	  "prefix of every key in the cluster (no braces)", RESTART },
+	{ "remote", "user", parse_remote_user, fmt_string, F(remote_user),
+	  "Redis ACL user; empty: AUTH with remote.password alone", RESTART },
+	{ "remote", "password", parse_remote_password, fmt_string, F(remote_password),
+	  "password for AUTH; empty: none", RESTART },
 	{ "metrics", "listen", parse_listen, fmt_string, F(metrics_listen),
 	  "ADDR:PORT of the Prometheus HTTP endpoint, e.g. 127.0.0.1:9464; empty: none", RESTART },
 	{ "metrics", "allow_remote", parse_bool, fmt_bool, F(metrics_allow_remote),
@@ -564,6 +688,11 @@ void config_defaults(struct tierd_config *c)
 	c->io_timeout_ms = DEFAULT_IO_TIMEOUT_MS;
 	snprintf(c->gpu_device, sizeof(c->gpu_device), "%s", DEFAULT_GPU_DEVICE);
 	c->gpu_bytes = DEFAULT_GPU_BYTES;
+	c->remote_timeout_ms = DEFAULT_REMOTE_TIMEOUT_MS;
+	c->remote_backoff_ms = DEFAULT_REMOTE_BACKOFF_MS;
+	c->remote_inflight_bytes = DEFAULT_REMOTE_INFLIGHT_BYTES;
+	c->remote_write = REMOTE_WRITE_THROUGH;
+	snprintf(c->remote_prefix, sizeof(c->remote_prefix), "%s", DEFAULT_REMOTE_PREFIX);
 }
 
 int config_line_check(const char *key, const char *value, char *why, size_t whylen)
@@ -894,6 +1023,8 @@ int config_format_for(const struct tierd_config *c, bool redact, char *buf, size
 		char val[NVME_PATHS_MAX * 257];
 
 		it->format((const char *)c + it->offset, val, sizeof(val));
+		if (item_secret(it) && redact && val[0])
+			snprintf(val, sizeof(val), "(redacted)");
 		if (strcmp(sect, it->section)) {
 			sect = it->section;
 			off += (size_t)snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
@@ -922,7 +1053,8 @@ int config_diff(const struct tierd_config *a, const struct tierd_config *b, conf
 			continue;
 		n++;
 		if (fn)
-			fn(arg, it->section, it->key, va, vb, it->live);
+			fn(arg, it->section, it->key, item_secret(it) ? "(redacted)" : va,
+			   item_secret(it) ? "(redacted)" : vb, it->live);
 	}
 	/* Namespace rules (access, quotas, salts) apply to namespaces opened from now on. */
 	if (memcmp(&a->ns_rules, &b->ns_rules, sizeof(a->ns_rules))) {

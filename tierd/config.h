@@ -36,6 +36,12 @@
 #define DEFAULT_GPU_BYTES (256ULL << 20)
 #define MIN_GPU_BYTES (2ULL << 20)
 
+#define DEFAULT_REMOTE_PREFIX "tierd:"
+#define REMOTE_CLUSTER_MAX 512
+
+/* remote.write: which blocks go to the cluster. */
+enum remote_write_mode { REMOTE_WRITE_THROUGH, REMOTE_WRITE_OFF };
+
 #define DEFAULT_SOCKET_GROUP "tier"
 #define DEFAULT_METRICS_PORT 9464
 
@@ -71,6 +77,15 @@ struct tierd_config {
 	/* [gpu]: the device tier (T0) */
 	char gpu_device[16];      /* auto, emu, none, or a CUDA device index */
 	uint64_t gpu_bytes;       /* the pool */
+	/* [remote]: the remote tier (T3) on a Redis Cluster; no cluster means none */
+	char remote_cluster[REMOTE_CLUSTER_MAX]; /* seed nodes, HOST:PORT[,HOST:PORT...] */
+	uint32_t remote_timeout_ms;   /* a cluster command not answered by then is a miss */
+	uint32_t remote_backoff_ms;   /* a failing node is left alone this long (doubling) */
+	uint64_t remote_inflight_bytes; /* command bytes in flight per connection */
+	enum remote_write_mode remote_write;
+	char remote_prefix[65];       /* before every key */
+	char remote_user[64];         /* ACL user ("": AUTH with the password alone) */
+	char remote_password[128];    /* "": no AUTH */
 	/* ops: socket group and the metrics endpoint */
 	char socket_group[32];    /* group of the socket; "" keeps the daemon's */
 	char metrics_listen[64];  /* "ADDR:PORT" of the HTTP metrics endpoint; "" = none */

@@ -17,6 +17,7 @@ char *metrics_render(const struct server *s, size_t *ret_len)
 	static struct tier_ns_info ns[METRICS_MAX_NS];
 	struct tier_daemon_status st;
 	struct tier_io_latency lat;
+	struct tier_remote_stats rem;
 	struct tier_stats stats;
 	char *text = NULL;
 	size_t len = 0;
@@ -31,7 +32,10 @@ char *metrics_render(const struct server *s, size_t *ret_len)
 	f = open_memstream(&text, &len);
 	if (!f)
 		return NULL;
+	admin_fill_remote(s, &rem);
 	r = tier_prom_render(f, &stats, ns, n, &st, &lat);
+	if (r == 0)
+		r = tier_prom_render_remote(f, &rem);
 	if (fclose(f) != 0 || r < 0) {
 		free(text);
 		return NULL;

@@ -283,6 +283,9 @@ int server_init(struct server *s, const struct tierd_config *cfg)
 	ev.data.ptr = &tag_listen;
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev);
 
+	r = server_remote_init(s);
+	if (r < 0)
+		goto fail;
 	r = metrics_init(s);
 	if (r < 0)
 		goto fail;
@@ -577,6 +580,7 @@ int server_run(struct server *s)
 	while (!s->stopping) {
 		int timeout = sleep_timeout(s), mt = metrics_timeout_ms(s);
 		bool idle = timeout < 0; /* the rings were told we sleep */
+		bool remote_ready = false;
 		int n;
 
 		if (mt >= 0 && (timeout < 0 || mt < timeout))
@@ -585,6 +589,9 @@ int server_run(struct server *s)
 		if (mt >= 0 && (timeout < 0 || mt < timeout))
 			timeout = mt;
 		mt = server_gpu_timeout_ms(s);
+		if (mt >= 0 && (timeout < 0 || mt < timeout))
+			timeout = mt;
+		mt = server_remote_timeout_ms(s);
 		if (mt >= 0 && (timeout < 0 || mt < timeout))
 			timeout = mt;
 		n = epoll_wait(s->epoll_fd, evs, EPOLL_BATCH, timeout);
@@ -613,6 +620,8 @@ int server_run(struct server *s)
 				 */
 			} else if (p == (void *)s->metrics) {
 				/* HTTP: served in metrics_turn below */
+			} else if (p == (void *)s->store.remote) {
+				remote_ready = true; /* served in server_remote_turn below */
 			} else {
 				struct session *se = p;
 				bool keep = true;
@@ -633,6 +642,7 @@ int server_run(struct server *s)
 		}
 		if (poll_rings(s))
 			s->last_work_ns = now_ns();
+		server_remote_turn(s, remote_ready);
 		server_gpu_turn(s);
 		server_nvme_turn(s);
 		metrics_turn(s);
@@ -666,6 +676,7 @@ void server_deinit(struct server *s)
 		close(s->signal_fd);
 	if (s->epoll_fd >= 0)
 		close(s->epoll_fd);
+	server_remote_deinit(s);
 	server_nvme_deinit(s);
 	if (s->store.blocks)
 		store_deinit(&s->store);

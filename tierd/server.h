@@ -54,13 +54,22 @@ struct session {
 	bool parked;
 	uint8_t parked_msg[sizeof(struct tier_msg_hdr) + sizeof(struct tier_msg_key)];
 	size_t parked_len;
+	/* A longer parked request (a lookup waiting on the remote tier): TIER_MSG_MAX bytes. */
+	uint8_t *parked_long;
 	/* tier_flush progress */
 	int flush_stage;
 	uint32_t flush_ns;
 	uint64_t flush_epoch, flush_io_errors, flush_target, flush_jerrors;
+	uint64_t flush_remote_mark; /* remote writes submitted before the flush */
 	bool fsync_done;
 	int fsync_res;
 };
+
+/* The parked request's bytes (parked_len of them). */
+static inline const uint8_t *session_parked(const struct session *se)
+{
+	return se->parked_len > sizeof(se->parked_msg) ? se->parked_long : se->parked_msg;
+}
 
 struct tier_dev;
 struct tier_dev_ops;
@@ -112,6 +121,7 @@ struct server {
 	uint64_t reloads, reload_failures;
 	struct metrics_http *metrics;     /* NULL without metrics.listen */
 	struct server_gpu gpu;
+	bool remote_progress;      /* the remote tier answered since its last turn */
 };
 
 struct store_io server_store_io(struct server *s);
@@ -179,6 +189,13 @@ int server_gpu_copy_in(void *ctx, tier_handle h, uint64_t pool_off, uint64_t hos
 /* Export the pool for a client: the reply body and a new fd (the caller closes it). */
 int server_gpu_export(struct server *s, struct tier_msg_gpu_pool_reply *ret, int *ret_fd);
 
+/* server_remote.c: the remote tier (T3), when remote.cluster names one. */
+int server_remote_init(struct server *s);
+void server_remote_deinit(struct server *s);
+/* After each batch of events (readable: its descriptor was ready). */
+void server_remote_turn(struct server *s, bool readable);
+int server_remote_timeout_ms(const struct server *s);
+
 /* admin.c: the administration messages, and the fill functions they share with metrics. */
 bool admin_is_admin(uint16_t type);
 /* Whether se may change what other clients see (root or the daemon's own uid). */
@@ -194,6 +211,8 @@ int admin_handle(struct server *s, struct session *se, uint16_t type, const void
 		 size_t outmax, size_t *ret_len);
 void admin_fill_status(const struct server *s, struct tier_daemon_status *st);
 void admin_fill_latency(const struct server *s, struct tier_io_latency *l);
+/* server_remote.c: the remote tier's counters (all zero without one). */
+void admin_fill_remote(const struct server *s, struct tier_remote_stats *r);
 uint32_t admin_fill_clients(const struct server *s, struct tier_client_info *out, uint32_t max);
 uint32_t admin_fill_namespaces(const struct server *s, struct tier_ns_info *out, uint32_t max);
 /* Only the namespaces viewer may see (admin_ns_visible). */

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "op.h"
+#include "remote_tier.h"
 #include "server.h"
 #include "validate.h"
 
@@ -257,6 +258,19 @@ static int do_flush(struct server *s, struct session *se, const struct tier_msg_
 	struct journal *j = &st->nv.journal;
 	int r;
 
+	if (!retry && st->remote)
+		se->flush_remote_mark = remote_tier_write_mark(st->remote);
+	if (!s->nvme) {
+		/* Only a remote tier: wait for the writes sent before the flush. */
+		struct tier_msg_flush m;
+
+		memcpy(&m, body, sizeof(m));
+		if (!retry && m.ns != TIER_NS_ALL && !op_may_use(st, &se->holder, m.ns))
+			return send_reply(s, se, h, -EACCES, NULL, 0, -1);
+		if (remote_tier_writes_pending(st->remote, se->flush_remote_mark))
+			return PARK;
+		return send_reply(s, se, h, 0, NULL, 0, -1);
+	}
 	if (!retry) {
 		struct tier_msg_flush m;
 
@@ -295,6 +309,8 @@ static int do_flush(struct server *s, struct session *se, const struct tier_msg_
 		return PARK;
 	}
 	if (!se->fsync_done)
+		return PARK;
+	if (st->remote && remote_tier_writes_pending(st->remote, se->flush_remote_mark))
 		return PARK;
 	return send_reply(s, se, h, se->fsync_res, NULL, 0, -1);
 }
@@ -445,7 +461,7 @@ static int handle(struct server *s, struct session *se, const struct tier_msg_hd
 	case TIER_MSG_FLUSH:
 		if (!retry)
 			st->c.flush++;
-		if (!s->nvme)
+		if (!s->nvme && !st->remote)
 			return send_reply(s, se, h, -ENODEV, NULL, 0, -1);
 		return do_flush(s, se, h, body, retry);
 	default:
@@ -483,7 +499,7 @@ static void park(struct server *s, struct session *se, const void *msg, size_t l
 {
 	se->parked_at_ns = server_now_ns();
 	s->timers_dirty = true;
-	memcpy(se->parked_msg, msg, len);
+	memcpy(len > sizeof(se->parked_msg) ? se->parked_long : se->parked_msg, msg, len);
 	se->parked_len = len;
 	se->parked = true;
 	s->n_parked++;
@@ -501,7 +517,7 @@ bool session_expire(struct server *s, struct session *se)
 {
 	struct tier_msg_hdr h;
 
-	memcpy(&h, se->parked_msg, sizeof(h));
+	memcpy(&h, session_parked(se), sizeof(h));
 	unpark(s, se);
 	s->store.c.io_timeouts++;
 	log_notice("client %u (pid %d): request waited on I/O longer than nvme.io_timeout: "
@@ -516,7 +532,7 @@ bool session_retry(struct server *s, struct session *se)
 	size_t blen;
 	int r;
 
-	if (validate_msg(se->parked_msg, se->parked_len, 1, &h, &body, &blen) < 0)
+	if (validate_msg(session_parked(se), se->parked_len, 1, &h, &body, &blen) < 0)
 		return false; /* cannot happen: it was valid when parked */
 	r = handle(s, se, &h, body, true);
 	if (r == PARK)
@@ -604,8 +620,13 @@ bool session_handle_input(struct server *s, struct session *se)
 		r = handle(s, se, &h, body, false);
 		if (r == PARK) {
 			/* Parkable requests are small; the copy is bounded by validation. */
-			if ((size_t)n > sizeof(se->parked_msg))
-				return false;
+			if ((size_t)n > sizeof(se->parked_msg)) {
+				/* Only a lookup waiting on the remote tier is longer. */
+				if (!se->parked_long)
+					se->parked_long = malloc(TIER_MSG_MAX);
+				if (!se->parked_long || (size_t)n > TIER_MSG_MAX)
+					return false;
+			}
 			park(s, se, buf, (size_t)n);
 			return true;
 		}
@@ -635,6 +656,7 @@ void session_close(struct server *s, struct session *se)
 		if (se->holder.ns_ok[i / 8] & (1u << (i % 8)))
 			s->store.ns[i].opens--;
 	free(se->holder.ns_ok);
+	free(se->parked_long);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, se->fd, NULL);
 	close(se->fd);
 	if (se->ring.seg) {

@@ -303,8 +303,10 @@ struct store {
 	bool verify;                  /* host.verify (see store_params) */
 	uint32_t client_max_writing;  /* 0: no cap */
 	uint64_t client_max_pinned;   /* bytes; 0: no cap */
+	struct remote_tier *remote; /* the remote tier (remote_tier.c); NULL: none */
 };
 
+struct remote_tier;
 int store_init(struct store *st, const struct store_params *p);
 void store_deinit(struct store *st);
 

@@ -36,6 +36,7 @@ static const size_t body_size[TIER_MSG__MAX] = {
 	[TIER_MSG_ARENAS] = sizeof(struct tier_msg_admin),
 	[TIER_MSG_LATENCY] = sizeof(struct tier_msg_admin),
 	[TIER_MSG_NS_DELETE] = sizeof(struct tier_msg_ns_drop),
+	[TIER_MSG_REMOTE] = sizeof(struct tier_msg_admin),
 };
 
 /*
@@ -84,7 +85,7 @@ static int validate_admin(uint16_t type, const unsigned char *body)
 		memcpy(&m, body, sizeof(m));
 		return validate_name(m.name, sizeof(m.name), false);
 	}
-	default: { /* STATUS, CLIENTS, NAMESPACES, CONFIG, ARENAS, LATENCY */
+	default: { /* STATUS, CLIENTS, NAMESPACES, CONFIG, ARENAS, LATENCY, REMOTE */
 		struct tier_msg_admin m;
 
 		memcpy(&m, body, sizeof(m));
@@ -170,6 +171,7 @@ int validate_msg(const void *buf, size_t len, int hello_done, struct tier_msg_hd
 	case TIER_MSG_NS_DELETE:
 	case TIER_MSG_ARENAS:
 	case TIER_MSG_LATENCY:
+	case TIER_MSG_REMOTE:
 		if (validate_admin(h.type, body) < 0)
 			return -EINVAL;
 		break;

@@ -175,8 +175,41 @@ struct arenas {
 	int n;
 };
 
+/* The remote tier, as one more entry of "tiers". */
+static json_object *remote_json(const struct tier_remote_stats *r)
+{
+	json_object *t = json_object_new_object();
+
+	json_object_object_add(t, "name", json_object_new_string("remote"));
+#define RJ(f) json_object_object_add(t, #f, json_object_new_uint64(r->f))
+	RJ(hits);
+	RJ(misses);
+	RJ(read_bytes);
+	RJ(write_bytes);
+	RJ(probes);
+	RJ(fetches);
+	RJ(writes);
+	RJ(writes_skipped);
+	RJ(writes_dropped);
+	RJ(timeouts);
+	RJ(redirects);
+	RJ(errors);
+	RJ(corrupt);
+	RJ(no_room);
+	RJ(slots);
+	RJ(latency_count);
+	RJ(latency_max_us);
+#undef RJ
+	json_object_object_add(t, "latency_avg_us",
+			       json_object_new_double(r->latency_count ?
+						      r->latency_sum_us / (double)r->latency_count :
+						      0.0));
+	return t;
+}
+
 static json_object *stats_json(const struct tier_stats *s, const struct tier_ns_stats *ns, int n,
-			       const struct arenas *ar, const struct tier_daemon_status *st)
+			       const struct arenas *ar, const struct tier_daemon_status *st,
+			       const struct tier_remote_stats *rem)
 {
 	json_object *o = json_object_new_object(), *tiers = json_object_new_array();
 	json_object *nss = json_object_new_array(), *ops = json_object_new_object();
@@ -202,6 +235,8 @@ static json_object *stats_json(const struct tier_stats *s, const struct tier_ns_
 		}
 		json_object_array_add(tiers, t);
 	}
+	if (rem)
+		json_object_array_add(tiers, remote_json(rem));
 	json_object_object_add(o, "tiers", tiers);
 	for (int i = 0; i < n; i++) {
 		json_object *x = json_object_new_object();
@@ -325,6 +360,20 @@ static void stats_table(const struct tier_stats *s, const struct tier_ns_stats *
 	       s->ops.drop, s->ops.errors);
 }
 
+static void remote_table(const struct tier_remote_stats *r)
+{
+	char rd[32], wr[32];
+
+	tierctl_human_bytes(r->read_bytes, rd, sizeof(rd));
+	tierctl_human_bytes(r->write_bytes, wr, sizeof(wr));
+	printf("\nremote: hits %" PRIu64 "  misses %" PRIu64 "  read %s  written %s  timeouts %" PRIu64
+	       "  redirects %" PRIu64 "  errors %" PRIu64 "  corrupt %" PRIu64 "  slots %" PRIu64
+	       "  latency avg %.0f us max %" PRIu64 " us\n",
+	       r->hits, r->misses, rd, wr, r->timeouts, r->redirects, r->errors, r->corrupt, r->slots,
+	       r->latency_count ? r->latency_sum_us / (double)r->latency_count : 0.0,
+	       r->latency_max_us);
+}
+
 /* One rendering of the stats in the chosen format. */
 enum stats_format { FMT_TABLE, FMT_JSON, FMT_PROMETHEUS };
 
@@ -335,7 +384,8 @@ static int stats_once(tier_client *c, enum stats_format fmt)
 	struct tier_stats s = { .size = sizeof(s) };
 	struct tier_daemon_status st = { .size = sizeof(st) };
 	struct tier_io_latency lat = { .size = sizeof(lat) };
-	bool lat_ok;
+	struct tier_remote_stats rem = { .size = sizeof(rem) };
+	bool lat_ok, rem_ok;
 	int n, r;
 
 	static struct arenas ar;
@@ -347,10 +397,13 @@ static int stats_once(tier_client *c, enum stats_format fmt)
 	ar.n = tier_admin_arenas(c, ar.a, MAX_NS);
 	if (ar.n < 0)
 		ar.n = 0;
+	/* A daemon from before the remote tier refuses the request: it has none. */
+	rem_ok = tier_admin_remote(c, &rem) == 0 && rem.on;
 	switch (fmt) {
 	case FMT_JSON: {
 		json_object *o = stats_json(&s, ns, n, &ar,
-					    tier_admin_status(c, &st) == 0 ? &st : NULL);
+					    tier_admin_status(c, &st) == 0 ? &st : NULL,
+					    rem_ok ? &rem : NULL);
 
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 							   JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -367,11 +420,14 @@ static int stats_once(tier_client *c, enum stats_format fmt)
 			return tierctl_fail("stats", r);
 		/* A daemon from before the histograms refuses the request: none then. */
 		lat_ok = tier_admin_latency(c, &lat) == 0;
-		if (tier_prom_render(stdout, &s, nsi, (size_t)n, &st, lat_ok ? &lat : NULL) < 0)
+		if (tier_prom_render(stdout, &s, nsi, (size_t)n, &st, lat_ok ? &lat : NULL) < 0 ||
+		    tier_prom_render_remote(stdout, rem_ok ? &rem : NULL) < 0)
 			return tierctl_fail("stats", -EIO);
 		break;
 	default:
 		stats_table(&s, ns, n, &ar);
+		if (rem_ok)
+			remote_table(&rem);
 		break;
 	}
 	fflush(stdout);

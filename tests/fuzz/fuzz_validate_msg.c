@@ -41,6 +41,7 @@ static size_t fixed_body(uint16_t type)
 	case TIER_MSG_NS_DELETE: return sizeof(struct tier_msg_ns_drop);
 	case TIER_MSG_GPU_POOL: return sizeof(struct tier_msg_gpu_pool);
 	case TIER_MSG_ACQUIRE_GPU: return sizeof(struct tier_msg_key);
+	case TIER_MSG_REMOTE: return sizeof(struct tier_msg_admin);
 	default: return SIZE_MAX;
 	}
 }

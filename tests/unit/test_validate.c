@@ -41,6 +41,7 @@ static size_t expected_body(uint16_t type)
 	case TIER_MSG_ARENAS: return sizeof(struct tier_msg_admin);
 	case TIER_MSG_LATENCY: return sizeof(struct tier_msg_admin);
 	case TIER_MSG_NS_DELETE: return sizeof(struct tier_msg_ns_drop);
+	case TIER_MSG_REMOTE: return sizeof(struct tier_msg_admin);
 	default: return SIZE_MAX;
 	}
 }
