@@ -94,23 +94,6 @@ static uint32_t gen_zipf(struct gen *g, uint32_t n)
 	return n - 1;
 }
 
-static int gen_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t c = *cap ? *cap : 4096;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	n = realloc(*p, c * elem);
-	if (!n)
-		return -ENOMEM;
-	*p = n;
-	*cap = c;
-	return 0;
-}
-
 static uint64_t gen_chain(uint64_t prev, uint64_t content)
 {
 	uint64_t x = prev * 0x9e3779b97f4a7c15ULL ^ (content + 0x632be59bd9b4e019ULL);
@@ -158,8 +141,8 @@ static void gen_emit(struct gen *g, double ts, const struct prompt *p)
 
 	if (g->err || ts >= GEN_SPAN_MS || !p->n)
 		return;
-	if (gen_grow((void **)&g->req, &g->cap_req, g->n_req + 1, sizeof(*g->req)) < 0 ||
-	    gen_grow((void **)&g->ids, &g->cap_ids, g->n_ids + p->n, sizeof(*g->ids)) < 0) {
+	if (trace_grow((void **)&g->req, &g->cap_req, g->n_req + 1, sizeof(*g->req)) < 0 ||
+	    trace_grow((void **)&g->ids, &g->cap_ids, g->n_ids + p->n, sizeof(*g->ids)) < 0) {
 		g->err = -ENOMEM;
 		return;
 	}

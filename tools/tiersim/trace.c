@@ -14,7 +14,7 @@
 
 #include "trace.h"
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+int trace_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
 	size_t c = *cap ? *cap : 1024;
 	void *n;
@@ -71,7 +71,7 @@ int trace_parse_line(const char *line, struct trace_req *ret_req,
 	    !json_object_is_type(arr, json_type_array))
 		goto out;
 	n = json_object_array_length(arr);
-	r = grow((void **)ids, cap, *n_ids + n, sizeof(**ids));
+	r = trace_grow((void **)ids, cap, *n_ids + n, sizeof(**ids));
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -169,7 +169,7 @@ int trace_load(const char *path, struct trace **ret, size_t *ret_line)
 			r = -EFBIG;
 			break;
 		}
-		r = grow((void **)&t->req, &req_cap, t->n_req + 1, sizeof(*t->req));
+		r = trace_grow((void **)&t->req, &req_cap, t->n_req + 1, sizeof(*t->req));
 		if (r < 0)
 			break;
 		t->req[t->n_req++] = q;

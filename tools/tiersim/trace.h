@@ -57,4 +57,10 @@ void trace_free(struct trace *t);
  */
 int trace_densify(struct trace *t);
 
+/*
+ * Make room for need elements of elem bytes in *p (capacity *cap, doubled
+ * from 1024): 0, or -ENOMEM with *p untouched.
+ */
+int trace_grow(void **p, size_t *cap, size_t need, size_t elem);
+
 #endif /* TIERSIM_TRACE_H */
