@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 
 #include "tier.h"
 #include "tier_llama.h"
+#include "trace.h"
 
 #ifndef TIER_LLAMA_LIBDIR
 #define TIER_LLAMA_LIBDIR ""
@@ -126,46 +126,54 @@ static uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
-/* Mooncake JSONL: hash id h -> K tokens, token j = mix(h, j) mod vocab. */
+/*
+ * Mooncake JSONL (read by tiersim's own trace parser): hash id h -> K tokens,
+ * token j = mix(h, j) mod vocab.  A malformed line is skipped.
+ */
 static int read_trace(const char *path, unsigned k, unsigned max, unsigned ctx, int vocab,
 		      struct prompts *ps)
 {
 	FILE *f = fopen(path, "r");
+	uint64_t *ids = NULL;
+	size_t cap = 0, idcap = 0;
 	char *line = NULL;
-	size_t cap = 0;
+	int r = 0;
 
 	if (!f)
 		return -errno;
 	while (getline(&line, &cap, f) > 0 && (!max || ps->n < max)) {
-		struct json_object *o = json_tokener_parse(line), *ids;
-		size_t nid, n;
+		struct trace_req req;
+		size_t n_ids = 0, nid, n;
 		llama_token *tok;
 
-		if (!o || !json_object_object_get_ex(o, "hash_ids", &ids) ||
-		    !json_object_is_type(ids, json_type_array)) {
-			json_object_put(o);
+		r = trace_parse_line(line, &req, &ids, &n_ids, &idcap);
+		if (r == -ENOMEM)
+			break;
+		r = 0;
+		if (n_ids == 0)
 			continue;
-		}
-		nid = json_object_array_length(ids);
+		nid = n_ids;
 		if (nid * k > ctx) /* what the context holds; counted as the prompt */
 			nid = ctx / k;
 		n = nid * k;
-		tok = malloc((n ? n : 1) * sizeof(*tok));
-		for (size_t i = 0; i < nid; i++) {
-			uint64_t h = (uint64_t)json_object_get_int64(json_object_array_get_idx(ids, i));
-
-			for (unsigned j = 0; j < k; j++)
-				tok[i * k + j] = (llama_token)(mix64(h * 65537u + j) % (uint64_t)vocab);
-		}
-		json_object_put(o);
 		if (n == 0)
-			free(tok);
-		else if (push(ps, tok, n) < 0)
+			continue;
+		tok = malloc(n * sizeof(*tok));
+		if (!tok) {
+			r = -ENOMEM;
+			break;
+		}
+		for (size_t i = 0; i < nid; i++)
+			for (unsigned j = 0; j < k; j++)
+				tok[i * k + j] =
+					(llama_token)(mix64(ids[i] * 65537u + j) % (uint64_t)vocab);
+		if (push(ps, tok, n) < 0)
 			exit(1);
 	}
+	free(ids);
 	free(line);
 	fclose(f);
-	return 0;
+	return r;
 }
 
 static int cmp_double(const void *a, const void *b)
