@@ -41,36 +41,53 @@ start)
 	replicas=${4:-0}
 	n=$(( masters * (1 + replicas) ))
 	mkdir -p "$dir"
-	# A base port where n ports and their bus ports (+10000) are free.
-	for try in $(seq 50); do
-		base=$(( 20000 + (RANDOM % 2000) * 10 + (RANDOM % 10) ))
+	# A base port where n ports and their bus ports (+10000) are free, all of
+	# them below the kernel's ephemeral range (32768 on), where any outgoing
+	# connection of this machine may take a port between the check and the
+	# bind.  A node that still cannot bind (another test's cluster starting
+	# at the same moment) fails its ping: its nodes go and another base is
+	# tried.
+	started=0
+	for try in $(seq 20); do
+		base=$(( 20000 + (RANDOM % 270) * 10 + (RANDOM % 10) ))
 		ok=1
 		for i in $(seq 0 $((n - 1))); do
 			port_free $((base + i)) && port_free $((base + i + 10000)) || { ok=0; break; }
 		done
-		((ok)) && break
-	done
-	((ok)) || { echo "cluster.sh: no free ports" >&2; exit 1; }
-	: >"$dir/ports"
-	addrs=()
-	for i in $(seq 0 $((n - 1))); do
-		p=$((base + i))
-		mkdir -p "$dir/$p"
-		redis-server --port "$p" --bind 127.0.0.1 --daemonize no \
-			--cluster-enabled yes --cluster-config-file "$dir/$p/nodes.conf" \
-			--cluster-node-timeout 1000 --cluster-require-full-coverage no \
-			--save '' --appendonly no --dir "$dir/$p" --repl-diskless-sync-delay 0 \
-			--logfile "$dir/$p/redis.log" >/dev/null 2>&1 &
-		echo $! >"$dir/$p/pid"
-		echo "$p" >>"$dir/ports"
-		addrs+=("127.0.0.1:$p")
-	done
-	for p in $(cat "$dir/ports"); do
-		for _ in $(seq 100); do
-			redis-cli -p "$p" ping 2>/dev/null | grep -q PONG && break
-			sleep 0.05
+		((ok)) || continue
+		: >"$dir/ports"
+		addrs=()
+		for i in $(seq 0 $((n - 1))); do
+			p=$((base + i))
+			mkdir -p "$dir/$p"
+			redis-server --port "$p" --bind 127.0.0.1 --daemonize no \
+				--cluster-enabled yes --cluster-config-file "$dir/$p/nodes.conf" \
+				--cluster-node-timeout 1000 --cluster-require-full-coverage no \
+				--save '' --appendonly no --dir "$dir/$p" --repl-diskless-sync-delay 0 \
+				--logfile "$dir/$p/redis.log" >/dev/null 2>&1 &
+			echo $! >"$dir/$p/pid"
+			echo "$p" >>"$dir/ports"
+			addrs+=("127.0.0.1:$p")
 		done
+		up=1
+		for p in $(cat "$dir/ports"); do
+			for _ in $(seq 100); do
+				redis-cli -p "$p" ping 2>/dev/null | grep -q PONG && continue 2
+				kill -0 "$(cat "$dir/$p/pid")" 2>/dev/null || break
+				sleep 0.05
+			done
+			up=0
+			break
+		done
+		if ((up)); then
+			started=1
+			break
+		fi
+		echo "cluster.sh: a node at base port $base did not come up; trying another" >&2
+		"$0" stop "$dir"
+		for p in $(cat "$dir/ports"); do rm -rf "${dir:?}/$p"; done
 	done
+	((started)) || { echo "cluster.sh: no free ports" >&2; exit 1; }
 	redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes \
 		>"$dir/create.log" 2>&1 || { cat "$dir/create.log" >&2; exit 1; }
 	wait_ok 20
