@@ -70,6 +70,27 @@ static uint32_t ns_of(tier_client *c)
 	return ns;
 }
 
+/* Two hosts on the cluster, each with a client and the test namespace open. */
+static void hosts_start(struct tdaemon *a, struct tdaemon *b, tier_client **ca, tier_client **cb,
+			uint32_t *nsa, uint32_t *nsb, const char *timeout)
+{
+	host(a, timeout);
+	host(b, timeout);
+	*ca = t_connect(a);
+	*cb = t_connect(b);
+	*nsa = ns_of(*ca);
+	*nsb = ns_of(*cb);
+}
+
+/* Close both clients; both daemons must exit cleanly. */
+static void hosts_stop(struct tdaemon *a, struct tdaemon *b, tier_client *ca, tier_client *cb)
+{
+	tier_close(ca);
+	tier_close(cb);
+	ck_assert_int_eq(tdaemon_stop(a), 0);
+	ck_assert_int_eq(tdaemon_stop(b), 0);
+}
+
 static void commit_chain(tier_client *c, uint32_t ns, uint32_t seed, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
@@ -214,12 +235,7 @@ START_TEST(two_hosts)
 	uint32_t nsa, nsb;
 	uint64_t t0;
 
-	host(&a, "500");
-	host(&b, "500");
-	ca = t_connect(&a);
-	cb = t_connect(&b);
-	nsa = ns_of(ca);
-	nsb = ns_of(cb);
+	hosts_start(&a, &b, &ca, &cb, &nsa, &nsb, "500");
 	keys_of(1, 40, keys);
 	/* Nothing anywhere yet: a miss, answered within the deadline. */
 	t0 = ms_now();
@@ -271,10 +287,7 @@ START_TEST(two_hosts)
 		}
 	}
 
-	tier_close(ca);
-	tier_close(cb);
-	ck_assert_int_eq(tdaemon_stop(&a), 0);
-	ck_assert_int_eq(tdaemon_stop(&b), 0);
+	hosts_stop(&a, &b, ca, cb);
 }
 END_TEST
 
@@ -289,12 +302,7 @@ START_TEST(corrupt_value)
 	uint32_t nsa, nsb;
 	char *bad = calloc(1, BS + REMOTE_VAL_HDR_BYTES);
 
-	host(&a, "500");
-	host(&b, "500");
-	ca = t_connect(&a);
-	cb = t_connect(&b);
-	nsa = ns_of(ca);
-	nsb = ns_of(cb);
+	hosts_start(&a, &b, &ca, &cb, &nsa, &nsb, "500");
 	keys_of(2, 4, keys);
 	commit_chain(ca, nsa, 2, 4);
 	ck_assert_int_eq(tier_flush(ca, nsa), 0);
@@ -318,10 +326,7 @@ START_TEST(corrupt_value)
 	ck_assert_int_eq(tier_lookup(cb, nsb, keys, 4), 2);
 	ck_assert_uint_eq(remote_stats(cb).corrupt, 1);
 	free(bad);
-	tier_close(ca);
-	tier_close(cb);
-	ck_assert_int_eq(tdaemon_stop(&a), 0);
-	ck_assert_int_eq(tdaemon_stop(&b), 0);
+	hosts_stop(&a, &b, ca, cb);
 }
 END_TEST
 
@@ -361,12 +366,7 @@ START_TEST(reshard)
 
 	for (int i = 0; i < n_seed; i++)
 		masters[i] = seed_addr[i].port;
-	host(&a, "1000");
-	host(&b, "1000");
-	ca = t_connect(&a);
-	cb = t_connect(&b);
-	nsa = ns_of(ca);
-	nsb = ns_of(cb);
+	hosts_start(&a, &b, &ca, &cb, &nsa, &nsb, "1000");
 	keys_of(7, 16, keys);
 	commit_chain(ca, nsa, 7, 16);
 	ck_assert_int_eq(tier_flush(ca, nsa), 0);
@@ -382,10 +382,7 @@ START_TEST(reshard)
 	ck_assert_uint_eq(remote_stats(cb).corrupt, 0);
 	cl_finish(asrc, adst, remote_key_slot(k9, strlen(k9)));
 	ck_assert_int_eq(tier_lookup(cb, nsb, keys, 16), 16);
-	tier_close(ca);
-	tier_close(cb);
-	ck_assert_int_eq(tdaemon_stop(&a), 0);
-	ck_assert_int_eq(tdaemon_stop(&b), 0);
+	hosts_stop(&a, &b, ca, cb);
 }
 END_TEST
 
@@ -399,12 +396,7 @@ START_TEST(tiny_maxmemory)
 	/* About 2 MiB per master for 4 MiB of blocks: the cluster evicts, LRU first. */
 	config_all("maxmemory-policy", "allkeys-lru");
 	config_all("maxmemory", "3mb");
-	host(&a, "500");
-	host(&b, "500");
-	ca = t_connect(&a);
-	cb = t_connect(&b);
-	nsa = ns_of(ca);
-	nsb = ns_of(cb);
+	hosts_start(&a, &b, &ca, &cb, &nsa, &nsb, "500");
 	keys_of(5, 64, keys);
 	commit_chain(ca, nsa, 5, 64);
 	ck_assert_int_eq(tier_flush(ca, nsa), 0);
@@ -417,10 +409,7 @@ START_TEST(tiny_maxmemory)
 	/* The first daemon still has every block locally. */
 	ck_assert_int_eq(tier_lookup(ca, nsa, keys, 64), 64);
 	config_all("maxmemory", "0");
-	tier_close(ca);
-	tier_close(cb);
-	ck_assert_int_eq(tdaemon_stop(&a), 0);
-	ck_assert_int_eq(tdaemon_stop(&b), 0);
+	hosts_stop(&a, &b, ca, cb);
 }
 END_TEST
 
@@ -435,12 +424,7 @@ START_TEST(master_killed)
 	uint64_t t0;
 	int port, r = 0;
 
-	host(&a, "300");
-	host(&b, "300");
-	ca = t_connect(&a);
-	cb = t_connect(&b);
-	nsa = ns_of(ca);
-	nsb = ns_of(cb);
+	hosts_start(&a, &b, &ca, &cb, &nsa, &nsb, "300");
 	keys_of(6, 24, keys);
 	commit_chain(ca, nsa, 6, 24);
 	ck_assert_int_eq(tier_flush(ca, nsa), 0);
@@ -474,10 +458,7 @@ START_TEST(master_killed)
 	ck_assert_uint_eq(acquire_verify(cb, nsb, keys, 24), 24);
 	ck_assert_uint_eq(remote_stats(cb).corrupt, 0);
 	ck_assert_uint_gt(remote_stats(cb).errors + remote_stats(cb).timeouts, 0);
-	tier_close(ca);
-	tier_close(cb);
-	ck_assert_int_eq(tdaemon_stop(&a), 0);
-	ck_assert_int_eq(tdaemon_stop(&b), 0);
+	hosts_stop(&a, &b, ca, cb);
 }
 END_TEST
 
@@ -514,12 +495,7 @@ START_TEST(all_down)
 	uint32_t nsa, nsb;
 	uint64_t t0;
 
-	host(&a, "300");
-	host(&b, "300");
-	ca = t_connect(&a);
-	cb = t_connect(&b);
-	nsa = ns_of(ca);
-	nsb = ns_of(cb);
+	hosts_start(&a, &b, &ca, &cb, &nsa, &nsb, "300");
 	keys_of(3, 8, keys);
 	keys_of(4, 8, other);
 
@@ -558,10 +534,7 @@ START_TEST(all_down)
 	commit_chain(cb, nsb, 4, 8);
 	ck_assert_int_eq(tier_lookup(cb, nsb, other, 8), 8);
 	ck_assert_int_eq(tier_flush(cb, nsb), 0); /* the writes failed: nothing waits */
-	tier_close(ca);
-	tier_close(cb);
-	ck_assert_int_eq(tdaemon_stop(&a), 0);
-	ck_assert_int_eq(tdaemon_stop(&b), 0);
+	hosts_stop(&a, &b, ca, cb);
 }
 END_TEST
 
