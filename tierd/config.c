@@ -358,14 +358,20 @@ static int parse_percent(const char *v, void *f, char *err, size_t errlen)
 	return parse_u32_range(buf, f, 1, 100, err, errlen);
 }
 
-static int parse_path(const char *v, void *f, char *err, size_t errlen)
+/* A string into a char field of size bytes: longer ones are refused, never cut. */
+static int copy_bounded(const char *v, void *f, size_t size, char *err, size_t errlen)
 {
-	if (strlen(v) >= 256) {
-		config_errf(err, errlen, "path too long");
+	if (strlen(v) >= size) {
+		config_errf(err, errlen, "too long (at most %zu bytes)", size - 1);
 		return -EINVAL;
 	}
-	snprintf(f, 256, "%s", v);
+	memcpy(f, v, strlen(v) + 1);
 	return 0;
+}
+
+static int parse_path(const char *v, void *f, char *err, size_t errlen)
+{
+	return copy_bounded(v, f, 256, err, errlen);
 }
 
 static int parse_group(const char *v, void *f, char *err, size_t errlen)
@@ -530,22 +536,13 @@ static int parse_remote_prefix(const char *v, void *f, char *err, size_t errlen)
 
 static int parse_remote_user(const char *v, void *f, char *err, size_t errlen)
 {
-	if (strlen(v) >= 64) {
-		config_errf(err, errlen, "at most 63 bytes");
-		return -EINVAL;
-	}
-	snprintf(f, 64, "%s", v);
-	return 0;
+	return copy_bounded(v, f, sizeof(((struct tierd_config *)0)->remote_user), err, errlen);
 }
 
 static int parse_remote_password(const char *v, void *f, char *err, size_t errlen)
 {
-	if (strlen(v) >= 128) {
-		config_errf(err, errlen, "at most 127 bytes");
-		return -EINVAL;
-	}
-	snprintf(f, 128, "%s", v);
-	return 0;
+	return copy_bounded(v, f, sizeof(((struct tierd_config *)0)->remote_password), err,
+			    errlen);
 }
 
 #define F(field) offsetof(struct tierd_config, field)
